@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages venvdeb's demo and tests need (when root), or
+# print the command to do so. Usage: scripts/deps.sh [demo|test]
+set -eu
+what=${1:-test}
+# Building venvdeb: a C toolchain and the system compression libraries it
+# links (liblzma and libzstd as dpkg-deb does, zlib for gzip).
+pkgs="build-essential pkg-config liblzma-dev libzstd-dev zlib1g-dev dpkg-dev python3 python3-venv xz-utils"
+if [ "$what" = test ]; then
+  # The real tools the tests compare with or drive.
+  pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
+fi
+missing=
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing
+else
+  echo "venvdeb needs these Debian packages; run as root:" >&2
+  echo "  apt-get install -y --no-install-recommends$missing" >&2
+  exit 2
+fi

@@ -1,0 +1,74 @@
+//! The command line: the top-level clap definition and dispatch. Each
+//! subcommand's own arguments live beside its code in `commands/`.
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success (comparisons: identical)
+  1  differs (diff, audit, rebuild --check)
+  2  usage or input error
+  3  verification failure (signature, hash, lock, RECORD)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "venvdeb",
+    version,
+    about = "Bit-identical Debian packages of Python virtualenvs from verified wheels",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a .deb from a package tree, byte for byte as dpkg-deb does
+    #[command(after_help = EXIT_CODES)]
+    Deb(commands::deb::DebArgs),
+    /// Verify the signed wheel list, the lock and every wheel (fail closed)
+    #[command(after_help = EXIT_CODES)]
+    Verify(commands::verify::VerifyArgs),
+    /// Verify, install the venv natively and write the .deb
+    #[command(after_help = EXIT_CODES)]
+    Build(commands::build::BuildArgs),
+    /// Verify and install the venv into a package staging directory (dh_venvdeb)
+    #[command(after_help = EXIT_CODES)]
+    Stage(commands::stage::StageArgs),
+    /// Write a debian/ directory that builds with `dh $@ --with venvdeb`
+    #[command(after_help = EXIT_CODES)]
+    Init(commands::init::InitArgs),
+    /// The release signer's tools: build, normalize, sum, lock and index wheels
+    #[command(subcommand)]
+    Wheels(commands::wheels::WheelsCommand),
+    /// Compare two .deb files and name every difference
+    #[command(after_help = EXIT_CODES)]
+    Diff(commands::diff::DiffArgs),
+    /// Check an installed venv against its build manifest
+    #[command(after_help = EXIT_CODES)]
+    Audit(commands::audit::AuditArgs),
+    /// Rebuild a package from its inputs and compare with the original
+    #[command(after_help = EXIT_CODES)]
+    Rebuild(commands::rebuild::RebuildArgs),
+    /// Write the man pages (venvdeb.1 and one per subcommand) into a directory
+    #[command(hide = true)]
+    Manpages(commands::manpages::ManpagesArgs),
+}
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Deb(a) => commands::deb::run(&a),
+        Command::Verify(a) => commands::verify::run(&a),
+        Command::Build(a) => commands::build::run(&a),
+        Command::Stage(a) => commands::stage::run(&a),
+        Command::Init(a) => commands::init::run(&a),
+        Command::Wheels(c) => commands::wheels::run(&c),
+        Command::Diff(a) => commands::diff::run(&a),
+        Command::Audit(a) => commands::audit::run(&a),
+        Command::Rebuild(a) => commands::rebuild::run(&a),
+        Command::Manpages(a) => commands::manpages::run(&a),
+    }
+}

@@ -1,0 +1,12 @@
+//! One file per subcommand: argument struct (clap) and `run`. Commands only
+//! wire the pipeline stages together; the work lives in the stage modules.
+pub mod audit;
+pub mod build;
+pub mod deb;
+pub mod diff;
+pub mod init;
+pub mod manpages;
+pub mod rebuild;
+pub mod stage;
+pub mod verify;
+pub mod wheels;

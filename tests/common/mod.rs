@@ -1,0 +1,56 @@
+//! Helpers shared by the end-to-end tests: the built binary, scratch
+//! directories, running commands with a controlled environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Tests that install packages take this lock: dpkg allows one at a time.
+/// (cargo runs test binaries one after another, so a process-wide lock is
+/// enough.)
+pub static DPKG_LOCK: Mutex<()> = Mutex::new(());
+
+/// The venvdeb binary under test.
+pub fn venvdeb() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_venvdeb"));
+    c.env_remove("SOURCE_DATE_EPOCH");
+    c
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory, removed when dropped.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("venvdeb-test-").tempdir().expect("tempdir")
+}
+
+/// Run a command, panic with its output if it could not be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Run a command and require exit 0, returning stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The sha256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let d = Sha256::digest(&bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
