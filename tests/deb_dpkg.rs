@@ -245,3 +245,46 @@ fn dpkg_deb_reads_every_compressor() {
         assert_eq!(field.trim(), "1:2.0~rc1-3");
     }
 }
+
+/// The control member: GNU tar's own recursion (symlinks in place, not
+/// deferred) and dpkg-deb's mode normalization of DEBIAN/ entries.
+#[test]
+fn control_area_with_odd_modes_subdirs_and_symlinks_matches_dpkg_deb() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let d = scratch();
+    let root = d.path().join("tree");
+    make_tree(&root, false);
+    let deb = root.join("DEBIAN");
+    for (name, mode) in [
+        ("f0000", 0o000),
+        ("f0600", 0o600),
+        ("f1755", 0o1755),
+        ("f2755", 0o2755),
+        ("f6755", 0o6755),
+    ] {
+        std::fs::write(deb.join(name), name).unwrap();
+        std::fs::set_permissions(deb.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for (name, mode) in [
+        ("d0700", 0o700),
+        ("d1777", 0o1777),
+        ("d2775", 0o2775),
+        ("sub", 0o755),
+    ] {
+        std::fs::create_dir(deb.join(name)).unwrap();
+        std::fs::set_permissions(deb.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::fs::write(deb.join("sub/f"), "f").unwrap();
+    std::fs::write(deb.join("sub-a"), "a").unwrap();
+    symlink("sub-a", deb.join("sub.c")).unwrap();
+    std::fs::remove_file(deb.join("postinst")).unwrap();
+    symlink("/bin/true", deb.join("postinst")).unwrap();
+    std::fs::set_permissions(&deb, std::fs::Permissions::from_mode(0o775)).unwrap();
+    for c in ["xz", "none"] {
+        let theirs = d.path().join(format!("dpkg-{c}.deb"));
+        let ours = d.path().join(format!("venvdeb-{c}.deb"));
+        dpkg_deb(&root, &theirs, c);
+        build(&root, &ours, c);
+        assert_same_bytes(&theirs, &ours);
+    }
+}

@@ -77,10 +77,20 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
             root.join("DEBIAN/control").display()
         );
     }
-    let control_entries = walk::walk(&root.join("DEBIAN"), None)?;
-    let data_entries = walk::walk(root, Some(OsStr::new("DEBIAN")))?;
+    let control_entries = control_member_entries(&root.join("DEBIAN"))?;
+    let data_entries = walk::walk(root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast)?;
     refuse_output_inside(root, output)?;
     write_atomically(output, &control_entries, &data_entries, opts)
+}
+
+/// The control member as dpkg-deb 1.21 makes it: GNU tar's own sorted
+/// recursion over `DEBIAN/` (symlinks in place) with normalized modes.
+fn control_member_entries(debian: &Path) -> Result<Vec<Entry>> {
+    let mut entries = walk::walk(debian, None, walk::Order::InPlace)?;
+    for e in &mut entries {
+        e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
+    }
+    Ok(entries)
 }
 
 /// Write the package into a temporary file beside `output` and rename it
@@ -266,8 +276,9 @@ mod tests {
         let outdir = d.path().join("out");
         fs::create_dir(&outdir).unwrap();
         let output = outdir.join("p.deb");
-        let control = walk::walk(&root.join("DEBIAN"), None).unwrap();
-        let data = walk::walk(&root, Some(OsStr::new("DEBIAN"))).unwrap();
+        let control = control_member_entries(&root.join("DEBIAN")).unwrap();
+        let data =
+            walk::walk(&root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast).unwrap();
         // The file changes between the walk and the write.
         fs::write(root.join("usr/file"), b"0123456789 and more").unwrap();
         let opts = DebOptions {
