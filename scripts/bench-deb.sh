@@ -31,7 +31,8 @@ control() {
   printf 'Package: venvdeb-bench\nVersion: 1.0\nArchitecture: amd64\nMaintainer: Bench <bench@example.org>\nDescription: benchmark tree\n' >"$1/DEBIAN/control"
 }
 
-# small: every wheel unpacked into one site-packages (~100 MB).
+# small: wheels unpacked into one site-packages, in name order, until the
+# tree holds 100 MB.
 small=$cache/trees/small
 if [ ! -e "$small/.done" ]; then
   rm -rf "$small"
@@ -39,6 +40,7 @@ if [ ! -e "$small/.done" ]; then
   mkdir -p "$sp"
   for w in "$cache"/wheels/*.whl; do
     unzip -q -o "$w" -d "$sp"
+    [ "$(du -sb "$sp" | cut -f1)" -ge 100000000 ] && break
   done
   control "$small"
   touch "$small/.done"

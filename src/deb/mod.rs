@@ -76,6 +76,12 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
             root.join("DEBIAN/control").display()
         );
     }
+    if output.is_dir() {
+        bail!(
+            "output {} is a directory: give the .deb file name",
+            output.display()
+        );
+    }
     refuse_output_inside(root, output)?;
     write_atomically(root, output, opts)
 }
