@@ -425,7 +425,7 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
     let mut selected: BTreeSet<String> = BTreeSet::new();
     for (r, cands) in applicable.iter().zip(&candidates) {
         let mut wheels = Vec::new();
-        let mut found = Vec::new();
+        let errors_before = errors.len();
         for &i in cands {
             let fname = &files[i].0;
             let path = wh.join(fname);
@@ -517,7 +517,6 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
                 }
                 Some(_) => {}
             }
-            found.push(fname.clone());
             selected.insert(fname.clone());
             wheels.push(VerifiedWheel {
                 file_name: fname.clone(),
@@ -537,7 +536,8 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
                 max_uncompressed: inputs.max_uncompressed,
             });
         }
-        if wheels.is_empty() {
+        // (When a candidate failed, that failure is the message.)
+        if wheels.is_empty() && errors.len() == errors_before {
             let expected: Vec<String> = r.hashes.iter().map(|h| h.hash.to_string()).collect();
             let cand: Vec<&str> = cands.iter().map(|&i| files[i].0.as_str()).collect();
             errors.push(format!(

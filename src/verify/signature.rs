@@ -416,8 +416,11 @@ pub fn verify_detached(
             PartKey::Sub(k) => ds.verify(k, data),
         };
         if let Err(e) = res {
+            // rPGP's message may span lines (an assertion dump): keep its gist.
+            let e = e.to_string();
+            let gist = e.rsplit(": ").next().unwrap_or(&e).trim();
             return Err(verification(format!(
-                "{sp}: BAD signature by {who} over {data_name}: expected a valid signature of these bytes, found: {e}"
+                "{sp}: BAD signature by {who} over {data_name}: expected a signature of these bytes, found one that does not verify ({gist})"
             )));
         }
         if let Some(problem) = &part.problem {
