@@ -4,7 +4,6 @@
 //! before any byte streams; an entry changed: its reader fails at its end).
 mod verify_support;
 
-use std::io::Read;
 use std::path::Path;
 
 use venvdeb::verify::{verify, VerifyInputs, DEFAULT_MAX_UNCOMPRESSED};
