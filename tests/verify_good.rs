@@ -191,3 +191,11 @@ fn output_does_not_depend_on_cpu_count() {
     assert!(all.status.success() && one.status.success());
     assert_eq!(all.stdout, one.stdout);
 }
+
+/// A wheel written by Python's zipfile to a pipe: data descriptors, a Zip64
+/// local header, a directory entry; `unzip -t` accepts it and so must we.
+#[test]
+fn python_zipfile_streamed_wheel() {
+    let out = passes("good-python-zipfile", &[]);
+    assert!(out.contains("verified 1 wheels"), "{out}");
+}

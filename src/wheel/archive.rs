@@ -950,6 +950,66 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A small valid zip (stored, deflated, a directory), made with the zip crate.
+    fn sample_zip() -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.add_directory("pkg/", stored).unwrap();
+        w.start_file("pkg/a.py", stored).unwrap();
+        w.write_all(b"print('a')\n").unwrap();
+        w.start_file("pkg/b.txt", deflated).unwrap();
+        w.write_all(&b"hello world ".repeat(50)).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn reads_and_streams_a_valid_zip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.whl");
+        let bytes = sample_zip();
+        std::fs::write(&path, &bytes).unwrap();
+        let mut a = WheelArchive::open(&path, 1 << 20).unwrap();
+        assert_eq!(a.entries().len(), 3);
+        assert_eq!(a.read_entry("pkg/a.py", 100).unwrap(), b"print('a')\n");
+        assert!(a.read_entry("pkg/b.txt", 10).is_err());
+        let mut seen = Vec::new();
+        let s = a
+            .stream(
+                |_| Ok(None),
+                |e, r| {
+                    let mut v = Vec::new();
+                    r.read_to_end(&mut v)?;
+                    seen.push((e.name.clone(), v.len()));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert_eq!(s.sha256, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        assert_eq!(seen[2], ("pkg/b.txt".to_string(), 600));
+        // A wrong expectation fails at the entry's end.
+        let a = WheelArchive::open(&path, 1 << 20).unwrap();
+        let err = a
+            .stream(
+                |e| {
+                    Ok((e.name == "pkg/a.py").then(|| Expected {
+                        hash: HashValue {
+                            algorithm: crate::wheel::record::HashAlgorithm::Sha256,
+                            digest: vec![0; 32],
+                        },
+                        size: 11,
+                    }))
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), 3);
+        assert!(format!("{err:#}").contains("pkg/a.py: RECORD expected"));
+    }
+
     #[test]
     fn names() {
         assert!(validate_name(b"foo/bar.py").is_ok());
@@ -979,6 +1039,30 @@ mod tests {
                 prop_assert!(!n.starts_with('/'));
                 prop_assert!(!n.split('/').any(|c| c == ".."));
                 prop_assert!(!n.contains('\\'));
+            }
+        }
+
+        #[test]
+        fn mutated_archives_never_panic(pos in 0usize..4096, byte in any::<u8>(), cut in 0usize..4096) {
+            let good = sample_zip();
+            let mut b = good.clone();
+            let p = pos % b.len();
+            b[p] ^= byte | 1;
+            if cut % 3 == 0 {
+                b.truncate(cut % good.len());
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.whl");
+            std::fs::write(&path, &b).unwrap();
+            if let Ok(mut a) = WheelArchive::open(&path, 1 << 20) {
+                let names: Vec<String> = a.entries().iter().map(|e| e.name.clone()).collect();
+                for n in &names {
+                    let _ = a.read_entry(n, 1 << 20);
+                }
+                let _ = a.stream(|_| Ok(None), |_, r| {
+                    let _ = io::copy(r, &mut io::sink());
+                    Ok(())
+                });
             }
         }
 
