@@ -325,6 +325,22 @@ attack!(
     ["Wheel-Version expected 1.x, found 2.0"]
 );
 
+attack!(
+    zip_utf8_without_flag,
+    "zip-utf8-without-flag",
+    ["non-ASCII name without the UTF-8 flag"]
+);
+attack!(
+    zip_unicode_path_extra,
+    "zip-unicode-path-extra",
+    ["foo/cli.py: extra field 0x7075"]
+);
+attack!(
+    zip_symlink_dos_host,
+    "zip-symlink-dos-host",
+    ["foo/link2: symbolic link entry"]
+);
+
 /// A good case is refused when the threshold asks for more keys than signed.
 #[test]
 fn good_case_fails_with_higher_threshold() {

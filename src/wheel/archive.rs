@@ -61,6 +61,7 @@ const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
 const FLAG_MASKED_HEADERS: u16 = 1 << 13;
+const FLAG_UTF8: u16 = 1 << 11;
 
 /// Compression method of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +182,23 @@ pub fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
 fn fold_key(name: &str) -> String {
     let n: String = name.trim_end_matches('/').nfc().collect();
     n.to_lowercase().nfc().collect()
+}
+
+/// Refuse extra fields that make other readers see another name or text:
+/// Info-ZIP Unicode Path (0x7075) and Unicode Comment (0x6375).
+fn check_extra_ids(extra: &[u8]) -> std::result::Result<(), String> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = le16(extra, i);
+        let len = le16(extra, i + 2) as usize;
+        if id == 0x7075 || id == 0x6375 {
+            return Err(format!(
+                "extra field {id:#06x} (Info-ZIP Unicode path/comment) would rename the entry for other readers: expected none"
+            ));
+        }
+        i += 4 + len;
+    }
+    Ok(())
 }
 
 /// Fields found in an extra-field block's Zip64 record.
@@ -383,8 +401,11 @@ impl WheelArchive {
             let compressed_size = c64.unwrap_or(u64::from(csize32));
             let local_offset = o64.unwrap_or(u64::from(off32));
             let is_dir = name.ends_with('/');
-            let unix_mode = if made_by >> 8 == 3 {
-                let mode = ext_attr >> 16;
+            // The mode bits, whatever host the entry claims: pip reads them
+            // regardless (and so would an extractor honouring symlinks).
+            let _ = made_by;
+            let mode = ext_attr >> 16;
+            let unix_mode = if mode != 0 {
                 match mode & 0o170000 {
                     0 | 0o100000 => {}
                     0o040000 if is_dir => {}
@@ -402,6 +423,13 @@ impl WheelArchive {
             } else {
                 None
             };
+            if !name.is_ascii() && flags & FLAG_UTF8 == 0 {
+                return Err(en(
+                    "non-ASCII name without the UTF-8 flag (other readers decode it as CP437)"
+                        .into(),
+                ));
+            }
+            check_extra_ids(extra).map_err(en)?;
             if is_dir && uncompressed_size != 0 {
                 return Err(en(format!(
                     "directory entry with {uncompressed_size} bytes of content"
@@ -719,6 +747,7 @@ fn read_local_header<R: BufRead>(
         [usize32 == 0xFFFF_FFFF, csize32 == 0xFFFF_FFFF, false],
     )
     .map_err(|m| format!("{n}: local header: {m}"))?;
+    check_extra_ids(extra).map_err(|m| format!("{n}: local header: {m}"))?;
     let lu = u64_.unwrap_or(u64::from(usize32));
     let lc = c64.unwrap_or(u64::from(csize32));
     let agrees = crc == entry.crc32 && lu == entry.uncompressed_size && lc == entry.compressed_size;
