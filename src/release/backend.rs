@@ -1,0 +1,458 @@
+//! The build environment: backend wheels (setuptools, flit-core, …) taken
+//! only from `--backends`, each pinned by sha256 in `--backend-requirements`,
+//! checked and unpacked by venvdeb into a throwaway directory; and the PEP 517
+//! hook driver that runs the target interpreter on a source tree.
+//!
+//! Backends are pure Python, so "installing" one is a verified unpack of its
+//! wheel into one directory put first on the driver's `sys.path` (every
+//! member checked against its RECORD as it is written; `.data/purelib` and
+//! `platlib` go to the same directory, any other `.data` key is refused).
+//! The interpreter runs with `-S -s` (no site-packages: Debian's
+//! `dist-packages` cannot leak in), an emptied environment that venvdeb sets
+//! whole, and venvdeb's own driver script; no pip, no `build`, no network.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use super::pins::{self, normalize_name};
+use super::{digest, wheelfile};
+
+const DRIVER: &str = include_str!("pep517_driver.py");
+
+/// A directory holding the verified backends.
+#[derive(Debug)]
+pub struct BackendEnv {
+    pub dir: PathBuf,
+    /// normalized name → version of each installed backend.
+    pub dists: BTreeMap<String, String>,
+    /// normalized names of wheels present in `--backends` but not pinned.
+    pub unpinned: BTreeSet<String>,
+    pub pin_file: PathBuf,
+}
+
+impl BackendEnv {
+    /// Verify every pinned backend wheel of `wheel_dir` and unpack it into
+    /// `scratch/env`.
+    pub fn prepare(wheel_dir: &Path, pin_file: &Path, scratch: &Path) -> Result<Self> {
+        let pins = pins::read(pin_file)?;
+        let copies = scratch.join("backend-wheels");
+        let env = scratch.join("env");
+        fs::create_dir_all(&copies)?;
+        fs::create_dir_all(&env)?;
+        let mut candidates: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
+        let mut listing: Vec<_> = fs::read_dir(wheel_dir)
+            .with_context(|| format!("listing {}", wheel_dir.display()))?
+            .collect::<std::io::Result<Vec<_>>>()
+            .with_context(|| format!("listing {}", wheel_dir.display()))?;
+        listing.sort_by_key(|e| e.file_name());
+        for e in listing {
+            let Some(n) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if !n.ends_with(".whl") {
+                continue;
+            }
+            let wn = wheelfile::parse_name(&n)?;
+            candidates
+                .entry(normalize_name(&wn.dist))
+                .or_default()
+                .push((n, e.path()));
+        }
+        let mut dists = BTreeMap::new();
+        for (key, pin) in &pins {
+            let files: Vec<_> = candidates
+                .get(key)
+                .map(|v| {
+                    v.iter()
+                        .filter(|(n, _)| {
+                            wheelfile::parse_name(n)
+                                .map(|w| w.version == pin.version)
+                                .unwrap_or(false)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if files.is_empty() {
+                return Err(crate::exit::verification(format!(
+                    "{}: no wheel of {key}=={} (pinned in {})",
+                    wheel_dir.display(),
+                    pin.version,
+                    pin_file.display()
+                )));
+            }
+            let mut chosen = None;
+            let mut seen = Vec::new();
+            for (n, p) in files {
+                let copy = copies.join(n);
+                let (sha, _) = digest::copy_hashed(p, &copy)?;
+                if pin.hashes.contains(&sha) {
+                    chosen = Some((n.clone(), copy));
+                    break;
+                }
+                seen.push(format!("{n} has {sha}"));
+            }
+            let Some((n, copy)) = chosen else {
+                return Err(crate::exit::verification(format!(
+                    "{}: backend {key}=={}: sha256 expected {} (pinned in {}), found: {}",
+                    wheel_dir.display(),
+                    pin.version,
+                    pin.hashes.iter().cloned().collect::<Vec<_>>().join(" or "),
+                    pin_file.display(),
+                    seen.join("; ")
+                )));
+            };
+            let wn = wheelfile::parse_name(&n)?;
+            if wn.abi != "none" || wn.platform != "any" || !wn.python.split('.').any(|t| t == "py3")
+            {
+                bail!("{n}: backends must be pure-Python py3-none-any wheels");
+            }
+            unpack_verified(&copy, &env).with_context(|| format!("installing backend {n}"))?;
+            dists.insert(key.clone(), pin.version.clone());
+        }
+        let unpinned = candidates
+            .keys()
+            .filter(|k| !pins.contains_key(*k))
+            .cloned()
+            .collect();
+        Ok(Self {
+            dir: env,
+            dists,
+            unpinned,
+            pin_file: pin_file.to_path_buf(),
+        })
+    }
+
+    /// Every requirement must be met by a backend in this environment.
+    pub fn check_requires(&self, reqs: &[String], who: &str) -> Result<()> {
+        let mut missing = Vec::new();
+        for r in reqs {
+            let req =
+                Requirement::parse(r).with_context(|| format!("{who}: build requirement {r:?}"))?;
+            match self.dists.get(&req.name) {
+                Some(v) if req.specs.iter().all(|(op, s)| version_matches(v, op, s)) => {}
+                Some(v) => missing.push(format!("{r} (the pinned backend is {}=={v})", req.name)),
+                None if self.unpinned.contains(&req.name) => {
+                    missing.push(format!("{r} (a wheel is in --backends but it is not pinned in {})", self.pin_file.display()))
+                }
+                None if req.marker.is_some() => missing.push(format!(
+                    "{r} (has an environment marker; venvdeb does not evaluate markers in build requirements yet, so pin the backend)"
+                )),
+                None => missing.push(r.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(crate::exit::verification(format!(
+                "{who}: build requirements not met by the pinned backends: {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Unpack a pure wheel into `env`, each member checked against RECORD.
+fn unpack_verified(wheel: &Path, env: &Path) -> Result<()> {
+    let mut w = wheelfile::open(wheel)?;
+    let record_name = format!("{}/RECORD", w.dist_info);
+    let mut rows = wheelfile::parse_record(&w.read_small(&record_name, 64 << 20)?)?;
+    let data_prefix = format!("{}.data/", w.dist_info.trim_end_matches(".dist-info"));
+    for name in w.files.clone() {
+        let rel = match name.strip_prefix(&data_prefix) {
+            None => name.clone(),
+            Some(rest) => match rest.split_once('/') {
+                Some(("purelib" | "platlib", r)) if !r.is_empty() => r.to_string(),
+                _ => bail!(
+                    "{}: {name}: only purelib/platlib data is accepted in a backend",
+                    wheel.display()
+                ),
+            },
+        };
+        let dest = env.join(&rel);
+        if let Some(p) = dest.parent() {
+            fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
+        }
+        let out = File::create_new(&dest)
+            .with_context(|| format!("creating {} (two backends ship it?)", dest.display()))?;
+        let mut entry = w.zip.by_name(&name)?;
+        let mut hw = digest::HashingWriter::new(out);
+        std::io::copy(&mut entry, &mut hw)
+            .with_context(|| format!("{}: extracting {name}", wheel.display()))?;
+        let (d, n, _) = hw.finish();
+        digest::set_mode(&dest, 0o644)?;
+        if name == record_name {
+            continue;
+        }
+        let got = format!("sha256={}", digest::b64url_nopad(&d));
+        match rows.remove(&name) {
+            Some((h, s)) if h == got && s == n.to_string() => {}
+            Some((h, s)) => {
+                return Err(crate::exit::verification(format!(
+                    "{}: {name}: RECORD says {h} size {s}, the entry has {got} size {n}",
+                    wheel.display()
+                )))
+            }
+            None => {
+                return Err(crate::exit::verification(format!(
+                    "{}: {name} is not in RECORD",
+                    wheel.display()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A PEP 508 requirement as far as checking a backend needs: name, version
+/// specifiers, and whether a marker is present.
+#[derive(Debug, PartialEq)]
+pub struct Requirement {
+    pub name: String,
+    pub specs: Vec<(String, String)>,
+    pub marker: Option<String>,
+}
+
+impl Requirement {
+    pub fn parse(s: &str) -> Result<Self> {
+        let (body, marker) = match s.split_once(';') {
+            Some((b, m)) => (b, Some(m.trim().to_string())),
+            None => (s, None),
+        };
+        let body = body.trim();
+        if body.contains('@') {
+            bail!("URL requirements are not accepted");
+        }
+        let end = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(body.len());
+        let name = &body[..end];
+        if name.is_empty() {
+            bail!("no project name");
+        }
+        let mut rest = body[end..].trim();
+        if let Some(r) = rest.strip_prefix('[') {
+            let (_, after) = r.split_once(']').context("unclosed extras")?;
+            rest = after.trim();
+        }
+        let rest = rest.trim_start_matches('(').trim_end_matches(')');
+        let mut specs = Vec::new();
+        for clause in rest.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let op_len = clause
+                .find(|c: char| !"<>=!~".contains(c))
+                .unwrap_or(clause.len());
+            let (op, v) = (&clause[..op_len], clause[op_len..].trim());
+            if !matches!(op, "==" | "!=" | ">=" | "<=" | ">" | "<" | "~=" | "===") || v.is_empty() {
+                bail!("cannot read the version clause {clause:?}");
+            }
+            specs.push((op.to_string(), v.to_string()));
+        }
+        Ok(Self {
+            name: normalize_name(name),
+            specs,
+            marker,
+        })
+    }
+}
+
+/// The numeric release segments of a version (epoch and pre/post/dev/local
+/// suffixes are not ordered: this checks backend pins against the usual
+/// `>=X`, `<Y`, `~=Z` bounds of `[build-system] requires`).
+fn release(v: &str) -> Vec<u64> {
+    let v = v.split_once('!').map(|x| x.1).unwrap_or(v);
+    let mut out = Vec::new();
+    for part in v.split('.') {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            break;
+        }
+        out.push(digits.parse().unwrap_or(u64::MAX));
+        if digits.len() != part.len() {
+            break;
+        }
+    }
+    out
+}
+
+fn cmp_release(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    let n = a.len().max(b.len());
+    let get = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..n)
+        .map(|i| get(a, i).cmp(&get(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+pub fn version_matches(version: &str, op: &str, spec: &str) -> bool {
+    use std::cmp::Ordering::*;
+    if op == "===" {
+        return version == spec;
+    }
+    if let Some(prefix) = spec.strip_suffix(".*") {
+        let (p, v) = (release(prefix), release(version));
+        let eq = v.len() >= p.len() && v[..p.len()] == p[..];
+        return if op == "!=" { !eq } else { op == "==" && eq };
+    }
+    let (v, s) = (release(version), release(spec));
+    let o = cmp_release(&v, &s);
+    match op {
+        "==" => o == Equal,
+        "!=" => o != Equal,
+        ">=" => o != Less,
+        "<=" => o != Greater,
+        ">" => o == Greater,
+        "<" => o == Less,
+        "~=" => {
+            if s.len() < 2 {
+                return false;
+            }
+            o != Less && v.len() >= s.len() - 1 && v[..s.len() - 1] == s[..s.len() - 1]
+        }
+        _ => false,
+    }
+}
+
+/// What the hook driver needs to run one hook in the controlled environment.
+pub struct HookRun<'a> {
+    pub python: &'a Path,
+    pub env: &'a BackendEnv,
+    pub source: &'a Path,
+    /// `module:object` from `[build-system] build-backend`.
+    pub backend: &'a str,
+    pub backend_path: &'a [String],
+    pub scratch: &'a Path,
+    pub sde: u64,
+    /// Where the source tree claims to be, for `-ffile-prefix-map`.
+    pub mapped_source: &'a str,
+}
+
+impl HookRun<'_> {
+    fn run(&self, mode: &str, out_dir: &Path) -> Result<serde_json::Value> {
+        let driver_dir = self.scratch.join("driver");
+        let home = self.scratch.join("home");
+        let tmp = self.scratch.join("tmp");
+        for d in [&driver_dir, &home, &tmp] {
+            fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        let driver = driver_dir.join("venvdeb_pep517.py");
+        if !driver.exists() {
+            fs::write(&driver, DRIVER).with_context(|| format!("writing {}", driver.display()))?;
+        }
+        let result = self.scratch.join(format!("result-{mode}.json"));
+        let _ = fs::remove_file(&result);
+        let map = format!(
+            "-ffile-prefix-map={}={}",
+            self.source.display(),
+            self.mapped_source
+        );
+        let out = Command::new(self.python)
+            .arg("-S")
+            .arg("-s")
+            .arg("-B")
+            .arg(&driver)
+            .arg(mode)
+            .arg(self.source)
+            .arg(&self.env.dir)
+            .arg(self.backend)
+            .arg(serde_json::to_string(self.backend_path)?)
+            .arg(out_dir)
+            .arg(&result)
+            .current_dir(self.source)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("TMPDIR", &tmp)
+            .env("SOURCE_DATE_EPOCH", self.sde.to_string())
+            .env("PYTHONHASHSEED", "0")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONNOUSERSITE", "1")
+            .env("PYTHONUTF8", "1")
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8")
+            .env("TZ", "UTC")
+            .env("PIP_NO_INDEX", "1")
+            .env("CFLAGS", &map)
+            .env("CXXFLAGS", &map)
+            .env("CPPFLAGS", &map)
+            .output()
+            .with_context(|| format!("running {}", self.python.display()))?;
+        if !out.status.success() {
+            let tail = |b: &[u8]| {
+                let s = String::from_utf8_lossy(b);
+                let lines: Vec<&str> = s.lines().collect();
+                lines[lines.len().saturating_sub(30)..].join("\n")
+            };
+            bail!(
+                "PEP 517 hook {mode} of {} with {} failed ({}):\n{}\n{}",
+                self.backend,
+                self.source.display(),
+                out.status,
+                tail(&out.stdout),
+                tail(&out.stderr)
+            );
+        }
+        let text =
+            fs::read_to_string(&result).with_context(|| format!("reading {}", result.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", result.display()))
+    }
+
+    /// `get_requires_for_build_wheel` (empty when the backend lacks it).
+    pub fn requires(&self) -> Result<Vec<String>> {
+        let v = self.run("requires", self.scratch)?;
+        let list = v["requires"]
+            .as_array()
+            .context("the requires hook returned no list")?;
+        list.iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .context("a requirement is not a string")
+            })
+            .collect()
+    }
+
+    /// `build_wheel` into `out_dir`; returns the wheel's path.
+    pub fn build_wheel(&self, out_dir: &Path) -> Result<PathBuf> {
+        let v = self.run("build", out_dir)?;
+        let name = v["wheel"]
+            .as_str()
+            .context("build_wheel returned no file name")?;
+        if name.contains('/') || !name.ends_with(".whl") {
+            bail!("build_wheel returned {name:?}, not a wheel file name");
+        }
+        let p = out_dir.join(name);
+        if !p.is_file() {
+            bail!("build_wheel said {name} but {} does not exist", p.display());
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements_and_versions() {
+        let r = Requirement::parse("flit_core >=3.11,<5").unwrap();
+        assert_eq!(r.name, "flit-core");
+        assert_eq!(
+            r.specs,
+            vec![(">=".into(), "3.11".into()), ("<".into(), "5".into())]
+        );
+        assert!(r.specs.iter().all(|(o, s)| version_matches("4.2.0", o, s)));
+        assert!(!version_matches("5.0", "<", "5"));
+        assert!(!version_matches("3.9", ">=", "3.11"));
+        assert!(version_matches("84.2.1", ">=", "61"));
+        assert!(version_matches("4.2.0", "~=", "4.1"));
+        assert!(!version_matches("5.0", "~=", "4.1"));
+        assert!(version_matches("4.2.0", "==", "4.*"));
+        assert!(!version_matches("4.2.0", "!=", "4.2"));
+        let m = Requirement::parse("tomli>=1; python_version < '3.11'").unwrap();
+        assert!(m.marker.is_some());
+        assert_eq!(Requirement::parse("wheel").unwrap().specs, vec![]);
+        assert!(Requirement::parse("x @ https://e/x.whl").is_err());
+        assert!(Requirement::parse("x >>1").is_err());
+    }
+}
