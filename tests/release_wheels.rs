@@ -327,7 +327,11 @@ with zipfile.ZipFile(dst, 'w', zipfile.ZIP_STORED) as z:
             .arg(&out3)
             .arg(&foreign),
         &out3,
-        &["fixflit/__init__.py", "RECORD says sha256="],
+        &[
+            "fixflit/__init__.py",
+            "RECORD expected sha256:",
+            "found sha256:",
+        ],
     );
 }
 

@@ -17,8 +17,11 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use super::pins::{self, normalize_name};
-use super::{digest, wheelfile};
+use super::digest;
+use super::pins;
+use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
+use crate::wheel::contents::read_wheel;
+use crate::wheel::name::{canonical_version, normalize_name, WheelName};
 
 const DRIVER: &str = include_str!("pep517_driver.py");
 
@@ -55,9 +58,9 @@ impl BackendEnv {
             if !n.ends_with(".whl") {
                 continue;
             }
-            let wn = wheelfile::parse_name(&n)?;
+            let wn = WheelName::parse(&n).with_context(|| format!("{}", wheel_dir.display()))?;
             candidates
-                .entry(normalize_name(&wn.dist))
+                .entry(wn.normalized_name())
                 .or_default()
                 .push((n, e.path()));
         }
@@ -68,8 +71,10 @@ impl BackendEnv {
                 .map(|v| {
                     v.iter()
                         .filter(|(n, _)| {
-                            wheelfile::parse_name(n)
-                                .map(|w| w.version == pin.version)
+                            WheelName::parse(n)
+                                .map(|w| {
+                                    canonical_version(&w.version) == canonical_version(&pin.version)
+                                })
                                 .unwrap_or(false)
                         })
                         .collect()
@@ -104,9 +109,12 @@ impl BackendEnv {
                     seen.join("; ")
                 )));
             };
-            let wn = wheelfile::parse_name(&n)?;
-            if wn.abi != "none" || wn.platform != "any" || !wn.python.split('.').any(|t| t == "py3")
-            {
+            let wn = WheelName::parse(&n)?;
+            let pure = wn
+                .tags
+                .iter()
+                .any(|t| t.python == "py3" && t.abi == "none" && t.platform == "any");
+            if !pure {
                 bail!("{n}: backends must be pure-Python py3-none-any wheels");
             }
             unpack_verified(&copy, &env).with_context(|| format!("installing backend {n}"))?;
@@ -153,55 +161,40 @@ impl BackendEnv {
     }
 }
 
-/// Unpack a pure wheel into `env`, each member checked against RECORD.
+/// Unpack a pure wheel into `env` through `crate::wheel`'s reader, which
+/// checks the container and every member against RECORD as it streams.
 fn unpack_verified(wheel: &Path, env: &Path) -> Result<()> {
-    let mut w = wheelfile::open(wheel)?;
-    let record_name = format!("{}/RECORD", w.dist_info);
-    let mut rows = wheelfile::parse_record(&w.read_small(&record_name, 64 << 20)?)?;
-    let data_prefix = format!("{}.data/", w.dist_info.trim_end_matches(".dist-info"));
-    for name in w.files.clone() {
-        let rel = match name.strip_prefix(&data_prefix) {
+    let dist = wheel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| WheelName::parse(n).ok())
+        .map(|w| format!("{}-{}.data/", w.distribution, w.version))
+        .unwrap_or_default();
+    read_wheel(wheel, DEFAULT_MAX_UNCOMPRESSED, None, |e, r| {
+        if e.is_dir {
+            return Ok(());
+        }
+        let name = &e.name;
+        let rel = match name.strip_prefix(&dist) {
+            None if name.split('/').next().is_some_and(|t| t.ends_with(".data")) => {
+                bail!("{name}: a .data directory that does not match the wheel's name")
+            }
             None => name.clone(),
             Some(rest) => match rest.split_once('/') {
                 Some(("purelib" | "platlib", r)) if !r.is_empty() => r.to_string(),
-                _ => bail!(
-                    "{}: {name}: only purelib/platlib data is accepted in a backend",
-                    wheel.display()
-                ),
+                _ => bail!("{name}: only purelib/platlib data is accepted in a backend"),
             },
         };
         let dest = env.join(&rel);
         if let Some(p) = dest.parent() {
             fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
         }
-        let out = File::create_new(&dest)
+        let mut out = File::create_new(&dest)
             .with_context(|| format!("creating {} (two backends ship it?)", dest.display()))?;
-        let mut entry = w.zip.by_name(&name)?;
-        let mut hw = digest::HashingWriter::new(out);
-        std::io::copy(&mut entry, &mut hw)
-            .with_context(|| format!("{}: extracting {name}", wheel.display()))?;
-        let (d, n, _) = hw.finish();
-        digest::set_mode(&dest, 0o644)?;
-        if name == record_name {
-            continue;
-        }
-        let got = format!("sha256={}", digest::b64url_nopad(&d));
-        match rows.remove(&name) {
-            Some((h, s)) if h == got && s == n.to_string() => {}
-            Some((h, s)) => {
-                return Err(crate::exit::verification(format!(
-                    "{}: {name}: RECORD says {h} size {s}, the entry has {got} size {n}",
-                    wheel.display()
-                )))
-            }
-            None => {
-                return Err(crate::exit::verification(format!(
-                    "{}: {name} is not in RECORD",
-                    wheel.display()
-                )))
-            }
-        }
-    }
+        std::io::copy(r, &mut out).with_context(|| format!("extracting {name}"))?;
+        digest::set_mode(&dest, 0o644)
+    })
+    .with_context(|| format!("unpacking {}", wheel.display()))?;
     Ok(())
 }
 

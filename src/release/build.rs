@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::backend::{BackendEnv, HookRun};
-use super::pins::normalize_name;
-use super::{digest, normalize, pins, sdist, wheelfile};
+use super::{digest, normalize, pins, sdist};
+use crate::wheel::name::{canonical_version, WheelName};
 
 pub struct BuildOptions {
     pub requirements: PathBuf,
@@ -177,8 +177,10 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
         let wheel = hook
             .build_wheel(&dist)
             .with_context(|| format!("{who}: build_wheel"))?;
-        let wn = wheelfile::parse_name(&wheel.file_name().unwrap_or_default().to_string_lossy())?;
-        if normalize_name(&wn.dist) != sd.name || wn.version != sd.version {
+        let wn = WheelName::parse(&wheel.file_name().unwrap_or_default().to_string_lossy())?;
+        if wn.normalized_name() != sd.name
+            || canonical_version(&wn.version) != canonical_version(&sd.version)
+        {
             bail!(
                 "{who}: the backend built {}, not {}=={}",
                 wheel.display(),

@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use super::pins::normalize_name;
-use super::{digest, sums, wheelfile};
+use super::{digest, sums};
+use crate::wheel::archive::{WheelArchive, DEFAULT_MAX_UNCOMPRESSED};
+use crate::wheel::contents::read_wheel;
 
 struct IndexedWheel {
     file_name: String,
@@ -94,34 +95,23 @@ fn root_page(projects: &BTreeMap<String, Vec<IndexedWheel>>) -> String {
     page("Simple index", &body)
 }
 
-/// Read each wheel's METADATA, checking it names the same project and
-/// version as the file name.
+/// Check each wheel with `crate::wheel` (container, RECORD, METADATA
+/// against the file name) and keep its METADATA bytes.
 fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
     let mut projects: BTreeMap<String, Vec<IndexedWheel>> = BTreeMap::new();
     for (file_name, path) in sums::wheel_files(dir)? {
-        let wn = wheelfile::parse_name(&file_name)?;
-        let name = normalize_name(&wn.dist);
-        let mut w = wheelfile::open(&path)?;
-        let md_name = format!("{}/METADATA", w.dist_info);
-        let metadata = w
-            .read_small(&md_name, 16 << 20)
-            .with_context(|| format!("{}", path.display()))?;
-        let md_project = wheelfile::metadata_field(&metadata, "Name").unwrap_or_default();
-        let md_version = wheelfile::metadata_field(&metadata, "Version").unwrap_or_default();
-        if normalize_name(&md_project) != name || md_version != wn.version {
-            bail!(
-                "{}: the file name says {name} {}, {md_name} says {md_project:?} {md_version:?}",
-                path.display(),
-                wn.version
-            );
-        }
-        let (sha256, _) = digest::sha256_file(&path)?;
-        projects.entry(name).or_default().push(IndexedWheel {
-            file_name,
-            sha256,
-            requires_python: wheelfile::metadata_field(&metadata, "Requires-Python"),
-            metadata,
-        });
+        let contents = read_wheel(&path, DEFAULT_MAX_UNCOMPRESSED, None, |_, _| Ok(()))?;
+        let metadata = WheelArchive::open(&path, DEFAULT_MAX_UNCOMPRESSED)?
+            .read_entry(&format!("{}/METADATA", contents.dist_info), 16 << 20)?;
+        projects
+            .entry(contents.file_name.normalized_name())
+            .or_default()
+            .push(IndexedWheel {
+                file_name,
+                sha256: digest::hex(&contents.summary.sha256),
+                requires_python: contents.metadata.requires_python.clone(),
+                metadata,
+            });
     }
     Ok(projects)
 }

@@ -11,8 +11,8 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::pins::normalize_name;
-use super::{digest, sums, wheelfile};
+use super::{digest, sums};
+use crate::wheel::name::WheelName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -36,8 +36,8 @@ pub type Locked = BTreeMap<String, (String, Vec<LockedWheel>)>;
 pub fn collect(dir: &Path) -> Result<Locked> {
     let mut out: Locked = BTreeMap::new();
     for (file_name, path) in sums::wheel_files(dir)? {
-        let wn = wheelfile::parse_name(&file_name)?;
-        let name = normalize_name(&wn.dist);
+        let wn = WheelName::parse(&file_name).with_context(|| format!("{}", dir.display()))?;
+        let name = wn.normalized_name();
         let (sha256, size) = digest::sha256_file(&path)?;
         let entry = out
             .entry(name.clone())

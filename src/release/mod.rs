@@ -19,4 +19,3 @@ pub mod normalize;
 pub mod pins;
 pub mod sdist;
 pub mod sums;
-pub mod wheelfile;

@@ -14,18 +14,21 @@
 //!   and size, itself as `RECORD,,`. `RECORD.jws`/`RECORD.p7s` signatures
 //!   are dropped (they sign the old RECORD).
 //!
-//! The input is checked first: safe member names, one `.dist-info`, and
-//! every member's bytes equal to its input RECORD row (a wheel whose files
-//! disagree with its own RECORD is refused, exit 3). Entries are streamed:
-//! memory does not grow with the wheel's size.
-use std::io::Write;
+//! The input is checked first by `crate::wheel` (the same reader `venvdeb
+//! verify` uses): a wheel whose files disagree with its own RECORD, or whose
+//! container is malformed, is refused (exit 3). Entries are streamed: memory
+//! does not grow with the wheel's size.
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use zip::write::SimpleFileOptions;
 
 use super::digest::{self, AtomicFile};
-use super::wheelfile;
+use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
+use crate::wheel::contents::read_wheel;
+use crate::wheel::record::Hasher;
 
 /// The deflate level of every entry.
 pub const DEFLATE_LEVEL: i64 = 6;
@@ -74,101 +77,113 @@ fn order_key<'a>(name: &'a str, dist_info: &str) -> (bool, bool, &'a [u8]) {
     (in_di, is_record, name.as_bytes())
 }
 
+/// A writer that computes the output's sha256 (for the new RECORD) and the
+/// input RECORD's own algorithm (to compare with the verified RECORD) over
+/// the same bytes.
+struct DualHash<W> {
+    inner: W,
+    sha256: sha2::Sha256,
+    recorded: Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for DualHash<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.sha256, &buf[..n]);
+        self.recorded.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Normalize `input` into `output_dir/<same file name>`; returns the path.
+///
+/// Pass 1 is `crate::wheel::contents::read_wheel`: the container, the
+/// names, one `.dist-info`, METADATA against the file name, and every
+/// entry's bytes against RECORD. Pass 2 writes the entries in canonical
+/// order and compares each one's bytes with the RECORD verified in pass 1
+/// again, so a file changed between the passes is refused.
 pub fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Result<PathBuf> {
     let file_name = input
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{}: no UTF-8 file name", input.display()))?
         .to_string();
-    wheelfile::parse_name(&file_name)?;
     let dest = output_dir.join(&file_name);
-    let mut wheel = wheelfile::open(input)?;
-    let di = wheel.dist_info.clone();
+    let mut files: Vec<(String, bool)> = Vec::new();
+    let contents = read_wheel(input, DEFAULT_MAX_UNCOMPRESSED, None, |e, _| {
+        if !e.is_dir {
+            files.push((e.name.clone(), e.is_executable()));
+        }
+        Ok(())
+    })?;
+    let di = contents.dist_info.clone();
     let record_name = format!("{di}/RECORD");
-    let old_record = wheel
-        .read_small(&record_name, 64 << 20)
-        .with_context(|| format!("{}: reading {record_name}", input.display()))?;
-    let mut old_rows = wheelfile::parse_record(&old_record)
-        .with_context(|| format!("{}: {record_name}", input.display()))?;
+    let skip = [
+        record_name.clone(),
+        format!("{di}/RECORD.jws"),
+        format!("{di}/RECORD.p7s"),
+    ];
+    files.retain(|(n, _)| !skip.contains(n));
+    files.sort_by(|a, b| order_key(&a.0, &di).cmp(&order_key(&b.0, &di)));
 
-    let mut names: Vec<String> = wheel
-        .files
-        .iter()
-        .filter(|n| {
-            **n != record_name
-                && **n != format!("{di}/RECORD.jws")
-                && **n != format!("{di}/RECORD.p7s")
-        })
-        .cloned()
-        .collect();
-    names.sort_by(|a, b| order_key(a, &di).cmp(&order_key(b, &di)));
-
+    let mut zin = zip::ZipArchive::new(
+        File::open(input).with_context(|| format!("opening {}", input.display()))?,
+    )
+    .with_context(|| format!("{}: reading the zip", input.display()))?;
     let mtime = zip_time(sde)?;
     let mut out = AtomicFile::create(&dest)?;
     let mut zw = zip::ZipWriter::new(out.take());
     let mut record = String::new();
-    for name in &names {
-        let mode = if wheel.executable.contains(name) {
-            0o755
-        } else {
-            0o644
-        };
-        let mut entry = wheel
-            .zip
+    for (name, exec) in &files {
+        let expected = contents.record.entries.get(name).ok_or_else(|| {
+            crate::exit::verification(format!(
+                "{}: {name} is not in {record_name}",
+                input.display()
+            ))
+        })?;
+        let mut entry = zin
             .by_name(name)
             .with_context(|| format!("{}: reading {name}", input.display()))?;
-        let declared = entry.size();
         let opts = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .compression_level(Some(DEFLATE_LEVEL))
             .last_modified_time(mtime)
-            .unix_permissions(mode)
-            .large_file(declared >= u64::from(u32::MAX));
+            .unix_permissions(if *exec { 0o755 } else { 0o644 })
+            .large_file(expected.size >= u64::from(u32::MAX));
         zw.start_file(name.as_str(), opts)
             .with_context(|| format!("{}: writing {name}", dest.display()))?;
-        let mut hw = digest::HashingWriter::new(&mut zw);
-        std::io::copy(&mut entry, &mut hw)
+        let mut hw = DualHash {
+            inner: &mut zw,
+            sha256: sha2::Sha256::default(),
+            recorded: expected.hash.algorithm.hasher(),
+            len: 0,
+        };
+        std::io::copy(&mut (&mut entry).take(expected.size + 1), &mut hw)
             .with_context(|| format!("{}: copying {name}", input.display()))?;
-        let (d, len, _) = hw.finish();
-        let b64 = digest::b64url_nopad(&d);
-        match old_rows.remove(name.as_str()) {
-            None => {
-                return Err(crate::exit::verification(format!(
-                    "{}: {name} is not listed in {record_name}",
-                    input.display()
-                )))
-            }
-            Some((hash, size)) => {
-                let expected = hash.strip_prefix("sha256=").with_context(|| {
-                    format!(
-                        "{}: {record_name}: {name} has hash {hash:?}; only sha256 is supported",
-                        input.display()
-                    )
-                })?;
-                if expected != b64 || size != len.to_string() {
-                    return Err(crate::exit::verification(format!(
-                        "{}: {name}: {record_name} says sha256={expected} size {size}, the entry has sha256={b64} size {len}",
-                        input.display()
-                    )));
-                }
-            }
+        let got = hw.recorded.finish();
+        if got != expected.hash.digest || hw.len != expected.size {
+            return Err(crate::exit::verification(format!(
+                "{}: {name} changed after verification: {record_name} says {} size {}, found {} bytes with another hash",
+                input.display(),
+                expected.hash,
+                expected.size,
+                hw.len
+            )));
         }
+        let d: [u8; 32] = sha2::Digest::finalize(hw.sha256).into();
         record.push_str(&format!(
-            "{},sha256={b64},{len}\n",
-            wheelfile::csv_quote(name)
+            "{},sha256={},{}\n",
+            csv_quote(name),
+            digest::b64url_nopad(&d),
+            hw.len
         ));
     }
-    old_rows.remove(&record_name);
-    old_rows.remove(&format!("{di}/RECORD.jws"));
-    old_rows.remove(&format!("{di}/RECORD.p7s"));
-    if let Some(extra) = old_rows.keys().next() {
-        return Err(crate::exit::verification(format!(
-            "{}: {record_name} lists {extra}, which is not in the wheel",
-            input.display()
-        )));
-    }
-    record.push_str(&format!("{},,\n", wheelfile::csv_quote(&record_name)));
+    record.push_str(&format!("{},,\n", csv_quote(&record_name)));
     let opts = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(DEFLATE_LEVEL))
@@ -183,6 +198,16 @@ pub fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Result<Path
     drop(f);
     out.commit()?;
     Ok(dest)
+}
+
+/// One CSV field as RECORD writers quote it (Python's csv module, minimal
+/// quoting).
+pub fn csv_quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }
 
 /// Refuse to overwrite an input with its own output.
@@ -211,6 +236,12 @@ mod tests {
         assert_eq!(dos_time_parts(1_700_000_000), (2023, 11, 14, 22, 13, 20));
         assert_eq!(dos_time_parts(951_782_400), (2000, 2, 29, 0, 0, 0));
         assert_eq!(dos_time_parts(u64::MAX), (2107, 12, 31, 23, 59, 58));
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_quote("a,\"b"), "\"a,\"\"b\"");
+        assert_eq!(csv_quote("a/b.py"), "a/b.py");
     }
 
     #[test]
