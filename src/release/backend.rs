@@ -21,6 +21,7 @@ use super::digest;
 use super::pins;
 use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 use crate::wheel::contents::read_wheel;
+use crate::wheel::markers::{Marker, MarkerEnv, Version};
 use crate::wheel::name::{canonical_version, normalize_name, WheelName};
 
 const DRIVER: &str = include_str!("pep517_driver.py");
@@ -134,19 +135,27 @@ impl BackendEnv {
     }
 
     /// Every requirement must be met by a backend in this environment.
-    pub fn check_requires(&self, reqs: &[String], who: &str) -> Result<()> {
+    /// Requirements whose marker is false for `markers` (the target
+    /// interpreter's environment) do not apply.
+    pub fn check_requires(&self, reqs: &[String], markers: &MarkerEnv, who: &str) -> Result<()> {
         let mut missing = Vec::new();
         for r in reqs {
             let req =
                 Requirement::parse(r).with_context(|| format!("{who}: build requirement {r:?}"))?;
+            if let Some(m) = &req.marker {
+                let applies = Marker::parse(m)
+                    .and_then(|m| m.evaluate(markers, &[]))
+                    .with_context(|| format!("{who}: build requirement {r:?}: marker"))?;
+                if !applies {
+                    continue;
+                }
+            }
             match self.dists.get(&req.name) {
                 Some(v) if req.specs.iter().all(|(op, s)| version_matches(v, op, s)) => {}
                 Some(v) => missing.push(format!("{r} (the pinned backend is {}=={v})", req.name)),
-                None if self.unpinned.contains(&req.name) => {
-                    missing.push(format!("{r} (a wheel is in --backends but it is not pinned in {})", self.pin_file.display()))
-                }
-                None if req.marker.is_some() => missing.push(format!(
-                    "{r} (has an environment marker; venvdeb does not evaluate markers in build requirements yet, so pin the backend)"
+                None if self.unpinned.contains(&req.name) => missing.push(format!(
+                    "{r} (a wheel is in --backends but it is not pinned in {})",
+                    self.pin_file.display()
                 )),
                 None => missing.push(r.clone()),
             }
@@ -249,9 +258,7 @@ impl Requirement {
     }
 }
 
-/// The numeric release segments of a version (epoch and pre/post/dev/local
-/// suffixes are not ordered: this checks backend pins against the usual
-/// `>=X`, `<Y`, `~=Z` bounds of `[build-system] requires`).
+/// The numeric release segments of a version (for `~=` and `.*` prefixes).
 fn release(v: &str) -> Vec<u64> {
     let v = v.split_once('!').map(|x| x.1).unwrap_or(v);
     let mut out = Vec::new();
@@ -268,15 +275,9 @@ fn release(v: &str) -> Vec<u64> {
     out
 }
 
-fn cmp_release(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let n = a.len().max(b.len());
-    let get = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
-    (0..n)
-        .map(|i| get(a, i).cmp(&get(b, i)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
-}
-
+/// Does `version` satisfy one `op spec` clause? Ordering is PEP 440's
+/// (`crate::wheel::markers::Version`); `~=` and `==X.*` compare release
+/// segments. An unparsable version satisfies nothing.
 pub fn version_matches(version: &str, op: &str, spec: &str) -> bool {
     use std::cmp::Ordering::*;
     if op == "===" {
@@ -284,11 +285,17 @@ pub fn version_matches(version: &str, op: &str, spec: &str) -> bool {
     }
     if let Some(prefix) = spec.strip_suffix(".*") {
         let (p, v) = (release(prefix), release(version));
-        let eq = v.len() >= p.len() && v[..p.len()] == p[..];
-        return if op == "!=" { !eq } else { op == "==" && eq };
+        let eq = !p.is_empty() && v.len() >= p.len() && v[..p.len()] == p[..];
+        return match op {
+            "==" => eq,
+            "!=" => !eq,
+            _ => false,
+        };
     }
-    let (v, s) = (release(version), release(spec));
-    let o = cmp_release(&v, &s);
+    let (Some(v), Some(s)) = (Version::parse(version), Version::parse(spec)) else {
+        return false;
+    };
+    let o = v.compare(&s);
     match op {
         "==" => o == Equal,
         "!=" => o != Equal,
@@ -297,10 +304,11 @@ pub fn version_matches(version: &str, op: &str, spec: &str) -> bool {
         ">" => o == Greater,
         "<" => o == Less,
         "~=" => {
-            if s.len() < 2 {
-                return false;
-            }
-            o != Less && v.len() >= s.len() - 1 && v[..s.len() - 1] == s[..s.len() - 1]
+            let (vr, sr) = (release(version), release(spec));
+            sr.len() >= 2
+                && o != Less
+                && vr.len() >= sr.len() - 1
+                && vr[..sr.len() - 1] == sr[..sr.len() - 1]
         }
         _ => false,
     }
@@ -444,8 +452,40 @@ mod tests {
         assert!(!version_matches("4.2.0", "!=", "4.2"));
         let m = Requirement::parse("tomli>=1; python_version < '3.11'").unwrap();
         assert!(m.marker.is_some());
+        assert!(version_matches("1.0rc1", "<", "1.0"));
+        assert!(!version_matches("1.0.post1", "<=", "1.0"));
+        assert!(!version_matches("not a version", ">=", "1"));
         assert_eq!(Requirement::parse("wheel").unwrap().specs, vec![]);
         assert!(Requirement::parse("x @ https://e/x.whl").is_err());
         assert!(Requirement::parse("x >>1").is_err());
+    }
+
+    #[test]
+    fn requires_are_checked_against_pins_and_markers() {
+        let env = BackendEnv {
+            dir: PathBuf::new(),
+            dists: [("flit-core".to_string(), "4.2.0".to_string())].into(),
+            unpinned: ["setuptools".to_string()].into(),
+            pin_file: PathBuf::from("backends.txt"),
+        };
+        let m = crate::wheel::markers::test_env();
+        let ok = |r: &[&str]| {
+            env.check_requires(
+                &r.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &m,
+                "x",
+            )
+        };
+        ok(&["flit_core >=3.2,<5", "tomli; python_version < '3.11'"]).unwrap();
+        let e = ok(&["flit_core<4"]).unwrap_err();
+        assert_eq!(crate::exit::code_for(&e), 3);
+        assert!(format!("{e:#}").contains("the pinned backend is flit-core==4.2.0"));
+        let e = format!("{:#}", ok(&["setuptools>=61"]).unwrap_err());
+        assert!(e.contains("not pinned in backends.txt"), "{e}");
+        let e = format!(
+            "{:#}",
+            ok(&["hatchling; python_version >= '3'"]).unwrap_err()
+        );
+        assert!(e.contains("hatchling"), "{e}");
     }
 }

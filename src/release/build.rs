@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use super::backend::{BackendEnv, HookRun};
 use super::{digest, normalize, pins, sdist};
+use crate::wheel::markers::MarkerEnv;
 use crate::wheel::name::{canonical_version, WheelName};
 
 pub struct BuildOptions {
@@ -145,6 +146,7 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
     fs::create_dir(&copies)?;
     let sdists = sdist::verify_dir(&o.sdists, &pins, &o.requirements, &copies)?;
     let env = BackendEnv::prepare(&o.backends, &o.backend_requirements, s)?;
+    let markers = MarkerEnv::query(&o.python)?;
     let staged = s.join("out");
     fs::create_dir(&staged)?;
     let mut built = Vec::new();
@@ -155,7 +157,7 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
         let source = sdist::unpack(&sd.copy, sd.kind, &work, o.max_unpacked, o.sde)?;
         let bs = read_build_system(&source)
             .with_context(|| format!("{who}: reading its build system"))?;
-        env.check_requires(&bs.requires, who)?;
+        env.check_requires(&bs.requires, &markers, who)?;
         let mapped = format!("/usr/src/{}-{}", sd.name, sd.version);
         let hook = HookRun {
             python: &o.python,
@@ -171,7 +173,7 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
         let extra = hook
             .requires()
             .with_context(|| format!("{who}: get_requires_for_build_wheel"))?;
-        env.check_requires(&extra, who)?;
+        env.check_requires(&extra, &markers, who)?;
         let dist = s.join("dist").join(&sd.name);
         fs::create_dir_all(&dist)?;
         let wheel = hook
