@@ -482,3 +482,49 @@ fn index_is_stable_and_pip_installs_from_it_with_require_hashes() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn failing_backend_is_reported_with_its_output_and_nothing_is_written() {
+    let d = scratch();
+    let inputs = d.path().join("in");
+    copy_inputs(&inputs);
+    let sdists = inputs.join("sdists");
+    let make = r#"
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w:gz') as t:
+    data = b"raise SystemExit('boom: this setup.py refuses to build')\n"
+    i = tarfile.TarInfo('zbroken-1.0/setup.py'); i.size = len(data)
+    t.addfile(i, io.BytesIO(data))
+"#;
+    let archive = sdists.join("zbroken-1.0.tar.gz");
+    ok(Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(make)
+        .arg(&archive));
+    // fixflit builds first and fine, zbroken does not: neither may reach --output.
+    fs::remove_file(sdists.join("fixsetup-2.0.tar.gz")).unwrap();
+    fs::remove_file(sdists.join("fixlegacy-0.3.zip")).unwrap();
+    let fixflit = fs::read_to_string(sdists.join("requirements.txt")).unwrap();
+    let fixflit = fixflit
+        .lines()
+        .find(|l| l.starts_with("fixflit=="))
+        .unwrap();
+    fs::write(
+        sdists.join("requirements.txt"),
+        format!(
+            "{fixflit}\nzbroken==1.0 --hash=sha256:{}\n",
+            common::sha256_file(&archive)
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let o = run(&mut build_cmd(&inputs, &out));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("zbroken-1.0.tar.gz") && err.contains("boom: this setup.py refuses to build"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+}

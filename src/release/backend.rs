@@ -12,8 +12,9 @@
 //! whole, and venvdeb's own driver script; no pip, no `build`, no network.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -329,7 +330,15 @@ pub struct HookRun<'a> {
 }
 
 impl HookRun<'_> {
-    fn run(&self, mode: &str, out_dir: &Path) -> Result<serde_json::Value> {
+    /// Run the backend in one interpreter process: ask
+    /// `get_requires_for_build_wheel`, let `check` judge the answer (an
+    /// error stops the driver before anything is built), then `build_wheel`
+    /// into `out_dir`. Returns the wheel's path.
+    pub fn build(
+        &self,
+        out_dir: &Path,
+        check: impl FnOnce(&[String]) -> Result<()>,
+    ) -> Result<PathBuf> {
         let driver_dir = self.scratch.join("driver");
         let home = self.scratch.join("home");
         let tmp = self.scratch.join("tmp");
@@ -337,28 +346,20 @@ impl HookRun<'_> {
             fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
         }
         let driver = driver_dir.join("venvdeb_pep517.py");
-        if !driver.exists() {
-            fs::write(&driver, DRIVER).with_context(|| format!("writing {}", driver.display()))?;
-        }
-        let result = self.scratch.join(format!("result-{mode}.json"));
-        let _ = fs::remove_file(&result);
+        fs::write(&driver, DRIVER).with_context(|| format!("writing {}", driver.display()))?;
         let map = format!(
             "-ffile-prefix-map={}={}",
             self.source.display(),
             self.mapped_source
         );
-        let out = Command::new(self.python)
-            .arg("-S")
-            .arg("-s")
-            .arg("-B")
+        let mut child = Command::new(self.python)
+            .args(["-S", "-s", "-B"])
             .arg(&driver)
-            .arg(mode)
             .arg(self.source)
             .arg(&self.env.dir)
             .arg(self.backend)
             .arg(serde_json::to_string(self.backend_path)?)
             .arg(out_dir)
-            .arg(&result)
             .current_dir(self.source)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -376,58 +377,85 @@ impl HookRun<'_> {
             .env("CFLAGS", &map)
             .env("CXXFLAGS", &map)
             .env("CPPFLAGS", &map)
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .with_context(|| format!("running {}", self.python.display()))?;
-        if !out.status.success() {
-            let tail = |b: &[u8]| {
-                let s = String::from_utf8_lossy(b);
-                let lines: Vec<&str> = s.lines().collect();
-                lines[lines.len().saturating_sub(30)..].join("\n")
+        let mut stderr = child.stderr.take().context("stderr pipe")?;
+        let log = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stderr.read_to_end(&mut buf);
+            buf
+        });
+        let mut stdin = child.stdin.take().context("stdin pipe")?;
+        let mut results = BufReader::new(child.stdout.take().context("stdout pipe")?);
+        let outcome = (|| -> Result<PathBuf> {
+            let requires: Vec<String> = match next_result(&mut results)? {
+                Some(v) => serde_json::from_value(v["requires"].clone())
+                    .context("get_requires_for_build_wheel did not return a list of strings")?,
+                None => bail!("the backend stopped before answering get_requires_for_build_wheel"),
             };
-            bail!(
-                "PEP 517 hook {mode} of {} with {} failed ({}):\n{}\n{}",
+            if let Err(e) = check(&requires) {
+                let _ = stdin.write_all(b"abort\n");
+                return Err(e);
+            }
+            stdin
+                .write_all(b"build\n")
+                .context("starting build_wheel")?;
+            stdin.flush()?;
+            let v = next_result(&mut results)?.context("build_wheel returned nothing")?;
+            let name = v["wheel"]
+                .as_str()
+                .context("build_wheel returned no file name")?;
+            if name.contains('/') || !name.ends_with(".whl") {
+                bail!("build_wheel returned {name:?}, not a wheel file name");
+            }
+            let p = out_dir.join(name);
+            if !p.is_file() {
+                bail!("build_wheel said {name} but {} does not exist", p.display());
+            }
+            Ok(p)
+        })();
+        drop(stdin);
+        let status = child.wait().context("waiting for the backend")?;
+        let log = log.join().unwrap_or_default();
+        let tail = || {
+            let s = String::from_utf8_lossy(&log);
+            let lines: Vec<&str> = s.lines().collect();
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        };
+        match outcome {
+            Err(e) if crate::exit::code_for(&e) == crate::exit::VERIFICATION => Err(e),
+            Err(e) => Err(e.context(format!(
+                "PEP 517 backend {} on {} ({status}):\n{}",
                 self.backend,
                 self.source.display(),
-                out.status,
-                tail(&out.stdout),
-                tail(&out.stderr)
-            );
+                tail()
+            ))),
+            Ok(_) if !status.success() => bail!(
+                "PEP 517 backend {} on {} failed ({status}):\n{}",
+                self.backend,
+                self.source.display(),
+                tail()
+            ),
+            Ok(p) => Ok(p),
         }
-        let text =
-            fs::read_to_string(&result).with_context(|| format!("reading {}", result.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", result.display()))
     }
+}
 
-    /// `get_requires_for_build_wheel` (empty when the backend lacks it).
-    pub fn requires(&self) -> Result<Vec<String>> {
-        let v = self.run("requires", self.scratch)?;
-        let list = v["requires"]
-            .as_array()
-            .context("the requires hook returned no list")?;
-        list.iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .context("a requirement is not a string")
-            })
-            .collect()
+/// One JSON line from the driver's result channel (`None` at its end).
+fn next_result(r: &mut impl BufRead) -> Result<Option<serde_json::Value>> {
+    let mut line = String::new();
+    if r.read_line(&mut line)
+        .context("reading the backend's answer")?
+        == 0
+    {
+        return Ok(None);
     }
-
-    /// `build_wheel` into `out_dir`; returns the wheel's path.
-    pub fn build_wheel(&self, out_dir: &Path) -> Result<PathBuf> {
-        let v = self.run("build", out_dir)?;
-        let name = v["wheel"]
-            .as_str()
-            .context("build_wheel returned no file name")?;
-        if name.contains('/') || !name.ends_with(".whl") {
-            bail!("build_wheel returned {name:?}, not a wheel file name");
-        }
-        let p = out_dir.join(name);
-        if !p.is_file() {
-            bail!("build_wheel said {name} but {} does not exist", p.display());
-        }
-        Ok(p)
-    }
+    serde_json::from_str(&line)
+        .map(Some)
+        .context("parsing the backend's answer")
 }
 
 #[cfg(test)]

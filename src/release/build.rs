@@ -170,15 +170,11 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
             mapped_source: &mapped,
         };
         fs::create_dir_all(hook.scratch)?;
-        let extra = hook
-            .requires()
-            .with_context(|| format!("{who}: get_requires_for_build_wheel"))?;
-        env.check_requires(&extra, &markers, who)?;
         let dist = s.join("dist").join(&sd.name);
         fs::create_dir_all(&dist)?;
         let wheel = hook
-            .build_wheel(&dist)
-            .with_context(|| format!("{who}: build_wheel"))?;
+            .build(&dist, |extra| env.check_requires(extra, &markers, who))
+            .with_context(|| format!("{who}: building the wheel"))?;
         let wn = WheelName::parse(&wheel.file_name().unwrap_or_default().to_string_lossy())?;
         if wn.normalized_name() != sd.name
             || canonical_version(&wn.version) != canonical_version(&sd.version)
