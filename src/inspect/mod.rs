@@ -9,5 +9,7 @@ pub mod controlfile;
 pub mod debreader;
 pub mod diff;
 pub mod hashio;
+pub mod manifest;
+pub mod sbom;
 pub mod tarstream;
 pub mod view;
