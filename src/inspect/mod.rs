@@ -4,6 +4,7 @@
 //! (`manifest`, `sbom`), and checking an installed venv against its manifest
 //! (`audit`). The build pipeline itself is not here: it calls
 //! `manifest::write_into` at the end of staging.
+pub mod audit;
 pub mod content;
 pub mod controlfile;
 pub mod debreader;
