@@ -3,3 +3,5 @@
 //! (`layout`), wheels unpacked from verified archives (`install`), launcher
 //! scripts (`scripts`) and the bytecode policy (`bytecode`).
 pub mod interpreter;
+pub mod layout;
+pub mod scripts;
