@@ -17,9 +17,16 @@ use crate::config::{Bytecode, Config};
 use crate::normalize::sorted_entries;
 use crate::venv::interpreter::Interpreter;
 
+/// A glibc version, `(major, minor)`.
+pub type Glibc = (u32, u32);
+
+/// What a platform tag asks of the system: the glibc (`None` for
+/// `linux_<arch>`, which promises nothing) and the architecture.
+type PlatformNeed = (Option<Glibc>, String);
+
 /// The glibc a platform tag requires, and its architecture (packaging's
 /// spelling), or `None` for `any`.
-pub fn platform_requirement(tag: &str) -> Result<Option<(Option<(u32, u32)>, String)>> {
+pub fn platform_requirement(tag: &str) -> Result<Option<PlatformNeed>> {
     if tag == "any" {
         return Ok(None);
     }
