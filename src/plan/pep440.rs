@@ -310,7 +310,7 @@ impl Specifier {
                 let s = Version::parse(spec)?;
                 v.public() > s
                     && !(s.post.is_none() && v.post.is_some() && v.base() == s.base())
-                    && !(!v.local.is_empty() && v.base() == s.base())
+                    && (v.local.is_empty() || v.base() != s.base())
             }
             other => bail!("unknown operator {other}"),
         })
