@@ -2,5 +2,7 @@
 //! interpreter best (`tags`), and whether the set of distributions to be
 //! installed is closed under their `Requires-Dist` (`closure`). It reads no
 //! wheel bytes of its own and writes nothing.
+pub mod closure;
 pub mod pep440;
+pub mod requires;
 pub mod tags;
