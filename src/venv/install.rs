@@ -16,9 +16,12 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
+use crate::wheel::contents::read_wheel;
+use crate::wheel::metadata::parse_entry_points;
 
 /// What was installed for one distribution.
 #[derive(Debug, Clone)]
@@ -340,6 +343,71 @@ impl<'a> Installer<'a> {
     }
 }
 
+/// Stream the wheel file at `path` into the venv. `dist_info` and
+/// `record_sha256` are what verification found: the wheel's RECORD must
+/// still hash to that (so a file swapped after verification is refused
+/// before any byte is written), and every entry's bytes are re-checked
+/// against RECORD while they stream. Private: only `install_verified`, which
+/// takes a `VerifiedWheel`, calls it.
+#[cfg_attr(not(test), allow(dead_code))]
+fn install_file(
+    ins: &mut Installer,
+    path: &Path,
+    dist_info: &str,
+    record_sha256: &[u8; 32],
+    max_uncompressed: u64,
+) -> Result<InstalledDist> {
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: file name is not UTF-8", path.display()))?
+        .to_string();
+    let (name, version) = dist_info
+        .strip_suffix(".dist-info")
+        .and_then(|s| s.split_once('-'))
+        .with_context(|| format!("{file_name}: {dist_info:?} is not name-version.dist-info"))?;
+    let mut dist = DistInstall::new(
+        &crate::wheel::name::normalize_name(name),
+        version,
+        &file_name,
+        dist_info,
+    )?;
+    let contents = read_wheel(
+        path,
+        max_uncompressed,
+        Some(record_sha256),
+        |entry, reader| {
+            if entry.is_dir {
+                return Ok(());
+            }
+            ins.entry(&mut dist, &entry.name, entry.is_executable(), reader)
+        },
+    )?;
+    if contents.dist_info != dist_info {
+        return Err(crate::exit::verification(format!(
+            "{}: expected the .dist-info directory {dist_info} as verified, found {}",
+            path.display(),
+            contents.dist_info
+        )));
+    }
+    let mut console = Vec::new();
+    let mut gui = Vec::new();
+    if let Some(ep) = &contents.entry_points {
+        let groups = parse_entry_points(ep)
+            .with_context(|| format!("{file_name}: {dist_info}/entry_points.txt"))?;
+        for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
+            for e in groups.get(group).map(Vec::as_slice).unwrap_or_default() {
+                let value = match &e.attr {
+                    Some(a) => format!("{}:{a}", e.module),
+                    None => e.module.clone(),
+                };
+                out.push((e.name.clone(), value));
+            }
+        }
+    }
+    ins.finish(dist, &console, &gui)
+}
+
 /// A path relative to `base` (both relative to the prefix), `/`-separated,
 /// as `os.path.relpath` gives it.
 fn relpath(path: &str, base: &str) -> String {
@@ -404,7 +472,66 @@ fn b64url(data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::venv::interpreter::Interpreter;
-    use std::path::Path;
+
+    fn example_wheel(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("example/wheelhouse")
+            .join(name)
+    }
+
+    fn record_sha(path: &Path, dist_info: &str) -> [u8; 32] {
+        let c = read_wheel(path, 1 << 30, None, |_, _| Ok(())).unwrap();
+        assert_eq!(c.dist_info, dist_info);
+        c.record_sha256
+    }
+
+    #[test]
+    fn installs_real_wheels() {
+        let (_tmp, l, it) = setup();
+        let sv = it.short_version();
+        let mut ins = Installer::new(&l, &sv);
+        for (w, di) in [
+            ("demoapp-1.0.0-py3-none-any.whl", "demoapp-1.0.0.dist-info"),
+            ("charset_normalizer-3.3.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "charset_normalizer-3.3.2.dist-info"),
+        ] {
+            let p = example_wheel(w);
+            let sha = record_sha(&p, di);
+            install_file(&mut ins, &p, di, &sha, 1 << 30).unwrap();
+        }
+        let v = l.venv_dir();
+        assert!(v.join("bin/demoapp").is_file());
+        assert!(v.join("bin/demoapp-gui").is_file());
+        assert!(v.join("bin/normalizer").is_file());
+        assert!(v.join("share/demoapp/greeting.txt").is_file());
+        let hello = std::fs::read_to_string(v.join("bin/demoapp-hello")).unwrap();
+        assert!(hello.starts_with("#!/opt/venvs/t/bin/python\n"), "{hello}");
+        // The same wheel twice: every path conflicts.
+        let p = example_wheel("demoapp-1.0.0-py3-none-any.whl");
+        let sha = record_sha(&p, "demoapp-1.0.0.dist-info");
+        let e = install_file(&mut ins, &p, "demoapp-1.0.0.dist-info", &sha, 1 << 30).unwrap_err();
+        assert!(format!("{e:#}").contains("both write"), "{e:#}");
+    }
+
+    #[test]
+    fn swapped_record_is_refused_before_writing() {
+        let (_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        let p = example_wheel("tabulate-0.9.0-py3-none-any.whl");
+        let e = install_file(
+            &mut ins,
+            &p,
+            "tabulate-0.9.0.dist-info",
+            &[0u8; 32],
+            1 << 30,
+        )
+        .unwrap_err();
+        assert_eq!(
+            crate::exit::code_for(&e),
+            crate::exit::VERIFICATION,
+            "{e:#}"
+        );
+        assert!(!l.venv_dir().join(&l.purelib).join("tabulate.py").exists());
+    }
 
     fn setup() -> (tempfile::TempDir, Layout, Interpreter) {
         let it = Interpreter::query(Path::new("/usr/bin/python3"), "/opt/venvs/t").unwrap();
