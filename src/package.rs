@@ -13,8 +13,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
 
-use crate::config::{Bytecode, Config};
+use crate::config::Config;
 use crate::normalize::sorted_entries;
+pub use crate::venv::bytecode::{postinst_snippet, prerm_snippet};
 use crate::venv::interpreter::Interpreter;
 
 /// A glibc version, `(major, minor)`.
@@ -277,44 +278,6 @@ pub fn md5sums(root: &Path) -> Result<String> {
         out.push_str(&format!("{hex}  {name}\n"));
     }
     Ok(out)
-}
-
-/// Shell-quote a path for a maintainer script (prefixes are validated to be
-/// plain, but quote anyway).
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// The postinst snippet (no `#!`/`set -e`): compile the venv's bytecode.
-pub fn postinst_snippet(cfg: &Config, it: &Interpreter) -> Option<String> {
-    if cfg.venv.bytecode != Bytecode::Postinst {
-        return None;
-    }
-    Some(format!(
-        "# Added by venvdeb: compile the virtualenv's bytecode (none is shipped).\n\
-         if [ \"$1\" = configure ] && command -v py3compile >/dev/null 2>&1; then\n\
-         \tpy3compile -p {pkg} -V {ver} {prefix}\n\
-         fi\n",
-        pkg = cfg.package.name,
-        ver = it.short_version(),
-        prefix = sh_quote(&cfg.venv.prefix),
-    ))
-}
-
-/// The prerm snippet: remove every `__pycache__` under the prefix (compiled
-/// in postinst or written at run time), so that nothing is left behind.
-pub fn prerm_snippet(cfg: &Config) -> String {
-    format!(
-        "# Added by venvdeb: remove the virtualenv's bytecode.\n\
-         if command -v py3clean >/dev/null 2>&1; then\n\
-         \tpy3clean -p {pkg} || true\n\
-         fi\n\
-         if [ -d {prefix} ]; then\n\
-         \tfind {prefix} -depth -type d -name __pycache__ -exec rm -rf {{}} +\n\
-         fi\n",
-        pkg = cfg.package.name,
-        prefix = sh_quote(&cfg.venv.prefix),
-    )
 }
 
 /// A whole maintainer script from snippets.

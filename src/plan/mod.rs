@@ -5,4 +5,5 @@
 pub mod closure;
 pub mod pep440;
 pub mod requires;
+pub mod select;
 pub mod tags;

@@ -47,6 +47,11 @@ impl TagPriority {
         &self.tags
     }
 
+    /// The rank (0 = best) of one tag (`py-abi-platform`), if supported.
+    pub fn rank_of(&self, tag: &str) -> Option<usize> {
+        self.rank.get(tag).copied()
+    }
+
     /// The rank (0 = best) of the best tag among a wheel's compressed tag
     /// set (`cp311`, `cp311`, `manylinux_2_17_x86_64.manylinux2014_x86_64`),
     /// or `None` when no tag fits.
