@@ -70,6 +70,8 @@ pub struct VenvConfig {
     pub python: PathBuf,
     /// Absolute, normalized install prefix, e.g. `/opt/venvs/demoapp`.
     pub prefix: String,
+    /// Whether `prefix` was set in the file (else it follows the name).
+    pub prefix_explicit: bool,
     pub bytecode: Bytecode,
     /// Launchers linked into /usr/bin.
     pub expose: Vec<String>,
@@ -247,6 +249,7 @@ impl Config {
                 python.display().to_string()
             );
         }
+        let prefix_explicit = v.prefix.is_some();
         let prefix = match v.prefix {
             Some(p) => check_prefix(&p)?,
             None => format!("/opt/venvs/{}", p.name),
@@ -284,6 +287,7 @@ impl Config {
             venv: VenvConfig {
                 python,
                 prefix,
+                prefix_explicit,
                 bytecode,
                 expose,
             },

@@ -67,7 +67,10 @@ fn expect_failure(out: &Output, code: i32, words: &[&str]) -> String {
 }
 
 fn assert_empty(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -76,7 +79,11 @@ fn unknown_config_key_is_named() {
     let s = scratch();
     let ex = example(s.path());
     let cfg = std::fs::read_to_string(ex.join("venvdeb.toml")).unwrap();
-    std::fs::write(ex.join("venvdeb.toml"), cfg.replace("[venv]", "[venv]\npyhton = \"/x\"")).unwrap();
+    std::fs::write(
+        ex.join("venvdeb.toml"),
+        cfg.replace("[venv]", "[venv]\npyhton = \"/x\""),
+    )
+    .unwrap();
     let out = s.path().join("out");
     expect_failure(&build(&ex, &out), 2, &["pyhton", "venvdeb.toml"]);
     assert_empty(&out);
@@ -118,7 +125,12 @@ fn lock_missing_a_dependency_is_listed() {
     std::fs::write(ex.join("requirements.txt"), kept.join("\n") + "\n").unwrap();
     for e in std::fs::read_dir(ex.join("wheelhouse")).unwrap() {
         let p = e.unwrap().path();
-        if p.file_name().unwrap().to_str().unwrap().starts_with("MarkupSafe") {
+        if p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("MarkupSafe")
+        {
             std::fs::remove_file(p).unwrap();
         }
     }
@@ -127,7 +139,10 @@ fn lock_missing_a_dependency_is_listed() {
     expect_failure(
         &build(&ex, &out),
         2,
-        &["demoapp 1.0.0 requires \"MarkupSafe>=2.1\"", "markupsafe is not in the lock"],
+        &[
+            "demoapp 1.0.0 requires \"MarkupSafe>=2.1\"",
+            "markupsafe is not in the lock",
+        ],
     );
     assert_empty(&out);
 }
@@ -142,7 +157,11 @@ fn wheel_for_another_platform_is_named() {
     std::fs::rename(wh.join(from), wh.join(to)).unwrap();
     resign(&ex);
     let out = s.path().join("out");
-    expect_failure(&build(&ex, &out), 2, &[to, "/usr/bin/python3", "no wheel fits"]);
+    expect_failure(
+        &build(&ex, &out),
+        2,
+        &[to, "/usr/bin/python3", "no wheel fits"],
+    );
     assert_empty(&out);
 }
 
@@ -170,9 +189,13 @@ fn source_date_epoch_from_env_beats_changelog() {
         .arg("--output-dir")
         .arg(&out));
     let listing = ok(Command::new("dpkg-deb")
+        .env("TZ", "UTC")
         .arg("--contents")
         .arg(out.join("demoapp_1.0.0-1_amd64.deb")));
-    assert!(listing.contains("2009-02-13 23:31 ./opt/venvs/demoapp/pyvenv.cfg"), "{listing}");
+    assert!(
+        listing.contains("2009-02-13 23:31 ./opt/venvs/demoapp/pyvenv.cfg"),
+        "{listing}"
+    );
     let bad = run(venvdeb()
         .env("SOURCE_DATE_EPOCH", "12x")
         .arg("build")
