@@ -61,7 +61,12 @@ fn tree(root: &Path) -> BTreeMap<String, Node> {
         for e in std::fs::read_dir(p).unwrap() {
             let e = e.unwrap();
             let path = e.path();
-            let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
             let md = std::fs::symlink_metadata(&path).unwrap();
             if md.file_type().is_symlink() {
                 out.insert(rel, Node::Link(std::fs::read_link(&path).unwrap()));
@@ -87,7 +92,11 @@ fn build(example: &Path, out: &Path) -> PathBuf {
         .arg("--output-dir")
         .arg(out));
     let deb = out.join(DEB);
-    assert_eq!(stdout.lines().next(), Some(deb.to_str().unwrap()), "{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some(deb.to_str().unwrap()),
+        "{stdout}"
+    );
     assert!(deb.is_file());
     deb
 }
@@ -114,7 +123,10 @@ fn build_install_run_purge_compare_rebuild() {
     let x = a.join("x");
     ok(Command::new("dpkg-deb").arg("-R").arg(&deb).arg(&x));
     let control = std::fs::read_to_string(x.join("DEBIAN/control")).unwrap();
-    assert!(control.starts_with("Package: demoapp\nVersion: 1.0.0-1\nArchitecture: amd64\n"), "{control}");
+    assert!(
+        control.starts_with("Package: demoapp\nVersion: 1.0.0-1\nArchitecture: amd64\n"),
+        "{control}"
+    );
     assert!(
         control.contains("\nDepends: python3 (>= 3.11~), python3 (<< 3.12), libc6 (>= 2.17)\n"),
         "{control}"
@@ -127,7 +139,10 @@ fn build_install_run_purge_compare_rebuild() {
     let files = tree(&x);
     for (p, n) in &files {
         assert!(!p.ends_with(".pyc") && !p.contains("__pycache__"), "{p}");
-        assert!(!p.ends_with("direct_url.json") && !p.ends_with("Activate.ps1"), "{p}");
+        assert!(
+            !p.ends_with("direct_url.json") && !p.ends_with("Activate.ps1"),
+            "{p}"
+        );
         if let Node::File(b, _) = n {
             for needle in [s.path().to_str().unwrap(), "venvdeb-build"] {
                 assert!(!contains(b, needle.as_bytes()), "{p} contains {needle}");
@@ -180,29 +195,46 @@ fn build_install_run_purge_compare_rebuild() {
         "this test installs a package with dpkg -i: run it as root (CI does)"
     );
     let _cleanup = Cleanup;
-    assert!(!Path::new(PREFIX).exists(), "{PREFIX} exists before the test");
+    assert!(
+        !Path::new(PREFIX).exists(),
+        "{PREFIX} exists before the test"
+    );
     ok(Command::new("dpkg").arg("-i").arg(&deb));
     let elsewhere = s.path().join("cwd");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let outp = ok(Command::new("/usr/bin/demoapp").arg("hi").current_dir(&elsewhere));
-    assert!(outp.contains("Hello from demoapp, packaged by venvdeb."), "{outp}");
+    let outp = ok(Command::new("/usr/bin/demoapp")
+        .arg("hi")
+        .current_dir(&elsewhere));
+    assert!(
+        outp.contains("Hello from demoapp, packaged by venvdeb."),
+        "{outp}"
+    );
     let row = |key: &str| -> String {
         outp.lines()
             .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
             .unwrap_or_else(|| panic!("no {key} row in:\n{outp}"))
     };
     assert_eq!(row("prefix "), PREFIX);
-    assert_eq!(row("markupsafe speedups "), "markupsafe._speedups", "binary wheel not used");
+    assert_eq!(
+        row("markupsafe speedups "),
+        "markupsafe._speedups",
+        "binary wheel not used"
+    );
     assert_eq!(row("markupsafe "), "&lt;ok &amp; safe&gt;");
     assert_eq!(row("labextension data "), "True");
     assert!(outp.contains("args: hi"), "{outp}");
     let hello = ok(Command::new(format!("{PREFIX}/bin/demoapp-hello")).current_dir(&elsewhere));
     assert_eq!(hello.trim(), format!("hello from {PREFIX}"));
-    let norm = ok(Command::new(format!("{PREFIX}/bin/normalizer")).arg("--version").current_dir(&elsewhere));
+    let norm = ok(Command::new(format!("{PREFIX}/bin/normalizer"))
+        .arg("--version")
+        .current_dir(&elsewhere));
     assert!(norm.contains("3.3.2"), "{norm}");
     // postinst compiled the bytecode.
     assert!(
-        Path::new(&format!("{PREFIX}/lib/python3.11/site-packages/demoapp/__pycache__")).is_dir(),
+        Path::new(&format!(
+            "{PREFIX}/lib/python3.11/site-packages/demoapp/__pycache__"
+        ))
+        .is_dir(),
         "postinst did not compile bytecode"
     );
     ok(Command::new("dpkg").args(["--purge", PKG]));
@@ -212,8 +244,21 @@ fn build_install_run_purge_compare_rebuild() {
     // pip, from the same wheels, into a plain venv at the same prefix.
     ok(Command::new("/usr/bin/python3").args(["-m", "venv", "--without-pip", PREFIX]));
     ok(Command::new("/usr/bin/python3")
-        .args(["-m", "pip", "--python", &format!("{PREFIX}/bin/python"), "install", "--quiet"])
-        .args(["--no-index", "--no-deps", "--no-compile", "--require-hashes", "--find-links"])
+        .args([
+            "-m",
+            "pip",
+            "--python",
+            &format!("{PREFIX}/bin/python"),
+            "install",
+            "--quiet",
+        ])
+        .args([
+            "--no-index",
+            "--no-deps",
+            "--no-compile",
+            "--require-hashes",
+            "--find-links",
+        ])
         .arg(example.join("wheelhouse"))
         .arg("-r")
         .arg(example.join("requirements.txt"))
