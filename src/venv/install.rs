@@ -29,8 +29,20 @@ pub struct InstalledDist {
     pub name: String,
     pub version: String,
     pub wheel: String,
-    /// Paths relative to the prefix, with sha256 hex and size.
-    pub files: Vec<(String, String, u64)>,
+    /// Every file written, sorted by path.
+    pub files: Vec<InstalledFile>,
+}
+
+/// One file written into the venv.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InstalledFile {
+    /// Relative to the prefix.
+    pub rel: String,
+    /// sha256 hex (empty for RECORD itself).
+    pub sha256: String,
+    pub size: u64,
+    /// Unpacked from the wheel (else generated: launcher, RECORD, INSTALLER).
+    pub from_wheel: bool,
 }
 
 /// Paths the layout owns; a wheel may not write through or over them.
@@ -74,7 +86,7 @@ pub struct DistInstall {
     /// `<name>-<version>.dist-info` and `.data` as found in the wheel.
     pub dist_info: String,
     pub data_dir: String,
-    files: Vec<(String, String, u64)>,
+    files: Vec<InstalledFile>,
 }
 
 impl DistInstall {
@@ -272,7 +284,12 @@ impl<'a> Installer<'a> {
         }
         w.flush().with_context(ctx)?;
         let digest = hex(&w.hash.finalize());
-        dist.files.push((rel, digest, w.size));
+        dist.files.push(InstalledFile {
+            rel,
+            sha256: digest,
+            size: w.size,
+            from_wheel: true,
+        });
         Ok(())
     }
 
@@ -289,8 +306,12 @@ impl<'a> Installer<'a> {
         let mut f = self.create(&rel, executable)?;
         f.write_all(bytes)
             .with_context(|| format!("writing {}", self.layout.on_disk(&rel).display()))?;
-        dist.files
-            .push((rel, hex(&Sha256::digest(bytes)), bytes.len() as u64));
+        dist.files.push(InstalledFile {
+            rel,
+            sha256: hex(&Sha256::digest(bytes)),
+            size: bytes.len() as u64,
+            from_wheel: false,
+        });
         Ok(())
     }
 
@@ -332,7 +353,12 @@ impl<'a> Installer<'a> {
         let mut f = self.create(&record_rel, false)?;
         f.write_all(record.as_bytes())
             .with_context(|| format!("writing {record_rel}"))?;
-        dist.files.push((record_rel, String::new(), 0));
+        dist.files.push(InstalledFile {
+            rel: record_rel,
+            sha256: String::new(),
+            size: record.len() as u64,
+            from_wheel: false,
+        });
         dist.files.sort();
         Ok(InstalledDist {
             name: dist.name,
@@ -431,10 +457,11 @@ fn csv_field(s: &str) -> String {
 /// RECORD for the installed files: paths relative to site-packages, sha256 in
 /// urlsafe base64 without padding, sizes, sorted; RECORD itself last-listed
 /// without hash.
-fn render_record(purelib: &str, files: &[(String, String, u64)], record_rel: &str) -> String {
+fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> String {
     let mut rows: Vec<String> = files
         .iter()
-        .map(|(rel, hexd, size)| {
+        .map(|f| {
+            let (rel, hexd, size) = (&f.rel, &f.sha256, f.size);
             let raw: Vec<u8> = (0..hexd.len() / 2)
                 .map(|i| u8::from_str_radix(&hexd[2 * i..2 * i + 2], 16).unwrap_or(0))
                 .collect();
