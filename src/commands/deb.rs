@@ -1,8 +1,41 @@
-//! `venvdeb deb`. (Skeleton: to be written.)
+//! `venvdeb deb`: build a .deb from a package tree, byte for byte as
+//! `SOURCE_DATE_EPOCH=S dpkg-deb --root-owner-group -Z<c> --build` does.
+use std::path::PathBuf;
+
+use crate::deb::{build_deb, Compression, DebOptions};
 
 #[derive(Debug, clap::Args)]
-pub struct DebArgs {}
+pub struct DebArgs {
+    /// The package tree: DEBIAN/control (and maintainer scripts, conffiles,
+    /// md5sums …) plus the files to install, as `dpkg-deb --build` takes it
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// The .deb to write (atomically: nothing appears unless complete)
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Member compressor: xz (default, dpkg-deb's), zstd, gzip or none
+    #[arg(
+        short = 'Z',
+        long = "compression",
+        value_name = "xz|zstd|gzip|none",
+        default_value = "xz"
+    )]
+    pub compression: Compression,
+    /// Compression level (xz and gzip 0-9, zstd 1-22); default as dpkg-deb
+    #[arg(short = 'z', long = "level", value_name = "LEVEL")]
+    pub level: Option<u32>,
+    /// SOURCE_DATE_EPOCH (ASCII decimal seconds); default: the environment
+    /// variable. One of the two is required.
+    #[arg(long, value_name = "S")]
+    pub source_date_epoch: Option<String>,
+}
 
-pub fn run(_args: &DebArgs) -> anyhow::Result<()> {
-    anyhow::bail!("venvdeb deb: not implemented yet")
+pub fn run(args: &DebArgs) -> anyhow::Result<()> {
+    let source_date_epoch = crate::sde::resolve(args.source_date_epoch.as_deref())?;
+    let opts = DebOptions {
+        compression: args.compression,
+        level: args.level,
+        source_date_epoch,
+    };
+    build_deb(&args.root, &args.output, &opts)
 }

@@ -1,0 +1,357 @@
+//! The checks dpkg-deb makes on a package's control area before it builds,
+//! with the same kind of message: `DEBIAN/control` (one paragraph, field
+//! syntax, no duplicates, `Package`, `Version` and `Architecture` present, a
+//! valid package name and version), the permissions of `DEBIAN/` and of the
+//! maintainer scripts, and `DEBIAN/conffiles`.
+//!
+//! One check is ours, stricter than dpkg-deb: a maintainer script that is a
+//! regular file must start with `#!` (dpkg-deb accepts it; `dpkg -i` then
+//! fails to execute it).
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// What the build needs to know from the control file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlInfo {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    /// Non-fatal findings, worded as dpkg-deb's warnings.
+    pub warnings: Vec<String>,
+}
+
+const MAINTAINER_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "config"];
+
+/// Run every check on the control area of the tree at `root`.
+pub fn check(root: &Path) -> Result<ControlInfo> {
+    let debian = root.join("DEBIAN");
+    let control = debian.join("control");
+    let text = fs::read(&control).with_context(|| {
+        format!(
+            "failed to open package info file '{}' for reading",
+            control.display()
+        )
+    })?;
+    let info = check_control_text(&text)
+        .with_context(|| format!("parsing file '{}'", control.display()))?;
+    check_file_perms(&debian)?;
+    check_conffiles(root, &debian)?;
+    Ok(info)
+}
+
+/// Parse and check the text of a binary control file.
+pub fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
+    let text = std::str::from_utf8(text).context("the control file is not valid UTF-8")?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut seen_paragraph_end = false;
+    for (i, line) in text.split('\n').enumerate() {
+        let lineno = i + 1;
+        if line.trim().is_empty() {
+            if !fields.is_empty() {
+                seen_paragraph_end = true;
+            }
+            continue;
+        }
+        if seen_paragraph_end {
+            bail!("near line {lineno}: several package info entries found, only one allowed");
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            match fields.last_mut() {
+                Some((_, value)) => {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+                None => bail!("near line {lineno}: value continuation line before any field"),
+            }
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            let name = line.split_whitespace().next().unwrap_or(line);
+            bail!("near line {lineno}: field name '{name}' must be followed by colon");
+        };
+        if name.is_empty()
+            || name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            bail!("near line {lineno}: invalid field name '{name}'");
+        }
+        if fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            bail!("near line {lineno}: duplicate value for '{name}' field");
+        }
+        fields.push((name.to_string(), value.trim().to_string()));
+    }
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let package = get("Package")
+        .context("missing 'Package' field")?
+        .to_ascii_lowercase();
+    check_package_name(&package)?;
+    let version = get("Version")
+        .context("missing 'Version' field")?
+        .to_string();
+    check_version(&version).with_context(|| format!("'Version' field value '{version}'"))?;
+    let architecture = get("Architecture")
+        .context("package architecture is missing or empty")?
+        .to_string();
+    let mut warnings = Vec::new();
+    for key in ["Maintainer", "Description"] {
+        if get(key).is_none() {
+            warnings.push(format!("missing '{key}' field"));
+        }
+    }
+    Ok(ControlInfo {
+        package,
+        version,
+        architecture,
+        warnings,
+    })
+}
+
+/// dpkg's package name rule, plus dpkg-deb's stricter character set.
+pub fn check_package_name(name: &str) -> Result<()> {
+    let Some(first) = name.bytes().next() else {
+        bail!("invalid package name in 'Package' field: may not be empty string");
+    };
+    if !first.is_ascii_alphanumeric() {
+        bail!("invalid package name in 'Package' field: must start with an alphanumeric character");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+    {
+        bail!("package name '{name}' has characters that aren't lowercase alphanums or '-+.'");
+    }
+    Ok(())
+}
+
+/// dpkg's version syntax: `[epoch:]upstream[-revision]`.
+pub fn check_version(v: &str) -> Result<()> {
+    if v.is_empty() {
+        bail!("version string is empty");
+    }
+    if v.bytes().any(|b| b.is_ascii_whitespace()) {
+        bail!("version string has embedded spaces");
+    }
+    let rest = match v.split_once(':') {
+        Some((epoch, rest)) => {
+            if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("epoch in version is not number");
+            }
+            if epoch.parse::<u32>().map_or(true, |e| e > i32::MAX as u32) {
+                bail!("epoch in version is too big");
+            }
+            if rest.is_empty() {
+                bail!("nothing after colon in version number");
+            }
+            rest
+        }
+        None => v,
+    };
+    let (upstream, revision) = match rest.rsplit_once('-') {
+        Some((u, r)) => {
+            if r.is_empty() {
+                bail!("revision number is empty");
+            }
+            (u, Some(r))
+        }
+        None => (rest, None),
+    };
+    if upstream.is_empty() {
+        bail!("version number is empty");
+    }
+    if !upstream.as_bytes()[0].is_ascii_digit() {
+        bail!("version number does not start with digit");
+    }
+    if !upstream
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".-+~:".contains(&b))
+    {
+        bail!("invalid character in version number");
+    }
+    if let Some(r) = revision {
+        if !r
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".+~".contains(&b))
+        {
+            bail!("invalid character in revision number");
+        }
+    }
+    Ok(())
+}
+
+fn check_file_perms(debian: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(debian)
+        .with_context(|| format!("unable to stat control directory {}", debian.display()))?;
+    if !meta.is_dir() {
+        bail!("control directory {} is not a directory", debian.display());
+    }
+    if meta.mode() & 0o7757 != 0o755 {
+        bail!(
+            "control directory {} has bad permissions {:03o} (must be >=0755 and <=0775)",
+            debian.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    for script in MAINTAINER_SCRIPTS {
+        let path = debian.join(script);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("maintainer script '{}' is not stattable", path.display())
+                })
+            }
+        };
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        if !meta.is_file() {
+            bail!(
+                "maintainer script '{}' is not a plain file or symlink",
+                path.display()
+            );
+        }
+        if meta.mode() & 0o7557 != 0o555 {
+            bail!(
+                "maintainer script '{}' has bad permissions {:03o} (must be >=0555 and <=0775)",
+                path.display(),
+                meta.mode() & 0o7777
+            );
+        }
+        let mut start = [0u8; 2];
+        let mut f = fs::File::open(&path)
+            .with_context(|| format!("cannot open maintainer script '{}'", path.display()))?;
+        let n = f
+            .read(&mut start)
+            .with_context(|| format!("cannot read maintainer script '{}'", path.display()))?;
+        if n < 2 || start != *b"#!" {
+            bail!(
+                "maintainer script '{}' does not start with a '#!' interpreter line",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_conffiles(root: &Path, debian: &Path) -> Result<()> {
+    let path = debian.join("conffiles");
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("error opening conffiles file {}", path.display()))
+        }
+    };
+    if text.is_empty() {
+        return Ok(());
+    }
+    if !text.ends_with(b"\n") {
+        let last = text.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        bail!(
+            "{}: conffile name '{}' is too long, or missing final newline",
+            path.display(),
+            String::from_utf8_lossy(last)
+        );
+    }
+    for line in text[..text.len() - 1].split(|&b| b == b'\n') {
+        let line = std::str::from_utf8(line)
+            .with_context(|| format!("{}: a conffile name is not valid UTF-8", path.display()))?;
+        if line.is_empty() {
+            bail!("{}: empty conffile name", path.display());
+        }
+        // dpkg 1.21 knows one flag, `remove-on-upgrade`, whose conffile is
+        // meant not to be shipped.
+        if let Some(rest) = line.strip_prefix("remove-on-upgrade ") {
+            if !rest.starts_with('/') {
+                bail!(
+                    "{}: conffile name '{rest}' is not an absolute pathname",
+                    path.display()
+                );
+            }
+            continue;
+        }
+        if !line.starts_with('/') {
+            bail!(
+                "{}: conffile name '{line}' is not an absolute pathname",
+                path.display()
+            );
+        }
+        let on_disk = root.join(line.trim_start_matches('/'));
+        if fs::symlink_metadata(&on_disk).is_err() {
+            bail!(
+                "{}: conffile '{line}' does not appear in package",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "Package: foo\nVersion: 1:2.0~rc1-3+b1\nArchitecture: all\nMaintainer: A <a@b.c>\nDescription: x\n long\n";
+
+    fn err(text: &str) -> String {
+        format!("{:#}", check_control_text(text.as_bytes()).unwrap_err())
+    }
+
+    #[test]
+    fn accepts_good_control() {
+        let i = check_control_text(GOOD.as_bytes()).unwrap();
+        assert_eq!(i.package, "foo");
+        assert_eq!(i.version, "1:2.0~rc1-3+b1");
+        assert!(i.warnings.is_empty());
+    }
+
+    #[test]
+    fn field_errors() {
+        assert!(err(&GOOD.replace("Package: foo\n", "")).contains("missing 'Package' field"));
+        assert!(
+            err(&GOOD.replace("Version: 1:2.0~rc1-3+b1\n", "")).contains("missing 'Version' field")
+        );
+        assert!(err(&GOOD.replace("Architecture: all\n", "")).contains("architecture is missing"));
+        assert!(err(&format!("{GOOD}Foo bar\n")).contains("must be followed by colon"));
+        assert!(err(&format!("{GOOD}package: x\n")).contains("duplicate value"));
+        assert!(err(&format!("{GOOD}\nPackage: bar\n")).contains("several package info entries"));
+        assert!(err(&GOOD.replace("foo", "fo_o")).contains("aren't lowercase alphanums"));
+        assert!(err(&GOOD.replace("foo", "-foo")).contains("must start with an alphanumeric"));
+    }
+
+    #[test]
+    fn version_syntax() {
+        for (v, msg) in [
+            ("1.0 x", "embedded spaces"),
+            ("a1", "does not start with digit"),
+            ("1:", "nothing after colon"),
+            ("1.0-", "revision number is empty"),
+            ("1_0", "invalid character in version"),
+            ("-1", "version number is empty"),
+            ("x:1", "epoch in version is not number"),
+            ("1-a_b", "invalid character in revision"),
+        ] {
+            let e = format!("{:#}", check_version(v).unwrap_err());
+            assert!(e.contains(msg), "{v}: {e}");
+        }
+        for v in ["0", "1.0", "2:1.0-1", "1.0-1-2", "1.0+dfsg~1"] {
+            check_version(v).unwrap();
+        }
+    }
+}

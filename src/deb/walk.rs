@@ -1,0 +1,271 @@
+//! The walk over a package tree in dpkg-deb's order: depth-first, each
+//! directory's entries sorted bytewise by name, a directory's contents right
+//! after it, every symlink deferred to the end (in walk order), and hard links
+//! resolved as GNU tar does (the first path of an inode in archive order
+//! carries the bytes, later ones are links to it).
+//!
+//! This module only lists and classifies; it never reads file contents.
+//! Device nodes, FIFOs and sockets are refused with an error naming the path.
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// What an archive entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Directory,
+    /// A regular file whose bytes follow its header; `size` from lstat.
+    File {
+        size: u64,
+    },
+    /// A symbolic link; `target` is the link's raw bytes.
+    Symlink {
+        target: Vec<u8>,
+    },
+    /// A further path of an inode already archived as `target` (an archive
+    /// name such as `./usr/bin/a`).
+    HardLink {
+        target: Vec<u8>,
+    },
+}
+
+/// One archive entry, in archive order.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The archive name: `./` for the root, `./a/b/` for a directory,
+    /// `./a/b` otherwise.
+    pub name: Vec<u8>,
+    /// Where it is on disk.
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    /// Permission bits as on disk, including setuid, setgid and sticky.
+    pub mode: u32,
+    /// Modification time in seconds as on disk (not yet clamped).
+    pub mtime: i64,
+}
+
+/// Walk `root` in dpkg-deb's order. `skip_top` names a top-level entry to
+/// leave out (`DEBIAN` for the data member).
+pub fn walk(root: &Path, skip_top: Option<&OsStr>) -> Result<Vec<Entry>> {
+    let meta = fs::symlink_metadata(root)
+        .with_context(|| format!("walking {}: cannot stat it", root.display()))?;
+    if !meta.is_dir() {
+        bail!("walking {}: not a directory", root.display());
+    }
+    let mut w = Walker {
+        out: Vec::new(),
+        symlinks: Vec::new(),
+    };
+    w.push(
+        b"./".to_vec(),
+        root.to_path_buf(),
+        &meta,
+        EntryKind::Directory,
+    );
+    w.dir(root, b"./", skip_top)?;
+    let Walker { mut out, symlinks } = w;
+    out.extend(symlinks);
+    resolve_hard_links(&mut out);
+    Ok(out.into_iter().map(|(e, _)| e).collect())
+}
+
+/// An entry and, when it may be one of several names of an inode, its
+/// (device, inode).
+type Walked = (Entry, Option<(u64, u64)>);
+
+struct Walker {
+    out: Vec<Walked>,
+    symlinks: Vec<Walked>,
+}
+
+impl Walker {
+    fn push(&mut self, name: Vec<u8>, path: PathBuf, meta: &fs::Metadata, kind: EntryKind) {
+        let deferred = matches!(kind, EntryKind::Symlink { .. });
+        let inode = (!meta.is_dir() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
+        let entry = Entry {
+            name,
+            path,
+            kind,
+            mode: meta.mode() & 0o7777,
+            mtime: meta.mtime(),
+        };
+        if deferred {
+            self.symlinks.push((entry, inode));
+        } else {
+            self.out.push((entry, inode));
+        }
+    }
+
+    fn dir(&mut self, dir: &Path, prefix: &[u8], skip: Option<&OsStr>) -> Result<()> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)
+            .with_context(|| format!("walking {}: cannot read directory", dir.display()))?
+        {
+            let entry = entry
+                .with_context(|| format!("walking {}: cannot read directory", dir.display()))?;
+            let name = entry.file_name();
+            if Some(name.as_os_str()) == skip {
+                continue;
+            }
+            names.push(name);
+        }
+        // Bytewise, as strcmp/alphasort in the C locale.
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        for name in names {
+            let path = dir.join(&name);
+            let meta = fs::symlink_metadata(&path)
+                .with_context(|| format!("walking {}: cannot stat it", path.display()))?;
+            let mut arc = prefix.to_vec();
+            arc.extend_from_slice(name.as_bytes());
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                arc.push(b'/');
+                self.push(arc.clone(), path.clone(), &meta, EntryKind::Directory);
+                self.dir(&path, &arc, None)?;
+            } else if ft.is_symlink() {
+                let target = fs::read_link(&path)
+                    .with_context(|| format!("walking {}: cannot read symlink", path.display()))?;
+                let target = target.as_os_str().as_bytes().to_vec();
+                self.push(arc, path, &meta, EntryKind::Symlink { target });
+            } else if ft.is_file() {
+                let size = meta.len();
+                self.push(arc, path, &meta, EntryKind::File { size });
+            } else {
+                let what = if ft.is_block_device() {
+                    "a block device"
+                } else if ft.is_char_device() {
+                    "a character device"
+                } else if ft.is_fifo() {
+                    "a FIFO"
+                } else if ft.is_socket() {
+                    "a socket"
+                } else {
+                    "of an unknown file type"
+                };
+                bail!(
+                    "{} is {what}: venvdeb packages only directories, regular files and symlinks",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// GNU tar's hard-link rule, applied in archive order: the first name of an
+/// inode with several links carries its contents, every later name becomes a
+/// link to that first name.
+fn resolve_hard_links(entries: &mut [Walked]) {
+    let mut first: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+    for (entry, inode) in entries.iter_mut() {
+        let Some(key) = inode else { continue };
+        match first.get(key) {
+            Some(target) => {
+                entry.kind = EntryKind::HardLink {
+                    target: target.clone(),
+                }
+            }
+            None => {
+                first.insert(*key, entry.name.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn names(entries: &[Entry]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn depth_first_bytewise_symlinks_last() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        // Created in an order unlike the archive order.
+        fs::create_dir_all(r.join("x/a")).unwrap();
+        fs::write(r.join("x/a.b"), b"").unwrap();
+        fs::write(r.join("x/a-b"), b"").unwrap();
+        symlink("a/child", r.join("x/0link")).unwrap();
+        fs::write(r.join("x/a/child"), b"c").unwrap();
+        fs::write(r.join("x/_z"), b"").unwrap();
+        fs::create_dir(r.join("x/B")).unwrap();
+        fs::create_dir(r.join("DEBIAN")).unwrap();
+        symlink("/abs", r.join("A")).unwrap();
+        let e = walk(r, Some(OsStr::new("DEBIAN"))).unwrap();
+        assert_eq!(
+            names(&e),
+            [
+                "./",
+                "./x/",
+                "./x/B/",
+                "./x/_z",
+                "./x/a/",
+                "./x/a/child",
+                "./x/a-b",
+                "./x/a.b",
+                "./A",
+                "./x/0link"
+            ]
+        );
+        assert_eq!(
+            e[8].kind,
+            EntryKind::Symlink {
+                target: b"/abs".to_vec()
+            }
+        );
+        // DEBIAN is skipped only at the top.
+        fs::create_dir(r.join("x/DEBIAN")).unwrap();
+        let e = walk(r, Some(OsStr::new("DEBIAN"))).unwrap();
+        assert!(names(&e).contains(&"./x/DEBIAN/".to_string()));
+    }
+
+    #[test]
+    fn hard_links_point_to_first_in_archive_order() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        fs::create_dir(r.join("z")).unwrap();
+        fs::write(r.join("z/orig"), b"data").unwrap();
+        fs::hard_link(r.join("z/orig"), r.join("a")).unwrap();
+        fs::hard_link(r.join("z/orig"), r.join("m")).unwrap();
+        let e = walk(r, None).unwrap();
+        assert_eq!(names(&e), ["./", "./a", "./m", "./z/", "./z/orig"]);
+        assert_eq!(e[1].kind, EntryKind::File { size: 4 });
+        assert_eq!(
+            e[2].kind,
+            EntryKind::HardLink {
+                target: b"./a".to_vec()
+            }
+        );
+        assert_eq!(
+            e[4].kind,
+            EntryKind::HardLink {
+                target: b"./a".to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_fifo_naming_it() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("pipe");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let err = format!("{:#}", walk(d.path(), None).unwrap_err());
+        assert!(err.contains("pipe") && err.contains("FIFO"), "{err}");
+    }
+}
