@@ -92,6 +92,7 @@ pub fn render(f: &Facts) -> Result<BTreeMap<String, SkeletonFile>> {
         ("synopsis", f.synopsis.clone()),
         ("synopsis_roff", roff_escape(&f.synopsis)),
         ("date", f.date.clone()),
+        ("prefix_rel", prefix.trim_start_matches('/').to_string()),
         ("prefix", prefix),
         ("copyright", format!("{} {}", f.year, f.authors.join(", "))),
         ("debian_copyright", format!("{} {}", f.year, f.maintainer)),
