@@ -275,10 +275,15 @@ fn dh_venvdeb_acts_like_a_dh_command() {
         ok(dh_env(Command::new("dh_venvdeb").args(args), tmp.path()).current_dir(&src))
     };
     let out = stage_line(&["--no-act", "-v"]);
-    let want = "venvdeb stage --config debian/venvdeb.toml --destdir debian/demo-app \
+    let want = "venvdeb stage --config .venvdeb-stage-demo-app.toml --destdir debian/demo-app \
                 --package demo-app --version 2.0\\~rc1-1 --arch ";
     assert!(out.contains(want), "{out}");
-    assert!(out.contains("--substvars debian/.debhelper/generated/demo-app/venvdeb.substvars"));
+    assert!(out.contains(
+        "--substvars debian/.debhelper/generated/demo-app/venvdeb.substvars --json \
+         > debian/.debhelper/generated/demo-app/venvdeb-stage.json  # config: debian/venvdeb.toml"
+    ));
+    // --no-act writes nothing.
+    assert!(!src.join(".venvdeb-stage-demo-app.toml").exists());
     // -N excludes the only package; --venvdeb picks the program.
     assert!(!stage_line(&["--no-act", "-v", "-Ndemo-app"]).contains("stage"));
     assert!(stage_line(&["--no-act", "-v", "--venvdeb=/x/venvdeb"]).contains("/x/venvdeb stage"));
@@ -289,6 +294,13 @@ fn dh_venvdeb_acts_like_a_dh_command() {
             .current_dir(&src),
     );
     assert!(out.contains(want), "{out}");
+    // The version debhelper writes into maintainer scripts is venvdeb's.
+    let script = fs::read_to_string(repo().join("debian-templates/debhelper/dh_venvdeb")).unwrap();
+    assert!(
+        script.contains(&format!("our $VERSION = '{}';", env!("CARGO_PKG_VERSION"))),
+        "dh_venvdeb's $VERSION differs from Cargo.toml's {}",
+        env!("CARGO_PKG_VERSION")
+    );
     // No configuration file: nothing to do.
     fs::remove_file(src.join("debian/venvdeb.toml")).unwrap();
     assert!(!stage_line(&["--no-act", "-v"]).contains("stage"));

@@ -118,7 +118,7 @@ fn install_is_idempotent_and_uninstall_removes_it_all() {
         .env("PATH", &path));
     assert!(
         out.contains(&format!(
-            "{} stage --config debian/venvdeb.toml",
+            "{} stage --config .venvdeb-stage-x-app.toml",
             prefix.join("bin/venvdeb").display()
         )),
         "{out}"
