@@ -1,0 +1,1108 @@
+//! Safe, streaming reading of a wheel's zip container.
+//!
+//! A small zip reader written for one purpose: accept only what a wheel
+//! needs and refuse everything an attacker could use to make two readers see
+//! different files. It checks:
+//!
+//! - the end-of-central-directory record sits exactly at the end of the file
+//!   (no zip comment, no trailing bytes), one disk, Zip64 only where needed;
+//! - every central-directory entry: stored or deflate only, no encryption,
+//!   no entry comment; the name is valid UTF-8, relative, without `..`, `.`,
+//!   empty components, backslashes, drive letters, `:`, NUL or control
+//!   characters; no duplicate names, also after NFC normalization and case
+//!   folding; no name both a file and a directory; no symlink, device or
+//!   FIFO entries;
+//! - the entries tile the file: the first starts at offset 0, each local
+//!   header agrees with its central-directory entry (flags, method, name,
+//!   CRC, sizes), each entry's data (plus its data descriptor, if flagged)
+//!   ends exactly where the next entry starts, the last ends where the
+//!   central directory starts: no bytes outside the entries;
+//! - while reading: never more than the declared uncompressed size, exactly
+//!   the declared sizes and CRC-32 at the end, the deflate stream ends exactly
+//!   at the declared compressed size, and the sum of declared sizes is capped.
+//!
+//! [`WheelArchive::stream`] reads the whole file once, front to back, hashing
+//! it (sha256) as it goes, and hands each entry's bytes to a callback while
+//! checking them against an expected hash (RECORD) that is verified when the
+//! entry's reader reaches its end: the reader returns an error instead of
+//! end-of-file when the bytes do not match, so a copy loop fails before it
+//! completes. The installer uses the same call, so a wheel swapped between
+//! verification and installation is caught.
+//!
+//! All structural problems are `crate::exit::VerificationError`s naming the
+//! wheel, the entry, what was expected and what was found.
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Take};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::exit::verification;
+use crate::wheel::record::{hex, HashValue};
+
+const SIG_LOCAL: u32 = 0x0403_4b50;
+const SIG_CENTRAL: u32 = 0x0201_4b50;
+const SIG_EOCD: u32 = 0x0605_4b50;
+const SIG_EOCD64: u32 = 0x0606_4b50;
+const SIG_LOCATOR64: u32 = 0x0706_4b50;
+const SIG_DESCRIPTOR: u32 = 0x0807_4b50;
+
+/// Largest central directory accepted (a hostile size must not make us
+/// allocate gigabytes).
+const MAX_CENTRAL_DIRECTORY: u64 = 256 << 20;
+/// Default cap on the sum of uncompressed sizes: 4 GiB.
+pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 4 << 30;
+
+const FLAG_ENCRYPTED: u16 = 1;
+const FLAG_DESCRIPTOR: u16 = 1 << 3;
+const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
+const FLAG_MASKED_HEADERS: u16 = 1 << 13;
+const FLAG_UTF8: u16 = 1 << 11;
+
+/// Compression method of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Stored,
+    Deflated,
+}
+
+/// One entry, as the central directory declares it (and as checked).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The validated name (`/`-separated, relative; directories end in `/`).
+    pub name: String,
+    pub method: Method,
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub uncompressed_size: u64,
+    /// Permission bits when the entry was made on Unix (`None` otherwise).
+    pub unix_mode: Option<u32>,
+    pub is_dir: bool,
+    flags: u16,
+    raw_name: Vec<u8>,
+    local_offset: u64,
+    /// Where the next entry (or the central directory) starts.
+    end_offset: u64,
+}
+
+impl Entry {
+    /// Whether the entry should be executable (any `x` bit, as pip does).
+    pub fn is_executable(&self) -> bool {
+        self.unix_mode.is_some_and(|m| m & 0o111 != 0)
+    }
+}
+
+/// What the caller expects an entry's bytes to be (from RECORD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub hash: HashValue,
+    pub size: u64,
+}
+
+/// The outcome of a full streaming pass.
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    /// sha256 of the whole file, as read during the pass.
+    pub sha256: [u8; 32],
+    /// Size of the file in bytes.
+    pub file_size: u64,
+    /// Sum of the entries' uncompressed sizes.
+    pub uncompressed_size: u64,
+}
+
+/// An open wheel whose central directory has been read and checked.
+pub struct WheelArchive {
+    path: PathBuf,
+    file: File,
+    file_len: u64,
+    entries: Vec<Entry>,
+    cd_offset: u64,
+    /// The bytes from the central directory to the end of the file.
+    tail: Vec<u8>,
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Check one entry name and return it as a string, or say what is wrong.
+pub fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
+    let name = std::str::from_utf8(raw).map_err(|_| {
+        format!(
+            "entry name {:?} is not valid UTF-8",
+            String::from_utf8_lossy(raw)
+        )
+    })?;
+    if name.is_empty() {
+        return Err("empty entry name".into());
+    }
+    if name.contains('\0') {
+        return Err(format!("entry name {name:?} contains NUL"));
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(format!("entry name {name:?} contains a control character"));
+    }
+    if name.contains('\\') {
+        return Err(format!("entry name {name:?} contains a backslash"));
+    }
+    if name.starts_with('/') {
+        return Err(format!("entry name {name:?} is an absolute path"));
+    }
+    let b = name.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Err(format!("entry name {name:?} starts with a drive letter"));
+    }
+    if name.contains(':') {
+        return Err(format!("entry name {name:?} contains ':'"));
+    }
+    let body = name.strip_suffix('/').unwrap_or(name);
+    for comp in body.split('/') {
+        match comp {
+            "" => return Err(format!("entry name {name:?} has an empty path component")),
+            "." | ".." => return Err(format!("entry name {name:?} contains a {comp:?} component")),
+            _ => {}
+        }
+    }
+    Ok(name.to_string())
+}
+
+/// The key two names collide under: NFC, then lowercase, without a trailing `/`.
+fn fold_key(name: &str) -> String {
+    let n: String = name.trim_end_matches('/').nfc().collect();
+    n.to_lowercase().nfc().collect()
+}
+
+/// Refuse extra fields that make other readers see another name or text:
+/// Info-ZIP Unicode Path (0x7075) and Unicode Comment (0x6375).
+fn check_extra_ids(extra: &[u8]) -> std::result::Result<(), String> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = le16(extra, i);
+        let len = le16(extra, i + 2) as usize;
+        if id == 0x7075 || id == 0x6375 {
+            return Err(format!(
+                "extra field {id:#06x} (Info-ZIP Unicode path/comment) would rename the entry for other readers: expected none"
+            ));
+        }
+        i += 4 + len;
+    }
+    Ok(())
+}
+
+/// Fields found in an extra-field block's Zip64 record.
+fn zip64_extra(extra: &[u8], need: [bool; 3]) -> std::result::Result<[Option<u64>; 3], String> {
+    // need = [uncompressed, compressed, offset] that were 0xFFFFFFFF.
+    let mut i = 0;
+    let mut out = [None; 3];
+    let mut seen = false;
+    while i < extra.len() {
+        if i + 4 > extra.len() {
+            return Err("truncated extra field".into());
+        }
+        let id = le16(extra, i);
+        let len = le16(extra, i + 2) as usize;
+        let data = extra
+            .get(i + 4..i + 4 + len)
+            .ok_or_else(|| "extra field overruns its block".to_string())?;
+        if id == 0x0001 {
+            if seen {
+                return Err("two Zip64 extra fields".into());
+            }
+            seen = true;
+            let mut j = 0;
+            for (k, needed) in need.iter().enumerate() {
+                if *needed {
+                    if j + 8 > data.len() {
+                        return Err("Zip64 extra field too short".into());
+                    }
+                    out[k] = Some(le64(data, j));
+                    j += 8;
+                }
+            }
+        }
+        i += 4 + len;
+    }
+    for (k, needed) in need.iter().enumerate() {
+        if *needed && out[k].is_none() {
+            return Err("size 0xFFFFFFFF without a Zip64 extra field".into());
+        }
+    }
+    Ok(out)
+}
+
+impl WheelArchive {
+    /// Open a wheel and check its central directory. `max_uncompressed`
+    /// caps the sum of the declared uncompressed sizes.
+    pub fn open(path: &Path, max_uncompressed: u64) -> Result<WheelArchive> {
+        let mut file =
+            File::open(path).with_context(|| format!("opening wheel {}", path.display()))?;
+        let file_len = file
+            .metadata()
+            .with_context(|| format!("reading the size of {}", path.display()))?
+            .len();
+        let p = path.display().to_string();
+        let bad = |msg: String| verification(format!("{p}: {msg}"));
+        if file_len < 22 {
+            return Err(bad(format!(
+                "not a zip archive: expected at least 22 bytes, found {file_len}"
+            )));
+        }
+        let mut eocd = [0u8; 22];
+        file.seek(SeekFrom::Start(file_len - 22))?;
+        file.read_exact(&mut eocd)
+            .with_context(|| format!("reading {p}"))?;
+        if le32(&eocd, 0) != SIG_EOCD {
+            return Err(bad(
+                "expected the end-of-central-directory record in the last 22 bytes, found none (trailing data, a zip comment, or not a zip)".into(),
+            ));
+        }
+        if le16(&eocd, 20) != 0 {
+            return Err(bad("zip comment present: expected none".into()));
+        }
+        let mut disk = u32::from(le16(&eocd, 4));
+        let mut cd_disk = u32::from(le16(&eocd, 6));
+        let mut n_disk = u64::from(le16(&eocd, 8));
+        let mut n_total = u64::from(le16(&eocd, 10));
+        let mut cd_size = u64::from(le32(&eocd, 12));
+        let mut cd_offset = u64::from(le32(&eocd, 16));
+        let mut cd_end = file_len - 22;
+        let zip64 = n_disk == 0xFFFF
+            || n_total == 0xFFFF
+            || cd_size == 0xFFFF_FFFF
+            || cd_offset == 0xFFFF_FFFF;
+        if zip64 {
+            if file_len < 22 + 20 + 56 {
+                return Err(bad("Zip64 markers but no room for Zip64 records".into()));
+            }
+            let mut loc = [0u8; 20];
+            file.seek(SeekFrom::Start(file_len - 42))?;
+            file.read_exact(&mut loc)?;
+            if le32(&loc, 0) != SIG_LOCATOR64 || le32(&loc, 4) != 0 || le32(&loc, 16) != 1 {
+                return Err(bad(
+                    "expected a Zip64 end-of-central-directory locator before the end record, found none".into(),
+                ));
+            }
+            let rec_off = le64(&loc, 8);
+            if rec_off.checked_add(56) != Some(file_len - 42) {
+                return Err(bad(format!(
+                    "Zip64 end record expected at offset {}, declared at {rec_off}",
+                    file_len - 42 - 56
+                )));
+            }
+            let mut rec = [0u8; 56];
+            file.seek(SeekFrom::Start(rec_off))?;
+            file.read_exact(&mut rec)?;
+            if le32(&rec, 0) != SIG_EOCD64 || le64(&rec, 4) != 44 {
+                return Err(bad("malformed Zip64 end-of-central-directory record".into()));
+            }
+            disk = le32(&rec, 16);
+            cd_disk = le32(&rec, 20);
+            n_disk = le64(&rec, 24);
+            n_total = le64(&rec, 32);
+            cd_size = le64(&rec, 40);
+            cd_offset = le64(&rec, 48);
+            cd_end = rec_off;
+        }
+        if disk != 0 || cd_disk != 0 || n_disk != n_total {
+            return Err(bad("multi-disk archive: expected a single disk".into()));
+        }
+        if cd_offset.checked_add(cd_size) != Some(cd_end) {
+            return Err(bad(format!(
+                "central directory declared at {cd_offset}+{cd_size}, expected to end at {cd_end} (data between the central directory and its end record)"
+            )));
+        }
+        if cd_size > MAX_CENTRAL_DIRECTORY {
+            return Err(bad(format!(
+                "central directory of {cd_size} bytes: more than the {MAX_CENTRAL_DIRECTORY}-byte limit"
+            )));
+        }
+        if n_total > cd_size / 46 {
+            return Err(bad(format!(
+                "declares {n_total} entries in a {cd_size}-byte central directory"
+            )));
+        }
+        let mut tail = vec![0u8; (file_len - cd_offset) as usize];
+        file.seek(SeekFrom::Start(cd_offset))?;
+        file.read_exact(&mut tail)
+            .with_context(|| format!("reading the central directory of {p}"))?;
+        let cd = &tail[..cd_size as usize];
+        let mut entries = Vec::with_capacity(n_total as usize);
+        let mut i = 0usize;
+        for k in 0..n_total {
+            if i + 46 > cd.len() || le32(cd, i) != SIG_CENTRAL {
+                return Err(bad(format!(
+                    "central directory entry {k}: expected a header at offset {}, found none",
+                    cd_offset + i as u64
+                )));
+            }
+            let h = &cd[i..i + 46];
+            let made_by = le16(h, 4);
+            let flags = le16(h, 8);
+            let method = le16(h, 10);
+            let crc32 = le32(h, 16);
+            let csize32 = le32(h, 20);
+            let usize32 = le32(h, 24);
+            let nlen = le16(h, 28) as usize;
+            let xlen = le16(h, 30) as usize;
+            let clen = le16(h, 32) as usize;
+            let disk_start = le16(h, 34);
+            let ext_attr = le32(h, 38);
+            let off32 = le32(h, 42);
+            let var = cd.get(i + 46..i + 46 + nlen + xlen + clen).ok_or_else(|| {
+                bad(format!(
+                    "central directory entry {k} overruns the directory"
+                ))
+            })?;
+            let raw_name = var[..nlen].to_vec();
+            let extra = &var[nlen..nlen + xlen];
+            i += 46 + nlen + xlen + clen;
+            let name = validate_name(&raw_name).map_err(bad)?;
+            let en = |msg: String| bad(format!("{name}: {msg}"));
+            if flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADERS) != 0 {
+                return Err(en("encrypted entry: expected no encryption".into()));
+            }
+            let method = match method {
+                0 => Method::Stored,
+                8 => Method::Deflated,
+                m => {
+                    return Err(en(format!(
+                        "compression method {m}: expected 0 (stored) or 8 (deflate)"
+                    )))
+                }
+            };
+            if clen != 0 {
+                return Err(en("entry comment present: expected none".into()));
+            }
+            if disk_start != 0 && disk_start != 0xFFFF {
+                return Err(en(format!("starts on disk {disk_start}: expected 0")));
+            }
+            let [u64_, c64, o64] = zip64_extra(
+                extra,
+                [
+                    usize32 == 0xFFFF_FFFF,
+                    csize32 == 0xFFFF_FFFF,
+                    off32 == 0xFFFF_FFFF,
+                ],
+            )
+            .map_err(en)?;
+            let uncompressed_size = u64_.unwrap_or(u64::from(usize32));
+            let compressed_size = c64.unwrap_or(u64::from(csize32));
+            let local_offset = o64.unwrap_or(u64::from(off32));
+            let is_dir = name.ends_with('/');
+            // The mode bits, whatever host the entry claims: pip reads them
+            // regardless (and so would an extractor honouring symlinks).
+            let _ = made_by;
+            let mode = ext_attr >> 16;
+            let unix_mode = if mode != 0 {
+                match mode & 0o170000 {
+                    0 | 0o100000 => {}
+                    0o040000 if is_dir => {}
+                    0o040000 => return Err(en("directory mode on a file name".into())),
+                    0o120000 => {
+                        return Err(en("symbolic link entry: expected regular files only".into()))
+                    }
+                    t => {
+                        return Err(en(format!(
+                            "special file type {t:o}: expected regular files only"
+                        )))
+                    }
+                }
+                Some(mode & 0o7777)
+            } else {
+                None
+            };
+            if !name.is_ascii() && flags & FLAG_UTF8 == 0 {
+                return Err(en(
+                    "non-ASCII name without the UTF-8 flag (other readers decode it as CP437)"
+                        .into(),
+                ));
+            }
+            check_extra_ids(extra).map_err(en)?;
+            if is_dir && uncompressed_size != 0 {
+                return Err(en(format!(
+                    "directory entry with {uncompressed_size} bytes of content"
+                )));
+            }
+            if method == Method::Stored && compressed_size != uncompressed_size {
+                return Err(en(format!(
+                    "stored entry: compressed size {compressed_size} differs from size {uncompressed_size}"
+                )));
+            }
+            entries.push(Entry {
+                name,
+                method,
+                crc32,
+                compressed_size,
+                uncompressed_size,
+                unix_mode,
+                is_dir,
+                flags,
+                raw_name,
+                local_offset,
+                end_offset: 0,
+            });
+        }
+        if i != cd.len() {
+            return Err(bad(format!(
+                "central directory has {} bytes after its {n_total} entries: expected none",
+                cd.len() - i
+            )));
+        }
+        // Names: duplicates (also folded) and file/directory conflicts.
+        let mut folded: BTreeMap<String, &str> = BTreeMap::new();
+        let mut files = BTreeSet::new();
+        for e in &entries {
+            if let Some(prev) = folded.insert(fold_key(&e.name), &e.name) {
+                return Err(bad(if prev == e.name {
+                    format!("duplicate entry {:?}", e.name)
+                } else {
+                    format!(
+                        "entries {prev:?} and {:?} collide after case folding and Unicode normalization",
+                        e.name
+                    )
+                }));
+            }
+            if !e.is_dir {
+                files.insert(fold_key(&e.name));
+            }
+        }
+        for e in &entries {
+            let key = fold_key(&e.name);
+            let mut prefix = key.as_str();
+            while let Some((parent, _)) = prefix.rsplit_once('/') {
+                if files.contains(parent) {
+                    return Err(bad(format!(
+                        "entry {:?} is inside {parent:?}, which is a file",
+                        e.name
+                    )));
+                }
+                prefix = parent;
+            }
+        }
+        let total: u64 = entries
+            .iter()
+            .try_fold(0u64, |a, e| a.checked_add(e.uncompressed_size))
+            .unwrap_or(u64::MAX);
+        if total > max_uncompressed {
+            return Err(bad(format!(
+                "declares {total} bytes uncompressed: more than the limit of {max_uncompressed}"
+            )));
+        }
+        // Layout: sorted by offset, first at 0, strictly increasing.
+        entries.sort_by_key(|e| e.local_offset);
+        let mut expected_start = 0u64;
+        for idx in 0..entries.len() {
+            let off = entries[idx].local_offset;
+            if idx == 0 && off != 0 {
+                return Err(bad(format!(
+                    "first entry {:?} at offset {off}: expected 0 (data before the first entry)",
+                    entries[0].name
+                )));
+            }
+            if idx > 0 && off <= expected_start {
+                return Err(bad(format!(
+                    "entries {:?} and {:?} overlap",
+                    entries[idx - 1].name,
+                    entries[idx].name
+                )));
+            }
+            expected_start = off;
+            let next = entries.get(idx + 1).map_or(cd_offset, |n| n.local_offset);
+            if next <= off {
+                return Err(bad(format!(
+                    "entry {:?} at offset {off} is not before the next entry or the central directory at {next}",
+                    entries[idx].name
+                )));
+            }
+            entries[idx].end_offset = next;
+        }
+        if entries.is_empty() && cd_offset != 0 {
+            return Err(bad(format!(
+                "{cd_offset} bytes before the central directory of an empty archive"
+            )));
+        }
+        Ok(WheelArchive {
+            path: path.to_path_buf(),
+            file,
+            file_len,
+            entries,
+            cd_offset,
+            tail,
+        })
+    }
+
+    /// The wheel's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Entries in archive order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The file's size.
+    pub fn file_size(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Read one (small) entry by name, with random access, all checks
+    /// applied except the whole-file tiling (which `stream` does). Entries
+    /// larger than `limit` bytes are refused.
+    pub fn read_entry(&mut self, name: &str, limit: u64) -> Result<Vec<u8>> {
+        let p = self.path.display().to_string();
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.name == name)
+            .cloned()
+            .ok_or_else(|| verification(format!("{p}: expected an entry {name:?}, found none")))?;
+        if entry.uncompressed_size > limit {
+            return Err(verification(format!(
+                "{p}: {name}: {} bytes, more than the {limit}-byte limit for this file",
+                entry.uncompressed_size
+            )));
+        }
+        self.file.seek(SeekFrom::Start(entry.local_offset))?;
+        let mut r = BufReader::new(&mut self.file);
+        let mut pos = entry.local_offset;
+        read_local_header(&mut r, &entry, &mut pos)
+            .map_err(|m| verification(format!("{p}: {m}")))?;
+        let mut out = Vec::with_capacity(entry.uncompressed_size as usize);
+        let fail = RefCell::new(None);
+        {
+            let mut er = EntryReader::new(&mut r, &entry, None, &fail);
+            let res = er.read_to_end(&mut out);
+            if let Some(m) = fail.borrow_mut().take() {
+                return Err(verification(format!("{p}: {m}")));
+            }
+            res.with_context(|| format!("reading {name} in {p}"))?;
+            er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
+        }
+        Ok(out)
+    }
+
+    /// Read the whole file once, front to back, checking the layout, and
+    /// call `f` for each entry (in archive order) with a reader of its bytes.
+    /// `expect` says what each entry's bytes must hash to (or `Ok(None)` for
+    /// none, or an error to refuse the entry). Whatever `f` leaves unread is
+    /// read and checked after it returns. A mismatch makes the entry's reader
+    /// fail at its end and the whole call return a `VerificationError`.
+    pub fn stream<E, F>(mut self, mut expect: E, mut f: F) -> Result<StreamSummary>
+    where
+        E: FnMut(&Entry) -> Result<Option<Expected>>,
+        F: FnMut(&Entry, &mut dyn Read) -> Result<()>,
+    {
+        let p = self.path.display().to_string();
+        self.file.seek(SeekFrom::Start(0))?;
+        let hashing = HashingReader {
+            inner: &mut self.file,
+            hasher: Sha256::new(),
+        };
+        let mut r = BufReader::with_capacity(256 << 10, hashing);
+        let mut pos = 0u64;
+        let mut total = 0u64;
+        for entry in &self.entries {
+            if pos != entry.local_offset {
+                return Err(verification(format!(
+                    "{p}: {}: expected the entry at offset {pos}, found it at {} (data outside the entries)",
+                    entry.name, entry.local_offset
+                )));
+            }
+            let expected = expect(entry)?;
+            read_local_header(&mut r, entry, &mut pos)
+                .map_err(|m| verification(format!("{p}: {m}")))?;
+            let fail = RefCell::new(None);
+            let mut er = EntryReader::new(&mut r, entry, expected, &fail);
+            let res = f(entry, &mut er);
+            // The reader's own verdict comes first: a callback error caused
+            // by a mismatch must be reported as the mismatch.
+            if let Some(m) = fail.borrow_mut().take() {
+                return Err(verification(format!("{p}: {m}")));
+            }
+            res.with_context(|| format!("{p}: {}", entry.name))?;
+            let drained = io::copy(&mut er, &mut io::sink());
+            if let Some(m) = fail.borrow_mut().take() {
+                return Err(verification(format!("{p}: {m}")));
+            }
+            drained.map_err(|e| verification(format!("{p}: {}: {e}", entry.name)))?;
+            let used = er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
+            pos += used;
+            total += entry.uncompressed_size;
+            read_descriptor(&mut r, entry, &mut pos)
+                .map_err(|m| verification(format!("{p}: {m}")))?;
+        }
+        if pos != self.cd_offset {
+            return Err(verification(format!(
+                "{p}: expected the central directory at offset {pos}, found it at {} (data outside the entries)",
+                self.cd_offset
+            )));
+        }
+        // The rest must be exactly the central directory read at open.
+        let mut rest = Vec::with_capacity(self.tail.len());
+        (&mut r)
+            .take(self.tail.len() as u64 + 1)
+            .read_to_end(&mut rest)
+            .with_context(|| format!("reading {p}"))?;
+        if rest != self.tail {
+            return Err(verification(format!(
+                "{p}: the central directory changed while reading (file modified?): expected {} bytes as read at open, found {} different bytes",
+                self.tail.len(),
+                rest.len()
+            )));
+        }
+        let hashing = r.into_inner();
+        let sha256: [u8; 32] = hashing.hasher.finalize().into();
+        Ok(StreamSummary {
+            sha256,
+            file_size: self.file_len,
+            uncompressed_size: total,
+        })
+    }
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn read_exact_or(r: &mut impl Read, buf: &mut [u8], what: &str) -> std::result::Result<(), String> {
+    r.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            format!("{what}: file truncated")
+        } else {
+            format!("{what}: {e}")
+        }
+    })
+}
+
+/// Read and check the local header of `entry` at the reader's position.
+fn read_local_header<R: BufRead>(
+    r: &mut R,
+    entry: &Entry,
+    pos: &mut u64,
+) -> std::result::Result<(), String> {
+    let n = &entry.name;
+    let mut h = [0u8; 30];
+    read_exact_or(r, &mut h, &format!("{n}: local header"))?;
+    if le32(&h, 0) != SIG_LOCAL {
+        return Err(format!(
+            "{n}: expected a local header at offset {}, found none",
+            entry.local_offset
+        ));
+    }
+    let flags = le16(&h, 6);
+    let method = le16(&h, 8);
+    let crc = le32(&h, 14);
+    let csize32 = le32(&h, 18);
+    let usize32 = le32(&h, 22);
+    let nlen = le16(&h, 26) as usize;
+    let xlen = le16(&h, 28) as usize;
+    let mut var = vec![0u8; nlen + xlen];
+    read_exact_or(r, &mut var, &format!("{n}: local header"))?;
+    let (lname, extra) = var.split_at(nlen);
+    if lname != entry.raw_name.as_slice() {
+        return Err(format!(
+            "{n}: local header names {:?}, central directory {n:?}",
+            String::from_utf8_lossy(lname)
+        ));
+    }
+    if flags != entry.flags {
+        return Err(format!(
+            "{n}: local header flags {flags:#06x}, central directory {:#06x}",
+            entry.flags
+        ));
+    }
+    let cd_method = match entry.method {
+        Method::Stored => 0,
+        Method::Deflated => 8,
+    };
+    if method != cd_method {
+        return Err(format!(
+            "{n}: local header method {method}, central directory {cd_method}"
+        ));
+    }
+    let [u64_, c64, _] = zip64_extra(
+        extra,
+        [usize32 == 0xFFFF_FFFF, csize32 == 0xFFFF_FFFF, false],
+    )
+    .map_err(|m| format!("{n}: local header: {m}"))?;
+    check_extra_ids(extra).map_err(|m| format!("{n}: local header: {m}"))?;
+    let lu = u64_.unwrap_or(u64::from(usize32));
+    let lc = c64.unwrap_or(u64::from(csize32));
+    let agrees = crc == entry.crc32 && lu == entry.uncompressed_size && lc == entry.compressed_size;
+    let zero = crc == 0 && lu == 0 && lc == 0;
+    if !(agrees || (flags & FLAG_DESCRIPTOR != 0 && zero)) {
+        return Err(format!(
+            "{n}: local header declares crc {crc:08x}, {lc} compressed, {lu} bytes; central directory {:08x}, {}, {}",
+            entry.crc32, entry.compressed_size, entry.uncompressed_size
+        ));
+    }
+    *pos += 30 + (nlen + xlen) as u64;
+    let data_end = pos.checked_add(entry.compressed_size).unwrap_or(u64::MAX);
+    if data_end > entry.end_offset {
+        return Err(format!(
+            "{n}: data runs to offset {data_end}, past the next entry at {}",
+            entry.end_offset
+        ));
+    }
+    if entry.flags & FLAG_DESCRIPTOR == 0 && data_end != entry.end_offset {
+        return Err(format!(
+            "{n}: {} bytes between the entry's data and the next entry: expected none",
+            entry.end_offset - data_end
+        ));
+    }
+    Ok(())
+}
+
+/// Read and check the data descriptor (if the entry has one).
+fn read_descriptor<R: BufRead>(
+    r: &mut R,
+    entry: &Entry,
+    pos: &mut u64,
+) -> std::result::Result<(), String> {
+    let n = &entry.name;
+    let len = entry.end_offset - *pos;
+    if entry.flags & FLAG_DESCRIPTOR == 0 {
+        return if len == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{n}: {len} bytes after the entry's data: expected none"
+            ))
+        };
+    }
+    if !matches!(len, 12 | 16 | 20 | 24) {
+        return Err(format!(
+            "{n}: {len} bytes after the data: expected a 12-24 byte data descriptor"
+        ));
+    }
+    let mut d = vec![0u8; len as usize];
+    read_exact_or(r, &mut d, &format!("{n}: data descriptor"))?;
+    let b = if len == 16 || len == 24 {
+        if le32(&d, 0) != SIG_DESCRIPTOR {
+            return Err(format!("{n}: malformed data descriptor"));
+        }
+        &d[4..]
+    } else {
+        &d[..]
+    };
+    let (crc, c, u) = if b.len() == 12 {
+        (le32(b, 0), u64::from(le32(b, 4)), u64::from(le32(b, 8)))
+    } else {
+        (le32(b, 0), le64(b, 4), le64(b, 12))
+    };
+    if crc != entry.crc32 || c != entry.compressed_size || u != entry.uncompressed_size {
+        return Err(format!(
+            "{n}: data descriptor declares crc {crc:08x}, {c} compressed, {u} bytes; central directory {:08x}, {}, {}",
+            entry.crc32, entry.compressed_size, entry.uncompressed_size
+        ));
+    }
+    *pos += len;
+    Ok(())
+}
+
+enum Source<'a, R: BufRead> {
+    Stored(Take<&'a mut R>),
+    Deflated(flate2::bufread::DeflateDecoder<Take<&'a mut R>>),
+}
+
+/// Reader of one entry's uncompressed bytes that enforces its declared size
+/// and CRC and (optionally) an expected hash; on a mismatch it stores the
+/// message in `fail` and returns an error instead of end-of-file.
+struct EntryReader<'a, 'f, R: BufRead> {
+    src: Source<'a, R>,
+    entry: &'a Entry,
+    expected: Option<(Expected, crate::wheel::record::Hasher)>,
+    crc: flate2::Crc,
+    read: u64,
+    done: bool,
+    fail: &'f RefCell<Option<String>>,
+}
+
+impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
+    fn new(
+        r: &'a mut R,
+        entry: &'a Entry,
+        expected: Option<Expected>,
+        fail: &'f RefCell<Option<String>>,
+    ) -> Self {
+        let take = r.take(entry.compressed_size);
+        let src = match entry.method {
+            Method::Stored => Source::Stored(take),
+            Method::Deflated => Source::Deflated(flate2::bufread::DeflateDecoder::new(take)),
+        };
+        let expected = expected.map(|e| {
+            let h = e.hash.algorithm.hasher();
+            (e, h)
+        });
+        EntryReader {
+            src,
+            entry,
+            expected,
+            crc: flate2::Crc::new(),
+            read: 0,
+            done: false,
+            fail,
+        }
+    }
+
+    fn fail(&self, msg: String) -> io::Error {
+        *self.fail.borrow_mut() = Some(msg.clone());
+        io::Error::new(io::ErrorKind::InvalidData, msg)
+    }
+
+    /// At end of data: sizes, CRC, expected hash.
+    fn check_end(&mut self) -> io::Result<()> {
+        let n = &self.entry.name;
+        if self.read != self.entry.uncompressed_size {
+            return Err(self.fail(format!(
+                "{n}: expected {} bytes as declared, found {}",
+                self.entry.uncompressed_size, self.read
+            )));
+        }
+        let crc = self.crc.sum();
+        if crc != self.entry.crc32 {
+            return Err(self.fail(format!(
+                "{n}: CRC-32 expected {:08x}, found {crc:08x}",
+                self.entry.crc32
+            )));
+        }
+        if let Some((exp, hasher)) = self.expected.take() {
+            let found = hasher.finish();
+            if found != exp.hash.digest || self.read != exp.size {
+                return Err(self.fail(format!(
+                    "{n}: RECORD expected {} ({} bytes), found {}:{} ({} bytes)",
+                    exp.hash,
+                    exp.size,
+                    exp.hash.algorithm.name(),
+                    hex(&found),
+                    self.read
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// After end of data: the compressed bytes consumed, all of them.
+    fn finish(self) -> std::result::Result<u64, String> {
+        if !self.done {
+            return Err(format!("{}: entry not read to its end", self.entry.name));
+        }
+        let left = match &self.src {
+            Source::Stored(t) => t.limit(),
+            Source::Deflated(d) => d.get_ref().limit(),
+        };
+        if left != 0 {
+            return Err(format!(
+                "{}: {left} bytes after the end of the deflate stream, inside the declared compressed size",
+                self.entry.name
+            ));
+        }
+        Ok(self.entry.compressed_size)
+    }
+}
+
+impl<R: BufRead> Read for EntryReader<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if let Some(m) = self.fail.borrow().as_ref() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, m.clone()));
+        }
+        // Ask for at most one byte more than declared, to notice excess.
+        let room = self.entry.uncompressed_size - self.read + 1;
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let res = match &mut self.src {
+            Source::Stored(t) => t.read(&mut buf[..want]),
+            Source::Deflated(d) => d.read(&mut buf[..want]),
+        };
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    format!("{}: compressed data truncated", self.entry.name)
+                } else {
+                    format!("{}: corrupt compressed data ({e})", self.entry.name)
+                };
+                return Err(self.fail(msg));
+            }
+        };
+        if n == 0 {
+            if let Source::Stored(t) = &self.src {
+                if t.limit() != 0 {
+                    return Err(self.fail(format!("{}: file truncated", self.entry.name)));
+                }
+            }
+            self.check_end()?;
+            self.done = true;
+            return Ok(0);
+        }
+        self.read += n as u64;
+        if self.read > self.entry.uncompressed_size {
+            return Err(self.fail(format!(
+                "{}: more than the declared {} bytes",
+                self.entry.name, self.entry.uncompressed_size
+            )));
+        }
+        self.crc.update(&buf[..n]);
+        if let Some((_, h)) = &mut self.expected {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A small valid zip (stored, deflated, a directory), made with the zip crate.
+    fn sample_zip() -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.add_directory("pkg/", stored).unwrap();
+        w.start_file("pkg/a.py", stored).unwrap();
+        w.write_all(b"print('a')\n").unwrap();
+        w.start_file("pkg/b.txt", deflated).unwrap();
+        w.write_all(&b"hello world ".repeat(50)).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn reads_and_streams_a_valid_zip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.whl");
+        let bytes = sample_zip();
+        std::fs::write(&path, &bytes).unwrap();
+        let mut a = WheelArchive::open(&path, 1 << 20).unwrap();
+        assert_eq!(a.entries().len(), 3);
+        assert_eq!(a.read_entry("pkg/a.py", 100).unwrap(), b"print('a')\n");
+        assert!(a.read_entry("pkg/b.txt", 10).is_err());
+        let mut seen = Vec::new();
+        let s = a
+            .stream(
+                |_| Ok(None),
+                |e, r| {
+                    let mut v = Vec::new();
+                    r.read_to_end(&mut v)?;
+                    seen.push((e.name.clone(), v.len()));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert_eq!(s.sha256, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        assert_eq!(seen[2], ("pkg/b.txt".to_string(), 600));
+        // A wrong expectation fails at the entry's end.
+        let a = WheelArchive::open(&path, 1 << 20).unwrap();
+        let err = a
+            .stream(
+                |e| {
+                    Ok((e.name == "pkg/a.py").then(|| Expected {
+                        hash: HashValue {
+                            algorithm: crate::wheel::record::HashAlgorithm::Sha256,
+                            digest: vec![0; 32],
+                        },
+                        size: 11,
+                    }))
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), 3);
+        assert!(format!("{err:#}").contains("pkg/a.py: RECORD expected"));
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name(b"foo/bar.py").is_ok());
+        assert!(validate_name(b"foo/").is_ok());
+        for bad in [
+            &b"/etc/passwd"[..],
+            b"../x",
+            b"a/../../x",
+            b"a\\b",
+            b"C:x",
+            b"a\0b",
+            b"a//b",
+            b"./a",
+            b"\xff\xfe",
+            b"a\nb",
+            b"",
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(fold_key("Foo/Caf\u{e9}"), fold_key("foo/cafe\u{301}"));
+    }
+
+    proptest! {
+        #[test]
+        fn name_validation_never_panics(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(n) = validate_name(&b) {
+                prop_assert!(!n.starts_with('/'));
+                prop_assert!(!n.split('/').any(|c| c == ".."));
+                prop_assert!(!n.contains('\\'));
+            }
+        }
+
+        #[test]
+        fn mutated_archives_never_panic(pos in 0usize..4096, byte in any::<u8>(), cut in 0usize..4096) {
+            let good = sample_zip();
+            let mut b = good.clone();
+            let p = pos % b.len();
+            b[p] ^= byte | 1;
+            if cut % 3 == 0 {
+                b.truncate(cut % good.len());
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.whl");
+            std::fs::write(&path, &b).unwrap();
+            if let Ok(mut a) = WheelArchive::open(&path, 1 << 20) {
+                let names: Vec<String> = a.entries().iter().map(|e| e.name.clone()).collect();
+                for n in &names {
+                    let _ = a.read_entry(n, 1 << 20);
+                }
+                let _ = a.stream(|_| Ok(None), |_, r| {
+                    let _ = io::copy(r, &mut io::sink());
+                    Ok(())
+                });
+            }
+        }
+
+        #[test]
+        fn open_never_panics_on_garbage(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("x.whl");
+            std::fs::write(&p, &b).unwrap();
+            if let Ok(a) = WheelArchive::open(&p, 1 << 20) {
+                let _ = a.stream(|_| Ok(None), |_, _| Ok(()));
+            }
+        }
+    }
+}
