@@ -71,10 +71,7 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
     let opts = &opts;
     let info = control::check(root)?;
     for w in &info.warnings {
-        eprintln!(
-            "venvdeb: warning: {}: {w}",
-            root.join("DEBIAN/control").display()
-        );
+        eprintln!("venvdeb: warning: {w}");
     }
     if output.is_dir() {
         bail!(
