@@ -9,6 +9,8 @@ pkgs="build-essential pkg-config liblzma-dev libzstd-dev zlib1g-dev dpkg-dev pyt
 if [ "$what" = test ]; then
   # The real tools the tests compare with or drive.
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
+  # SBOM validation against the shipped CycloneDX schema (inspect tests).
+  pkgs="$pkgs python3-jsonschema"
 fi
 missing=
 for p in $pkgs; do

@@ -1,1 +1,16 @@
-//! (Skeleton: to be written.)
+//! Inspection for reproducibility checkers: reading any .deb as a stream
+//! (`debreader`, `tarstream`), comparing two packages (`diff`, `content`),
+//! the build manifest and CycloneDX SBOM venvdeb writes into every package
+//! (`manifest`, `sbom`), and checking an installed venv against its manifest
+//! (`audit`). The build pipeline itself is not here: it calls
+//! `manifest::write_into` at the end of staging.
+pub mod audit;
+pub mod content;
+pub mod controlfile;
+pub mod debreader;
+pub mod diff;
+pub mod hashio;
+pub mod manifest;
+pub mod sbom;
+pub mod tarstream;
+pub mod view;

@@ -1,0 +1,312 @@
+//! A streaming reader of any .deb: the ar container with each member's raw
+//! header, then control.tar and data.tar decompressed on the fly (xz, zstd,
+//! gzip or none), handing every tar entry with its raw header and a reader
+//! over its data to a callback. Nothing is held in memory beyond one entry's
+//! header; the caller decides what to keep (hashes, small files).
+//!
+//! What it does not own: tar header parsing (`tarstream`), comparing
+//! packages (`diff`).
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::hashio::HashReader;
+use super::tarstream::{self, Entry, Trailer};
+
+/// Which tar inside the package an entry comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Control,
+    Data,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Control => "control.tar",
+            Part::Data => "data.tar",
+        }
+    }
+}
+
+/// A member's compression, from its name's suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Xz,
+    Zstd,
+    Gzip,
+    None,
+}
+
+impl Codec {
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Xz => "xz",
+            Codec::Zstd => "zstd",
+            Codec::Gzip => "gzip",
+            Codec::None => "none",
+        }
+    }
+}
+
+/// One ar member: its raw header, the decoded fields and a hash of its bytes.
+#[derive(Debug, Clone)]
+pub struct ArMember {
+    pub index: usize,
+    /// Byte offset of the member's header in the .deb.
+    pub offset: u64,
+    pub name: String,
+    pub header: [u8; 60],
+    pub mtime: u64,
+    pub uid: u64,
+    pub gid: u64,
+    pub mode: u32,
+    pub size: u64,
+    /// sha256 of the member's bytes (compressed, as stored).
+    pub sha256: String,
+    /// The padding byte after an odd-sized member, if any.
+    pub padding: Option<u8>,
+}
+
+/// The ar header fields: name, byte range (for raw comparisons).
+pub const AR_FIELDS: &[(&str, usize, usize)] = &[
+    ("name", 0, 16),
+    ("mtime", 16, 28),
+    ("uid", 28, 34),
+    ("gid", 34, 40),
+    ("mode", 40, 48),
+    ("size", 48, 58),
+    ("fmag", 58, 60),
+];
+
+/// What was found in control.tar or data.tar as a whole.
+#[derive(Debug, Clone)]
+pub struct TarMember {
+    pub part: Part,
+    pub member: String,
+    pub codec: Codec,
+    /// sha256 and length of the uncompressed tar stream.
+    pub tar_sha256: String,
+    pub tar_length: u64,
+    pub trailer: Trailer,
+    /// Compressed bytes left after the compressed stream ended.
+    pub trailing_compressed: u64,
+}
+
+/// Everything about a .deb except the per-entry data handed to the callback.
+#[derive(Debug, Clone)]
+pub struct DebSummary {
+    pub sha256: String,
+    pub size: u64,
+    pub members: Vec<ArMember>,
+    pub tars: Vec<TarMember>,
+    /// Contents of `debian-binary` (tiny; capped at 64 bytes).
+    pub debian_binary: Vec<u8>,
+}
+
+fn ascii_num(field: &[u8], radix: u32, what: &str, offset: u64) -> Result<u64> {
+    let s = std::str::from_utf8(field)
+        .ok()
+        .map(|s| s.trim_end_matches(' '))
+        .filter(|s| !s.is_empty())
+        .with_context(|| {
+            format!(
+                "corrupt ar header at offset {offset}: {what} field {:?}",
+                String::from_utf8_lossy(field)
+            )
+        })?;
+    u64::from_str_radix(s, radix)
+        .with_context(|| format!("corrupt ar header at offset {offset}: {what} field {s:?}"))
+}
+
+fn codec_of(name: &str, base: &str) -> Result<Codec> {
+    match &name[base.len()..] {
+        "" => Ok(Codec::None),
+        ".xz" => Ok(Codec::Xz),
+        ".zst" => Ok(Codec::Zstd),
+        ".gz" => Ok(Codec::Gzip),
+        other => {
+            bail!("ar member {name}: compression {other:?} is not supported (xz, zst, gz or none)")
+        }
+    }
+}
+
+fn decompressor<'a, R: Read + 'a>(codec: Codec, r: R) -> Result<Box<dyn Read + 'a>> {
+    Ok(match codec {
+        Codec::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
+        Codec::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(r).context("starting zstd decoder")?)
+        }
+        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Codec::None => Box::new(r),
+    })
+}
+
+/// Read a .deb from a stream. `visit` sees every tar entry of control.tar
+/// and data.tar in archive order with a reader over its data.
+pub fn read_deb<R: Read>(
+    reader: R,
+    mut visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
+) -> Result<DebSummary> {
+    let mut r = HashReader::new(reader);
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)
+        .context("not a Debian package: too short for an ar archive")?;
+    if &magic != b"!<arch>\n" {
+        bail!(
+            "not a Debian package: no ar magic (found {:?})",
+            String::from_utf8_lossy(&magic)
+        );
+    }
+    let mut members = Vec::new();
+    let mut tars = Vec::new();
+    let mut debian_binary = Vec::new();
+    loop {
+        let offset = r.count();
+        let mut header = [0u8; 60];
+        let mut got = 0;
+        while got < 60 {
+            let n = r
+                .read(&mut header[got..])
+                .with_context(|| format!("reading ar header at offset {offset}"))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got == 0 {
+            break;
+        }
+        if got < 60 {
+            bail!("truncated ar header at offset {offset} ({got} of 60 bytes)");
+        }
+        if &header[58..60] != b"`\n" {
+            bail!(
+                "corrupt ar header at offset {offset}: bad terminator {:?}",
+                String::from_utf8_lossy(&header[58..60])
+            );
+        }
+        let raw_name = String::from_utf8_lossy(&header[0..16]).into_owned();
+        let name = raw_name.trim_end_matches(' ');
+        let name = name.strip_suffix('/').unwrap_or(name).to_string();
+        let size = ascii_num(&header[48..58], 10, "size", offset)?;
+        let index = members.len();
+        let mut member = ArMember {
+            index,
+            offset,
+            name: name.clone(),
+            header,
+            mtime: ascii_num(&header[16..28], 10, "mtime", offset)?,
+            uid: ascii_num(&header[28..34], 10, "uid", offset)?,
+            gid: ascii_num(&header[34..40], 10, "gid", offset)?,
+            mode: ascii_num(&header[40..48], 8, "mode", offset)? as u32,
+            size,
+            sha256: String::new(),
+            padding: None,
+        };
+        if index == 0 && name != "debian-binary" {
+            bail!("not a Debian package: first ar member is {name:?}, not debian-binary");
+        }
+        let mut body = HashReader::new(r.by_ref().take(size));
+        let part = if name.starts_with("control.tar") {
+            Some((Part::Control, codec_of(&name, "control.tar")?))
+        } else if name.starts_with("data.tar") {
+            Some((Part::Data, codec_of(&name, "data.tar")?))
+        } else {
+            None
+        };
+        if name == "debian-binary" {
+            body.by_ref()
+                .take(64)
+                .read_to_end(&mut debian_binary)
+                .context("reading debian-binary")?;
+        }
+        if let Some((part, codec)) = part {
+            let what = format!("ar member {name} (offset {offset})");
+            let mut tar =
+                HashReader::new(decompressor(codec, &mut body).with_context(|| what.clone())?);
+            let trailer = tarstream::for_each_entry(&mut tar, |e, data| visit(part, e, data))
+                .with_context(|| format!("{what}, {} decompressed", codec.name()))?;
+            // Whatever the decompressor still yields is past the tar's end.
+            io::copy(&mut tar, &mut io::sink())
+                .with_context(|| format!("{what}: decompressing ({})", codec.name()))?;
+            let (tar_sha256, tar_length) = tar.finish();
+            let trailing_compressed =
+                io::copy(&mut body, &mut io::sink()).with_context(|| format!("reading {what}"))?;
+            tars.push(TarMember {
+                part,
+                member: name.clone(),
+                codec,
+                tar_sha256,
+                tar_length,
+                trailer,
+                trailing_compressed,
+            });
+        }
+        io::copy(&mut body, &mut io::sink())
+            .with_context(|| format!("reading ar member {name}"))?;
+        let (sha, got) = body.finish();
+        if got != size {
+            bail!("truncated ar member {name} at offset {offset}: header says {size} bytes, file has {got}");
+        }
+        member.sha256 = sha;
+        if size % 2 == 1 {
+            let mut pad = [0u8; 1];
+            match r.read(&mut pad) {
+                Ok(1) => member.padding = Some(pad[0]),
+                Ok(_) => {}
+                Err(e) => return Err(e).context("reading ar padding"),
+            }
+        }
+        members.push(member);
+    }
+    if members.is_empty() {
+        bail!("not a Debian package: empty ar archive");
+    }
+    for part in [Part::Control, Part::Data] {
+        if !tars.iter().any(|t| t.part == part) {
+            bail!("not a Debian package: no {} member", part.name());
+        }
+    }
+    let (sha256, size) = r.finish();
+    Ok(DebSummary {
+        sha256,
+        size,
+        members,
+        tars,
+        debian_binary,
+    })
+}
+
+/// Read a .deb file; errors name the file.
+pub fn read_deb_file(
+    path: &Path,
+    visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
+) -> Result<DebSummary> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    read_deb(BufReader::with_capacity(1 << 16, f), visit)
+        .with_context(|| format!("reading {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_ar() {
+        let err = read_deb(&b"hello world, not a deb"[..], |_, _, _| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains("no ar magic"), "{err:#}");
+        let err = read_deb(&b"!<arch>\n"[..], |_, _, _| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains("empty ar archive"), "{err:#}");
+    }
+
+    #[test]
+    fn rejects_bad_member_header() {
+        let mut deb = b"!<arch>\n".to_vec();
+        deb.extend_from_slice(b"debian-binary   0           0     0     100644  4         XX");
+        let err = read_deb(&deb[..], |_, _, _| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains("bad terminator"), "{err:#}");
+    }
+}

@@ -1,0 +1,675 @@
+//! The build manifest venvdeb puts into every package, at
+//! `/usr/share/doc/<package>/venvdeb-manifest.json`, and beside the .deb:
+//! the tool version, SOURCE_DATE_EPOCH, the target interpreter, the signer
+//! fingerprints, each input wheel and each installed path with its sha256,
+//! mode and the wheel it came from.
+//!
+//! Deterministic: keys sorted at every level, entries sorted (wheels by file
+//! name, files by path bytes), two-space pretty JSON with a final newline,
+//! no time but SOURCE_DATE_EPOCH. The manifest does not list itself.
+//!
+//! The build calls [`write_into`] at the end of staging, after every file of
+//! the package is in place and before md5sums and Installed-Size are
+//! computed; then [`copy_beside`] once the .deb is written. Reading it back
+//! (for `audit`, `rebuild --check`): [`Manifest::from_json`].
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::hashio::sha256_file;
+use super::sbom;
+
+/// The manifest's file name, in `/usr/share/doc/<package>/`.
+pub const MANIFEST_NAME: &str = "venvdeb-manifest.json";
+/// Identifies this document's format.
+pub const FORMAT: &str = "venvdeb-manifest/1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    /// This venvdeb.
+    pub fn current() -> Tool {
+        Tool {
+            name: "venvdeb".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The Debian package the manifest describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageId {
+    pub name: String,
+    pub version: String,
+    pub architecture: String,
+}
+
+/// The interpreter the venv was built for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interpreter {
+    /// Absolute path, e.g. `/usr/bin/python3`.
+    pub path: String,
+    /// Its full version, e.g. `3.11.2`.
+    pub version: String,
+}
+
+/// One input wheel that was installed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputWheel {
+    pub filename: String,
+    pub sha256: String,
+    /// Distribution name as in the wheel's METADATA.
+    pub name: String,
+    pub version: String,
+}
+
+/// One path of the package (DEBIAN/ aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Absolute path as installed, e.g. `/opt/venvs/demo/bin/demo`.
+    pub path: String,
+    /// "file", "dir" or "symlink".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Permission bits in octal, e.g. "0644" (not for symlinks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Symlink target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// File name of the wheel this file was installed from; absent for
+    /// files venvdeb generated (pyvenv.cfg, launchers, RECORD, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wheel: Option<String>,
+}
+
+/// The build manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub tool: Tool,
+    pub package: PackageId,
+    pub source_date_epoch: u64,
+    pub interpreter: Interpreter,
+    /// The venv's prefix, e.g. `/opt/venvs/demo`.
+    pub prefix: String,
+    /// OpenPGP fingerprints (uppercase hex) of the signers of the wheel list.
+    pub signers: Vec<String>,
+    pub wheels: Vec<InputWheel>,
+    pub files: Vec<FileEntry>,
+}
+
+/// What the build hands over at the end of staging.
+#[derive(Debug, Clone)]
+pub struct ManifestInput {
+    pub package: PackageId,
+    pub source_date_epoch: u64,
+    pub interpreter: Interpreter,
+    /// The venv prefix, absolute (e.g. `/opt/venvs/demo`).
+    pub prefix: String,
+    /// Signer fingerprints (`VerifiedWheelhouse::signers()`).
+    pub signers: Vec<String>,
+    /// The wheels installed.
+    pub wheels: Vec<InputWheel>,
+    /// Installed absolute path → file name of the wheel it came from, for
+    /// every file unpacked from a wheel (files not listed are "generated").
+    pub origins: BTreeMap<String, String>,
+    /// Also write the CycloneDX SBOM (`sbom::SBOM_NAME`) beside the manifest.
+    pub sbom: bool,
+}
+
+/// Where `write_into` put its documents (paths inside the staging root),
+/// and their bytes (for `copy_beside` and for tests).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub manifest_path: PathBuf,
+    pub manifest_json: Vec<u8>,
+    pub sbom_path: Option<PathBuf>,
+    pub sbom_json: Option<Vec<u8>>,
+}
+
+/// Rebuild a JSON value with every object's keys inserted in sorted order,
+/// so that the output is sorted whether or not serde_json preserves order.
+pub fn canonical(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let sorted: BTreeMap<String, serde_json::Value> =
+                m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            serde_json::Value::Object(sorted.into_iter().collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(canonical).collect())
+        }
+        other => other,
+    }
+}
+
+/// Serialize deterministically: sorted keys, 2-space indent, final newline.
+pub fn to_canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let v = canonical(serde_json::to_value(value).context("serializing to JSON")?);
+    let mut out = serde_json::to_vec_pretty(&v).context("serializing to JSON")?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+impl Manifest {
+    /// The canonical JSON bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_canonical_json(self)
+    }
+
+    /// Parse a manifest, refusing another format.
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes).context("parsing the venvdeb manifest")?;
+        if m.format != FORMAT {
+            bail!(
+                "unsupported manifest format {:?} (expected {FORMAT:?})",
+                m.format
+            );
+        }
+        Ok(m)
+    }
+
+    /// Read a manifest file.
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Manifest::from_json(&bytes).with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// The entry of an absolute path.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files
+            .binary_search_by(|f| f.path.as_bytes().cmp(path.as_bytes()))
+            .ok()
+            .map(|i| &self.files[i])
+    }
+}
+
+/// The directory (inside the package) holding the manifest and SBOM.
+pub fn doc_dir(package: &str) -> String {
+    format!("/usr/share/doc/{package}")
+}
+
+/// The absolute in-package path of the manifest.
+pub fn manifest_path(package: &str) -> String {
+    format!("{}/{MANIFEST_NAME}", doc_dir(package))
+}
+
+fn check_name(package: &str) -> Result<()> {
+    let ok = !package.is_empty()
+        && package
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+        && package.as_bytes()[0].is_ascii_alphanumeric();
+    if !ok {
+        bail!("manifest: {package:?} is not a valid Debian package name");
+    }
+    Ok(())
+}
+
+/// Walk the package tree below `root` (DEBIAN/ aside) in sorted order and
+/// describe every path; `skip` (absolute in-package paths) are left out.
+pub fn scan_tree(root: &Path, skip: &[String]) -> Result<Vec<FileEntry>> {
+    let mut out = Vec::new();
+    scan_dir(root, "", skip, &mut out)?;
+    Ok(out)
+}
+
+fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) -> Result<()> {
+    let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
+        .with_context(|| format!("manifest: reading directory {}", dir.display()))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("manifest: reading directory {}", dir.display()))?;
+    names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    for name in names {
+        let Some(n) = name.to_str() else {
+            bail!(
+                "manifest: {} holds a name that is not UTF-8: {:?}",
+                dir.display(),
+                name
+            );
+        };
+        if rel.is_empty() && n == "DEBIAN" {
+            continue;
+        }
+        let path = format!("{rel}/{n}");
+        if skip.contains(&path) {
+            continue;
+        }
+        let full = dir.join(&name);
+        let meta = fs::symlink_metadata(&full)
+            .with_context(|| format!("manifest: reading {}", full.display()))?;
+        let mode = Some(format!("{:04o}", meta.mode() & 0o7777));
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target = fs::read_link(&full)
+                .with_context(|| format!("manifest: reading link {}", full.display()))?;
+            let Some(t) = target.to_str() else {
+                bail!(
+                    "manifest: link {} has a target that is not UTF-8",
+                    full.display()
+                );
+            };
+            out.push(FileEntry {
+                path,
+                kind: "symlink".into(),
+                mode: None,
+                size: None,
+                sha256: None,
+                target: Some(t.into()),
+                wheel: None,
+            });
+        } else if ft.is_dir() {
+            out.push(FileEntry {
+                path: path.clone(),
+                kind: "dir".into(),
+                mode,
+                size: None,
+                sha256: None,
+                target: None,
+                wheel: None,
+            });
+            scan_dir(&full, &path, skip, out)?;
+        } else if ft.is_file() {
+            let (sha, size) = sha256_file(&full).context("manifest")?;
+            out.push(FileEntry {
+                path,
+                kind: "file".into(),
+                mode,
+                size: Some(size),
+                sha256: Some(sha),
+                target: None,
+                wheel: None,
+            });
+        } else {
+            bail!(
+                "manifest: {} is neither a file, a directory nor a symlink",
+                full.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `dir/name` atomically (temp file + rename), mode 0644,
+/// mtime = `sde`.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8], sde: u64) -> Result<PathBuf> {
+    let dest = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut f =
+            fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        f.sync_all()
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        drop(f);
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
+        let t = filetime::FileTime::from_unix_time(sde as i64, 0);
+        filetime::set_file_mtime(&tmp, t)
+            .with_context(|| format!("setting the mtime of {}", tmp.display()))?;
+        fs::rename(&tmp, &dest)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|()| dest)
+}
+
+/// Create `/usr/share/doc/<package>` in the staging tree (0755, mtime SDE
+/// for the directories it creates and for the doc dir itself).
+fn ensure_doc_dir(root: &Path, package: &str, sde: u64) -> Result<PathBuf> {
+    let t = filetime::FileTime::from_unix_time(sde as i64, 0);
+    let mut dir = root.to_path_buf();
+    for part in ["usr", "share", "doc", package] {
+        dir.push(part);
+        match fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("manifest: {} exists and is not a directory", dir.display()),
+            Err(_) => {
+                fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
+                    .with_context(|| format!("setting the mode of {}", dir.display()))?;
+                filetime::set_file_mtime(&dir, t)
+                    .with_context(|| format!("setting the mtime of {}", dir.display()))?;
+            }
+        }
+    }
+    Ok(dir)
+}
+
+/// Build the manifest of the staging tree at `root` (without writing it).
+pub fn build_manifest(root: &Path, input: &ManifestInput) -> Result<Manifest> {
+    check_name(&input.package.name)?;
+    if !input.prefix.starts_with('/') {
+        bail!("manifest: prefix {:?} is not absolute", input.prefix);
+    }
+    let mut wheels = input.wheels.clone();
+    wheels.sort();
+    for w in wheels.windows(2) {
+        if w[0].filename == w[1].filename {
+            bail!("manifest: wheel {} listed twice", w[0].filename);
+        }
+    }
+    let mut signers = input.signers.clone();
+    signers.sort();
+    signers.dedup();
+    let mut files = scan_tree(root, &[manifest_path(&input.package.name)])?;
+    let mut unused: BTreeMap<&str, &str> = input
+        .origins
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for f in &mut files {
+        if let Some(w) = unused.remove(f.path.as_str()) {
+            if f.kind == "dir" {
+                bail!(
+                    "manifest: origin given for {}, which is a directory",
+                    f.path
+                );
+            }
+            if !wheels.iter().any(|x| x.filename == w) {
+                bail!(
+                    "manifest: {} is said to come from {w}, which is not an input wheel",
+                    f.path
+                );
+            }
+            f.wheel = Some(w.to_string());
+        }
+    }
+    if let Some((path, wheel)) = unused.into_iter().next() {
+        bail!(
+            "manifest: {path} (from {wheel}) is not in the staging tree {}",
+            root.display()
+        );
+    }
+    Ok(Manifest {
+        format: FORMAT.into(),
+        tool: Tool::current(),
+        package: input.package.clone(),
+        source_date_epoch: input.source_date_epoch,
+        interpreter: input.interpreter.clone(),
+        prefix: input.prefix.clone(),
+        signers,
+        wheels,
+        files,
+    })
+}
+
+/// Write the manifest (and the SBOM when `input.sbom`) into the staging tree
+/// `root` at `/usr/share/doc/<package>/`. Call it when every other file of
+/// the package is in place; the SBOM is written first so that the manifest
+/// lists it. Nothing is left behind on error.
+pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
+    check_name(&input.package.name)?;
+    let doc = ensure_doc_dir(root, &input.package.name, input.source_date_epoch)?;
+    let mut sbom_path = None;
+    let mut sbom_json = None;
+    if input.sbom {
+        // The SBOM needs the licenses from installed METADATA files: take a
+        // first manifest for the origins, without the SBOM in it.
+        let pre = build_manifest(root, input)?;
+        let bytes = sbom::sbom_json(root, &pre)?;
+        sbom_path = Some(write_atomic(
+            &doc,
+            sbom::SBOM_NAME,
+            &bytes,
+            input.source_date_epoch,
+        )?);
+        sbom_json = Some(bytes);
+    }
+    let manifest = build_manifest(root, input)?;
+    let json = manifest.to_json()?;
+    let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
+    let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
+    filetime::set_file_mtime(&doc, t)
+        .with_context(|| format!("setting the mtime of {}", doc.display()))?;
+    Ok(Written {
+        manifest_path,
+        manifest_json: json,
+        sbom_path,
+        sbom_json,
+    })
+}
+
+/// The file names used beside a .deb: `<stem>.venvdeb-manifest.json` and
+/// `<stem>.cdx.json`, where `<stem>` is the .deb's name without `.deb`.
+pub fn beside_names(deb: &Path) -> Result<(PathBuf, PathBuf)> {
+    let name = deb
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{} has no file name", deb.display()))?;
+    let stem = name.strip_suffix(".deb").unwrap_or(name);
+    let dir = deb.parent().unwrap_or(Path::new("."));
+    Ok((
+        dir.join(format!("{stem}.{MANIFEST_NAME}")),
+        dir.join(format!("{stem}.cdx.json")),
+    ))
+}
+
+/// Copy the documents of `written` beside the .deb (atomically); returns
+/// the paths written.
+pub fn copy_beside(written: &Written, deb: &Path, sde: u64) -> Result<Vec<PathBuf>> {
+    let (m, s) = beside_names(deb)?;
+    let dir = m.parent().unwrap_or(Path::new("."));
+    let mut out = vec![write_atomic(
+        dir,
+        m.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(MANIFEST_NAME),
+        &written.manifest_json,
+        sde,
+    )?];
+    if let Some(bytes) = &written.sbom_json {
+        out.push(write_atomic(
+            dir,
+            s.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("sbom.cdx.json"),
+            bytes,
+            sde,
+        )?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A staging tree with a venv of one wheel, plus its ManifestInput.
+    pub(crate) fn sample(root: &Path) -> ManifestInput {
+        let site = root.join("opt/venvs/demo/lib/python3.11/site-packages");
+        fs::create_dir_all(site.join("demo-1.0.dist-info")).unwrap();
+        fs::create_dir_all(root.join("opt/venvs/demo/bin")).unwrap();
+        fs::create_dir_all(root.join("DEBIAN")).unwrap();
+        fs::write(root.join("DEBIAN/control"), "Package: demo\n").unwrap();
+        fs::write(site.join("demo.py"), "print('hi')\n").unwrap();
+        fs::write(
+            site.join("demo-1.0.dist-info/METADATA"),
+            "Metadata-Version: 2.4\nName: Demo_App\nVersion: 1.0+local\nLicense-Expression: MIT OR Apache-2.0\n\nbody\n",
+        )
+        .unwrap();
+        fs::write(root.join("opt/venvs/demo/pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        std::os::unix::fs::symlink(
+            "/usr/bin/python3.11",
+            root.join("opt/venvs/demo/bin/python"),
+        )
+        .unwrap();
+        let origins = [
+            "/opt/venvs/demo/lib/python3.11/site-packages/demo.py",
+            "/opt/venvs/demo/lib/python3.11/site-packages/demo-1.0.dist-info/METADATA",
+        ]
+        .iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                "Demo_App-1.0+local-py3-none-any.whl".to_string(),
+            )
+        })
+        .collect();
+        ManifestInput {
+            package: PackageId {
+                name: "demo".into(),
+                version: "1.0-1".into(),
+                architecture: "all".into(),
+            },
+            source_date_epoch: 1_700_000_000,
+            interpreter: Interpreter {
+                path: "/usr/bin/python3".into(),
+                version: "3.11.2".into(),
+            },
+            prefix: "/opt/venvs/demo".into(),
+            signers: vec!["BBBB".into(), "AAAA".into()],
+            wheels: vec![InputWheel {
+                filename: "Demo_App-1.0+local-py3-none-any.whl".into(),
+                sha256: "ab".repeat(32),
+                name: "Demo_App".into(),
+                version: "1.0+local".into(),
+            }],
+            origins,
+            sbom: true,
+        }
+    }
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("venvdeb-manifest-")
+            .tempdir()
+            .unwrap()
+    }
+
+    #[test]
+    fn manifest_lists_files_sorted_with_origins_not_itself() {
+        let d = tmp();
+        let input = sample(d.path());
+        let w = write_into(d.path(), &input).unwrap();
+        let m = Manifest::from_json(&w.manifest_json).unwrap();
+        assert_eq!(m.signers, vec!["AAAA", "BBBB"]);
+        let paths: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(paths, sorted);
+        assert!(!paths.iter().any(|p| p.starts_with("/DEBIAN")));
+        assert!(!paths.contains(&"/usr/share/doc/demo/venvdeb-manifest.json"));
+        assert!(
+            paths.contains(&"/usr/share/doc/demo/venvdeb-sbom.cdx.json"),
+            "the SBOM is listed"
+        );
+        let py = m
+            .file("/opt/venvs/demo/lib/python3.11/site-packages/demo.py")
+            .unwrap();
+        assert_eq!(
+            py.wheel.as_deref(),
+            Some("Demo_App-1.0+local-py3-none-any.whl")
+        );
+        assert_eq!(
+            py.sha256.as_deref(),
+            Some(
+                super::super::hashio::sha256_reader(&b"print('hi')\n"[..])
+                    .unwrap()
+                    .0
+                    .as_str()
+            )
+        );
+        let cfg = m.file("/opt/venvs/demo/pyvenv.cfg").unwrap();
+        assert_eq!(cfg.wheel, None);
+        let link = m.file("/opt/venvs/demo/bin/python").unwrap();
+        assert_eq!(
+            (link.kind.as_str(), link.target.as_deref()),
+            ("symlink", Some("/usr/bin/python3.11"))
+        );
+        // on disk, 0644, mtime SDE
+        let meta = fs::metadata(&w.manifest_path).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        assert_eq!(meta.mtime(), 1_700_000_000);
+        assert_eq!(fs::read(&w.manifest_path).unwrap(), w.manifest_json);
+    }
+
+    #[test]
+    fn keys_are_sorted_and_output_is_stable() {
+        let d1 = tmp();
+        let d2 = tmp();
+        let mut i1 = sample(d1.path());
+        let i2 = sample(d2.path());
+        i1.wheels.reverse();
+        let a = write_into(d1.path(), &i1).unwrap();
+        let b = write_into(d2.path(), &i2).unwrap();
+        assert_eq!(a.manifest_json, b.manifest_json);
+        assert_eq!(a.sbom_json, b.sbom_json);
+        // writing again over an existing manifest gives the same bytes
+        let again = write_into(d1.path(), &i1).unwrap();
+        assert_eq!(again.manifest_json, a.manifest_json);
+        let text = String::from_utf8(a.manifest_json.clone()).unwrap();
+        assert!(text.ends_with("}\n"));
+        // top-level keys in sorted order
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let pos: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\n  \"{k}\"")).unwrap())
+            .collect();
+        let mut sorted = pos.clone();
+        sorted.sort();
+        assert_eq!(pos, sorted, "{text}");
+        assert!(
+            !text.contains(&d1.path().display().to_string()),
+            "no build path"
+        );
+    }
+
+    #[test]
+    fn origins_must_match_the_tree_and_the_wheels() {
+        let d = tmp();
+        let mut input = sample(d.path());
+        input.origins.insert(
+            "/opt/venvs/demo/missing.py".into(),
+            input.wheels[0].filename.clone(),
+        );
+        let err = write_into(d.path(), &input).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/opt/venvs/demo/missing.py"),
+            "{err:#}"
+        );
+        let d = tmp();
+        let mut input = sample(d.path());
+        input
+            .origins
+            .insert("/opt/venvs/demo/pyvenv.cfg".into(), "other.whl".into());
+        let err = write_into(d.path(), &input).unwrap_err();
+        assert!(format!("{err:#}").contains("not an input wheel"), "{err:#}");
+        let mut bad = sample(tmp().path());
+        bad.package.name = "../x".into();
+        assert!(write_into(d.path(), &bad).is_err());
+    }
+
+    #[test]
+    fn beside_names_follow_the_deb() {
+        let (m, s) = beside_names(Path::new("/out/demo_1.0-1_all.deb")).unwrap();
+        assert_eq!(m, Path::new("/out/demo_1.0-1_all.venvdeb-manifest.json"));
+        assert_eq!(s, Path::new("/out/demo_1.0-1_all.cdx.json"));
+    }
+}

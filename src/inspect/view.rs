@@ -1,0 +1,102 @@
+//! One package read once into what a comparison needs: every tar entry's
+//! decoded header, raw header block and sha256 (never its contents), plus
+//! the small control files (capped) and the ar/tar summaries. Memory grows
+//! with the number of entries, not with the size of files.
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::debreader::{read_deb_file, DebSummary, Part};
+use super::hashio::HashReader;
+use super::tarstream::{Entry, Kind};
+
+/// Control files larger than this are hashed but not kept.
+pub const CONTROL_KEEP_LIMIT: u64 = 1 << 20;
+
+/// An entry's header and content hash.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    pub entry: Entry,
+    /// sha256 of the data (regular files; empty for other kinds).
+    pub sha256: String,
+}
+
+impl EntryInfo {
+    pub fn kind(&self) -> Kind {
+        self.entry.kind
+    }
+}
+
+/// A package as the comparison sees it.
+#[derive(Debug)]
+pub struct PackageView {
+    pub summary: DebSummary,
+    /// Entries by key (the tar path; a repeated path gets " (occurrence N)").
+    pub control: BTreeMap<String, EntryInfo>,
+    pub data: BTreeMap<String, EntryInfo>,
+    /// Regular files of control.tar up to `CONTROL_KEEP_LIMIT` bytes.
+    pub control_files: BTreeMap<String, Vec<u8>>,
+}
+
+impl PackageView {
+    pub fn entries(&self, part: Part) -> &BTreeMap<String, EntryInfo> {
+        match part {
+            Part::Control => &self.control,
+            Part::Data => &self.data,
+        }
+    }
+}
+
+fn insert_unique(map: &mut BTreeMap<String, EntryInfo>, info: EntryInfo) -> String {
+    let mut key = info.entry.path.clone();
+    let mut n = 1;
+    while map.contains_key(&key) {
+        n += 1;
+        key = format!("{} (occurrence {n})", info.entry.path);
+    }
+    map.insert(key.clone(), info);
+    key
+}
+
+/// Read a .deb into a `PackageView`, streaming.
+pub fn read_view(path: &Path) -> Result<PackageView> {
+    let mut control = BTreeMap::new();
+    let mut data = BTreeMap::new();
+    let mut control_files = BTreeMap::new();
+    let summary = read_deb_file(path, |part, entry, reader| {
+        let mut sha256 = String::new();
+        let mut kept = None;
+        if entry.kind == Kind::File {
+            let mut h = HashReader::new(reader);
+            if part == Part::Control && entry.size <= CONTROL_KEEP_LIMIT {
+                let mut buf = Vec::with_capacity(entry.size as usize);
+                h.read_to_end(&mut buf)?;
+                kept = Some(buf);
+            } else {
+                std::io::copy(&mut h, &mut std::io::sink())?;
+            }
+            sha256 = h.finish().0;
+        }
+        let info = EntryInfo {
+            entry: entry.clone(),
+            sha256,
+        };
+        let map = match part {
+            Part::Control => &mut control,
+            Part::Data => &mut data,
+        };
+        let key = insert_unique(map, info);
+        if let Some(buf) = kept {
+            control_files.insert(key, buf);
+        }
+        Ok(())
+    })?;
+    Ok(PackageView {
+        summary,
+        control,
+        data,
+        control_files,
+    })
+}
