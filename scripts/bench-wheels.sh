@@ -53,12 +53,12 @@ for sd in "$B"/sdists/six-*.tar.gz "$B"/sdists/idna-*.tar.gz; do
     t0=$(now)
     "$VENVDEB" wheels build --requirements "$one/sdists/requirements.txt" --sdists "$one/sdists" \
       --backends "$B/backends" --backend-requirements "$B/backends/requirements.txt" --output "$one/out" >/dev/null
-    t1=$(now); vt+=("$(echo "$t1 - $t0" | bc)")
+    t1=$(now); vt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
     rm -rf "$one/pip" && mkdir "$one/pip"
     t0=$(now)
     PIP_CONFIG_FILE=/dev/null "$B/pipenv/bin/pip" wheel -q --no-deps --no-build-isolation --no-index \
       --no-cache-dir --disable-pip-version-check -w "$one/pip" "$sd"
-    t1=$(now); pt+=("$(echo "$t1 - $t0" | bc)")
+    t1=$(now); pt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
   done
   # The reproducibility check: another directory, umask 077, TZ, faked clock, one CPU.
   other=$B/elsewhere/deeper/${name%.tar.gz}; rm -rf "$other"; mkdir -p "$other/in" "$other/out"
@@ -82,6 +82,6 @@ PYEOF
 )
   pip_same=$(cmp -s "$one"/out/*.whl "$one"/pip/*.whl && echo "bytes = pip's" || echo "bytes != pip's")
   vm=$(printf '%s\n' "${vt[@]}" | median); pm=$(printf '%s\n' "${pt[@]}" | median)
-  printf '%-22s %10.3f %10.3f %6.2fx  %s; %s, %s: %s\n' "$name" "$vm" "$pm" "$(echo "$vm / $pm" | bc -l)" \
+  printf '%-22s %10.3f %10.3f %6.2fx  %s; %s, %s: %s\n' "$name" "$vm" "$pm" "$(awk -v a="$vm" -v b="$pm" 'BEGIN {print a / b}')" \
     "$same" "$content" "$pip_same" "$(cd "$one/out" && sha256sum ./*.whl | sed 's|  ./| |')"
 done
