@@ -128,7 +128,7 @@ fn inputs_from_config_file() {
     let case = fixtures("good").join("cases/good-two-signers");
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
-        "[package]\nname = \"app\"\n\n[inputs]\nwheelhouse = \"{w}\"\nlock = \"{c}/requirements.txt\"\nsums = \"{c}/sha256sums.txt\"\nsignature = \"{c}/sha256sums.txt.asc\"\nkeyring = \"{c}/keyring.gpg\"\nthreshold = 2\npython = \"/usr/bin/python3\"\n",
+        "[package]\nname = \"app\"\n\n[inputs]\nwheelhouse = \"{w}\"\nlock = \"{c}/requirements.txt\"\nsums = \"{c}/sha256sums.txt\"\nsignature = \"{c}/sha256sums.txt.asc\"\nkeyring = \"{c}/keyring.gpg\"\nthreshold = 2\n\n[venv]\npython = \"/usr/bin/python3\"\n",
         w = case.join("wheelhouse").display(),
         c = case.display()
     );
