@@ -36,6 +36,8 @@ pub struct BuildArgs {
 #[derive(Debug, Clone)]
 pub struct BuildResult {
     pub deb: PathBuf,
+    /// The manifest (and SBOM) copied beside the .deb.
+    pub beside: Vec<PathBuf>,
     pub report: StageReport,
     pub control: String,
 }
@@ -135,7 +137,12 @@ pub fn build(
             source_date_epoch: sde,
         },
     )?;
+    let mut beside = Vec::new();
+    if let Some(w) = &report.manifest {
+        beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
+    }
     Ok(BuildResult {
+        beside,
         deb,
         report,
         control,
@@ -160,6 +167,9 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     );
     for w in &r.report.wheels {
         println!("  {} {}  {}", w.name, w.version, w.wheel);
+    }
+    for p in &r.beside {
+        println!("  beside it: {}", p.display());
     }
     Ok(())
 }

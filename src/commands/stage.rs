@@ -74,6 +74,9 @@ pub struct StageReport {
     pub prerm: String,
     pub files: u64,
     pub bytes: u64,
+    /// The manifest (and SBOM) written into the package, for `copy_beside`.
+    #[serde(skip)]
+    pub manifest: Option<crate::inspect::manifest::Written>,
 }
 
 /// One installed wheel.
@@ -204,13 +207,26 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     // 5. Normalize what we staged, and prove no build path leaked into it.
     let venv_dir = layout.venv_dir();
     let sum = normalize::normalize(&venv_dir, sde)?;
+    normalize::ancestors(&destdir, &cfg.venv.prefix, sde)?;
     for name in &cfg.venv.expose {
         normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
+        normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
     }
     normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
 
     let mut signers: Vec<String> = wh.signers().to_vec();
     signers.sort();
+
+    // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
+    let manifest = write_manifest(
+        cfg,
+        &destdir,
+        &architecture,
+        &it,
+        sde,
+        &signers,
+        &selected_files(&selected, &installed),
+    )?;
     let wheels = installed
         .into_iter()
         .map(|(d, sha)| StagedWheel {
@@ -236,7 +252,76 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         prerm: package::prerm_snippet(cfg),
         files: sum.files,
         bytes: sum.bytes,
+        manifest: Some(manifest),
     })
+}
+
+/// For each installed wheel: (file name, sha256, name, version, installed dist).
+type WheelFiles<'a> = Vec<(&'a str, String, &'a str, &'a str, &'a InstalledDist)>;
+
+fn selected_files<'a>(
+    selected: &'a [crate::plan::select::Selected<'a, crate::verify::VerifiedWheel>],
+    installed: &'a [(InstalledDist, String)],
+) -> WheelFiles<'a> {
+    selected
+        .iter()
+        .zip(installed)
+        .map(|(s, (d, sha))| {
+            (
+                s.file_name.as_str(),
+                sha.clone(),
+                s.wheel.metadata().name.as_str(),
+                s.wheel.metadata().version.as_str(),
+                d,
+            )
+        })
+        .collect()
+}
+
+fn write_manifest(
+    cfg: &Config,
+    destdir: &Path,
+    architecture: &str,
+    it: &Interpreter,
+    sde: u64,
+    signers: &[String],
+    wheels: &WheelFiles,
+) -> Result<crate::inspect::manifest::Written> {
+    use crate::inspect::manifest::{self as m, ManifestInput};
+    let mut origins = BTreeMap::new();
+    let mut inputs = Vec::new();
+    for (file, sha, name, version, dist) in wheels {
+        inputs.push(m::InputWheel {
+            filename: file.to_string(),
+            sha256: sha.clone(),
+            name: name.to_string(),
+            version: version.to_string(),
+        });
+        for f in dist.files.iter().filter(|f| f.from_wheel) {
+            origins.insert(format!("{}/{}", cfg.venv.prefix, f.rel), file.to_string());
+        }
+    }
+    m::write_into(
+        destdir,
+        &ManifestInput {
+            package: m::PackageId {
+                name: cfg.package.name.clone(),
+                version: cfg.package.version.clone(),
+                architecture: architecture.to_string(),
+            },
+            source_date_epoch: sde,
+            interpreter: m::Interpreter {
+                path: it.path.display().to_string(),
+                version: it.full_version(),
+            },
+            prefix: cfg.venv.prefix.clone(),
+            signers: signers.to_vec(),
+            wheels: inputs,
+            origins,
+            sbom: cfg.package.sbom,
+        },
+    )
+    .context("writing the build manifest")
 }
 
 /// The Architecture: from the wheels, unless the configuration or `--arch`
