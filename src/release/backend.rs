@@ -516,4 +516,20 @@ mod tests {
         );
         assert!(e.contains("hatchling"), "{e}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn requirement_parsing_never_panics(s in "\\PC{0,60}") {
+            if let Ok(r) = Requirement::parse(&s) {
+                for (op, v) in &r.specs {
+                    let _ = version_matches("1.2.3", op, v);
+                }
+            }
+        }
+
+        #[test]
+        fn version_matching_never_panics(v in "[0-9a-z.!+*]{0,12}", op in "(==|!=|>=|<=|>|<|~=|===)", s in "[0-9a-z.!+*]{0,12}") {
+            let _ = version_matches(&v, &op, &s);
+        }
+    }
 }
