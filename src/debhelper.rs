@@ -1,1 +1,540 @@
-//! (Skeleton: to be written.)
+//! The debian/ skeleton `venvdeb init` writes: the templates under
+//! `debian-templates/`, embedded in the binary (so that an installed venvdeb
+//! needs no data files), and their rendering from the facts init gathered.
+//!
+//! It owns what goes into each file and nothing else: reading pyproject.toml,
+//! the environment and the disk is `commands::init`'s job. The debhelper side
+//! proper (the `--with venvdeb` sequence addon and `dh_venvdeb`) is Perl, in
+//! `debian-templates/debhelper/`.
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+
+const CONTROL: &str = include_str!("../debian-templates/control");
+const RULES: &str = include_str!("../debian-templates/rules");
+const CHANGELOG: &str = include_str!("../debian-templates/changelog");
+const COPYRIGHT: &str = include_str!("../debian-templates/copyright");
+const SOURCE_FORMAT: &str = include_str!("../debian-templates/source/format");
+const LINTIAN_OVERRIDES: &str = include_str!("../debian-templates/lintian-overrides");
+const VENVDEB_TOML: &str = include_str!("../debian-templates/venvdeb.toml");
+const MANPAGE: &str = include_str!("../debian-templates/manpage.1");
+const EXPAT: &str = include_str!("../debian-templates/licenses/Expat");
+
+/// Everything the skeleton is filled in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// Debian source and binary package name.
+    pub name: String,
+    /// The name upstream uses (pyproject.toml), for debian/copyright.
+    pub upstream_name: String,
+    /// Upstream version, already in Debian syntax (see `debian_upstream_version`).
+    pub upstream_version: String,
+    /// `Full Name <email>`.
+    pub maintainer: String,
+    /// One line, lintian-friendly (see `synopsis`).
+    pub synopsis: String,
+    /// RFC 2822 date for the changelog trailer.
+    pub date: String,
+    /// The year for debian/copyright.
+    pub year: u32,
+    /// Upstream copyright holders (`Name <email>` or names), never empty.
+    pub authors: Vec<String>,
+    /// The license as pyproject.toml gives it (SPDX or classifier), if any.
+    pub license: Option<String>,
+    /// The console scripts to link into /usr/bin.
+    pub expose: Vec<String>,
+    /// The venvdeb.toml `[inputs]`, relative to the source root.
+    pub inputs: Inputs,
+}
+
+/// The `[inputs]` paths written to debian/venvdeb.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub wheelhouse: String,
+    pub lock: String,
+    pub sums: String,
+    pub signature: String,
+    pub keyring: String,
+}
+
+/// One file of the skeleton: path below debian/, content, Unix mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkeletonFile {
+    pub content: String,
+    pub mode: u32,
+}
+
+/// The default venv prefix of a package (as `venvdeb stage` uses it).
+pub fn default_prefix(name: &str) -> String {
+    format!("/opt/venvs/{name}")
+}
+
+/// Render every file of debian/, keyed by its path below debian/ (sorted).
+pub fn render(f: &Facts) -> Result<BTreeMap<String, SkeletonFile>> {
+    check_package_name(&f.name)?;
+    for s in &f.expose {
+        check_command_name(s)?;
+    }
+    let prefix = default_prefix(&f.name);
+    let (license_name, license_paragraph) = license(f.license.as_deref());
+    let expose = if f.expose.is_empty() {
+        "# expose = []                   # launchers to link into /usr/bin".to_string()
+    } else {
+        let list: Vec<String> = f.expose.iter().map(|s| toml_string(s)).collect();
+        format!("expose = [{}]", list.join(", "))
+    };
+    let vars: BTreeMap<&str, String> = BTreeMap::from([
+        ("name", f.name.clone()),
+        ("upstream_name", f.upstream_name.clone()),
+        ("upstream_version", f.upstream_version.clone()),
+        ("version", format!("{}-1", f.upstream_version)),
+        ("maintainer", f.maintainer.clone()),
+        ("synopsis", f.synopsis.clone()),
+        ("synopsis_roff", roff_escape(&f.synopsis)),
+        ("date", f.date.clone()),
+        ("prefix_rel", prefix.trim_start_matches('/').to_string()),
+        ("prefix", prefix),
+        ("copyright", format!("{} {}", f.year, f.authors.join(", "))),
+        ("debian_copyright", format!("{} {}", f.year, f.maintainer)),
+        ("license", license_name),
+        ("license_paragraph", license_paragraph),
+        ("expose", expose),
+        ("wheelhouse", toml_inner(&f.inputs.wheelhouse)),
+        ("lock", toml_inner(&f.inputs.lock)),
+        ("sums", toml_inner(&f.inputs.sums)),
+        ("signature", toml_inner(&f.inputs.signature)),
+        ("keyring", toml_inner(&f.inputs.keyring)),
+    ]);
+    let mut out = BTreeMap::new();
+    let mut put = |path: String, template: &str, mode: u32| -> Result<()> {
+        let content = fill(template, &vars)?;
+        out.insert(path, SkeletonFile { content, mode });
+        Ok(())
+    };
+    put("control".into(), CONTROL, 0o644)?;
+    put("rules".into(), RULES, 0o755)?;
+    put("changelog".into(), CHANGELOG, 0o644)?;
+    put("copyright".into(), COPYRIGHT, 0o644)?;
+    put("source/format".into(), SOURCE_FORMAT, 0o644)?;
+    put(
+        format!("{}.lintian-overrides", f.name),
+        LINTIAN_OVERRIDES,
+        0o644,
+    )?;
+    put("venvdeb.toml".into(), VENVDEB_TOML, 0o644)?;
+    if !f.expose.is_empty() {
+        let mut pages = String::new();
+        for cmd in &f.expose {
+            let mut v = vars.clone();
+            v.insert("command", cmd.clone());
+            v.insert("upper_command", roff_escape(&cmd.to_uppercase()));
+            let content = fill(MANPAGE, &v)?;
+            out.insert(
+                format!("{cmd}.1"),
+                SkeletonFile {
+                    content,
+                    mode: 0o644,
+                },
+            );
+            pages.push_str(&format!("debian/{cmd}.1\n"));
+        }
+        out.insert(
+            format!("{}.manpages", f.name),
+            SkeletonFile {
+                content: pages,
+                mode: 0o644,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Replace every `{{key}}`; an unknown key is a bug in the templates.
+fn fill(template: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            bail!("debian template: unterminated {{{{ placeholder");
+        };
+        let key = &after[..end];
+        match vars.get(key) {
+            Some(v) => out.push_str(v),
+            None => bail!("debian template: unknown placeholder {{{{{key}}}}}"),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Debian policy 5.6.1/5.6.7: lowercase letters, digits, `+ - .`, at least
+/// two characters, starting with an alphanumeric.
+pub fn check_package_name(name: &str) -> Result<()> {
+    let ok = name.len() >= 2
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+    if !ok {
+        bail!("{name:?} is not a valid Debian package name (lowercase letters, digits, '+', '-', '.'; at least 2 characters; starting with a letter or digit): pass --name");
+    }
+    Ok(())
+}
+
+/// A launcher name that can safely be a file name in /usr/bin and debian/.
+fn check_command_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-._".contains(&b));
+    if !ok {
+        bail!("console script {name:?} cannot be exposed in /usr/bin: its name must be ASCII letters, digits, '+', '-', '.', '_'");
+    }
+    Ok(())
+}
+
+/// A Python project name as a Debian package name: PEP 503 normalization
+/// (runs of `-_.` become `-`, lowercase).
+pub fn debian_name(project: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in project.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// A PEP 440 version in Debian syntax: pre-releases and dev releases sort
+/// before the release (`1.0rc1` → `1.0~rc1`, `1.0.dev2` → `1.0~dev2`),
+/// post-releases after (`1.0.post1` unchanged); local `+x` kept.
+pub fn debian_upstream_version(v: &str) -> Result<String> {
+    const PRE: [&str; 9] = [
+        "alpha", "beta", "preview", "pre", "rc", "dev", "a", "b", "c",
+    ];
+    let lower = v.trim().to_ascii_lowercase();
+    let v = lower.strip_prefix('v').unwrap_or(&lower);
+    let bytes = v.as_bytes();
+    let starts_pre = |j: usize| PRE.iter().any(|w| v[j..].starts_with(w));
+    let mut out = String::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        let after_digit = i > 0 && bytes[i - 1].is_ascii_digit();
+        match b {
+            b'.' | b'-' | b'_' if after_digit && i + 1 < bytes.len() && starts_pre(i + 1) => {
+                out.push('~')
+            }
+            b'-' | b'_' => out.push('.'),
+            b if b.is_ascii_alphabetic() && after_digit && starts_pre(i) => {
+                out.push('~');
+                out.push(b as char);
+            }
+            b => out.push(b as char),
+        }
+    }
+    let ok = out.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && out
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".+~".contains(&b));
+    if !ok {
+        bail!(
+            "version {v:?} cannot be written as a Debian upstream version: pass --upstream-version"
+        );
+    }
+    Ok(out)
+}
+
+/// One line for the Description field: no trailing period, under 80
+/// characters, not starting with the package name (lintian warns on both).
+pub fn synopsis(description: Option<&str>, name: &str) -> String {
+    let generic = "Python application in a virtualenv".to_string();
+    let Some(d) = description else { return generic };
+    let mut s: String = d.split_whitespace().collect::<Vec<_>>().join(" ");
+    while s.ends_with('.') {
+        s.pop();
+    }
+    let lower = s.to_lowercase();
+    if s.is_empty() || lower == name || lower.starts_with(&format!("{name} ")) {
+        return generic;
+    }
+    if s.chars().count() > 79 {
+        let cut: String = s.chars().take(79).collect();
+        s = match cut.rfind(' ') {
+            Some(i) if i > 20 => cut[..i].to_string(),
+            _ => cut,
+        };
+    }
+    s
+}
+
+/// RFC 2822 date (changelog trailer) of a Unix time, in UTC.
+pub fn rfc2822(epoch: u64) -> (String, u32) {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize];
+    let s = format!(
+        "{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    (s, y as u32)
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The DEP-5 short name and, when the text is not in
+/// /usr/share/common-licenses, a stand-alone License paragraph.
+fn license(raw: Option<&str>) -> (String, String) {
+    let common = |short: &str, file: &str| {
+        (
+            short.to_string(),
+            format!(
+                "\nLicense: {short}\n On Debian systems, the complete text of the license can be found in\n \"/usr/share/common-licenses/{file}\".\n"
+            ),
+        )
+    };
+    let key = raw
+        .map(|r| r.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match key.as_str() {
+        "mit" | "expat" | "mit license" | "license :: osi approved :: mit license" => {
+            ("Expat".into(), format!("\nLicense: Expat\n{EXPAT}"))
+        }
+        "apache-2.0"
+        | "apache 2.0"
+        | "apache license 2.0"
+        | "apache software license"
+        | "license :: osi approved :: apache software license" => {
+            common("Apache-2.0", "Apache-2.0")
+        }
+        "gpl-2.0-or-later" | "gpl-2+" | "gpl-2.0+" => common("GPL-2+", "GPL-2"),
+        "gpl-2.0-only" | "gpl-2.0" | "gpl-2" => common("GPL-2", "GPL-2"),
+        "gpl-3.0-or-later" | "gpl-3+" | "gpl-3.0+" => common("GPL-3+", "GPL-3"),
+        "gpl-3.0-only" | "gpl-3.0" | "gpl-3" => common("GPL-3", "GPL-3"),
+        "lgpl-2.1-or-later" | "lgpl-2.1+" => common("LGPL-2.1+", "LGPL-2.1"),
+        "lgpl-3.0-or-later" | "lgpl-3+" => common("LGPL-3+", "LGPL-3"),
+        "mpl-2.0" => common("MPL-2.0", "MPL-2.0"),
+        "cc0-1.0" => common("CC0-1.0", "CC0-1.0"),
+        _ => {
+            let short = match raw.map(str::trim) {
+                Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_graphic()) => {
+                    r.to_string()
+                }
+                _ => "unknown".to_string(),
+            };
+            (
+                short.clone(),
+                format!("\nLicense: {short}\n FIXME: venvdeb init could not identify the license; paste its complete\n text here.\n"),
+            )
+        }
+    }
+}
+
+/// True when `license` found no text for this license: init warns.
+pub fn license_needs_text(raw: Option<&str>) -> bool {
+    license(raw).1.contains("FIXME")
+}
+
+/// A TOML basic string, quotes included.
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", toml_inner(s))
+}
+
+/// The inside of a TOML basic string.
+fn toml_inner(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text safe inside a roff line (no leading dot or quote, backslashes doubled).
+fn roff_escape(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts {
+            name: "demoapp".into(),
+            upstream_name: "DemoApp".into(),
+            upstream_version: "1.0.0".into(),
+            maintainer: "Demo Maintainer <demo@example.org>".into(),
+            synopsis: "demo application".into(),
+            date: rfc2822(1_700_000_000).0,
+            year: 2023,
+            authors: vec!["Upstream Author".into()],
+            license: Some("MIT".into()),
+            expose: vec!["demoapp".into()],
+            inputs: Inputs {
+                wheelhouse: "wheelhouse".into(),
+                lock: "requirements.txt".into(),
+                sums: "sha256sums.txt".into(),
+                signature: "sha256sums.txt.asc".into(),
+                keyring: "debian/upstream/wheels-signing-key.asc".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn renders_every_file_without_placeholders() {
+        let files = render(&facts()).unwrap();
+        let names: Vec<&str> = files.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "changelog",
+                "control",
+                "copyright",
+                "demoapp.1",
+                "demoapp.lintian-overrides",
+                "demoapp.manpages",
+                "rules",
+                "source/format",
+                "venvdeb.toml"
+            ]
+        );
+        for (path, f) in &files {
+            assert!(!f.content.contains("{{"), "{path} keeps a placeholder");
+        }
+        assert_eq!(files["rules"].mode, 0o755);
+        assert!(files["rules"].content.contains("dh $@ --with venvdeb"));
+        assert!(files["control"].content.contains("${venvdeb:Depends}"));
+        assert!(files["control"].content.contains("${misc:Depends}"));
+        assert!(files["changelog"]
+            .content
+            .starts_with("demoapp (1.0.0-1) UNRELEASED; urgency=medium\n"));
+        assert!(files["changelog"]
+            .content
+            .contains(" -- Demo Maintainer <demo@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n"));
+        assert!(files["copyright"]
+            .content
+            .contains("License: Expat\n Permission"));
+        assert!(files["venvdeb.toml"]
+            .content
+            .contains("expose = [\"demoapp\"]"));
+        let toml: toml::Table = files["venvdeb.toml"].content.parse().unwrap();
+        assert_eq!(
+            toml["inputs"]["keyring"].as_str(),
+            Some("debian/upstream/wheels-signing-key.asc")
+        );
+    }
+
+    #[test]
+    fn placeholder_errors_are_caught() {
+        let vars = BTreeMap::from([("a", "x".to_string())]);
+        assert_eq!(fill("{{a}}-{{a}}", &vars).unwrap(), "x-x");
+        assert!(fill("{{b}}", &vars).is_err());
+        assert!(fill("{{a", &vars).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(debian_name("Demo_App.x"), "demo-app-x");
+        assert_eq!(debian_name("foo__-bar"), "foo-bar");
+        assert!(check_package_name("demo-app").is_ok());
+        for bad in ["a", "-ab", "Ab", "a_b", "a b", "ä"] {
+            assert!(check_package_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_command_name("../x").is_err());
+        assert!(check_command_name("demo-app").is_ok());
+    }
+
+    #[test]
+    fn versions() {
+        for (pep, deb) in [
+            ("1.0.0", "1.0.0"),
+            ("1.0rc1", "1.0~rc1"),
+            ("1.0.0a2", "1.0.0~a2"),
+            ("1.0.dev3", "1.0~dev3"),
+            ("1.0.post1", "1.0.post1"),
+            ("2.0b1.dev2", "2.0~b1~dev2"),
+            ("v1.2", "1.2"),
+            ("1.0+local.1", "1.0+local.1"),
+        ] {
+            assert_eq!(debian_upstream_version(pep).unwrap(), deb, "{pep}");
+        }
+        assert!(debian_upstream_version("abc").is_err());
+        assert!(debian_upstream_version("1.0 x").is_err());
+    }
+
+    #[test]
+    fn synopses() {
+        assert_eq!(synopsis(Some("A demo app."), "demoapp"), "A demo app");
+        assert_eq!(
+            synopsis(Some("demoapp does things"), "demoapp"),
+            "Python application in a virtualenv"
+        );
+        assert_eq!(synopsis(None, "x"), "Python application in a virtualenv");
+        let long = "word ".repeat(40);
+        assert!(synopsis(Some(&long), "x").chars().count() < 80);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            rfc2822(0),
+            ("Thu, 01 Jan 1970 00:00:00 +0000".to_string(), 1970)
+        );
+        assert_eq!(rfc2822(951_782_400).0, "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(rfc2822(1_735_689_599).0, "Tue, 31 Dec 2024 23:59:59 +0000");
+    }
+
+    #[test]
+    fn licenses() {
+        assert_eq!(license(Some("Apache-2.0")).0, "Apache-2.0");
+        assert!(license(Some("GPL-3.0-or-later"))
+            .1
+            .contains("/usr/share/common-licenses/GPL-3"));
+        assert!(license_needs_text(Some("Weird License")));
+        assert!(license_needs_text(None));
+        assert!(!license_needs_text(Some("MIT")));
+    }
+}

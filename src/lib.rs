@@ -16,6 +16,7 @@ pub mod debhelper;
 pub mod exit;
 pub mod inspect;
 pub mod normalize;
+pub mod package;
 pub mod plan;
 pub mod release;
 pub mod sde;

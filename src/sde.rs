@@ -1,7 +1,11 @@
 //! SOURCE_DATE_EPOCH: where the one timestamp every output carries comes
 //! from. Spec 1.1: an ASCII decimal integer; anything else is an error, and
-//! there is never a silent fallback to the current time.
-use anyhow::{bail, Result};
+//! there is never a silent fallback to the current time. When the
+//! environment has none, `from_changelog` reads the newest entry of a
+//! `debian/changelog` as dpkg-buildpackage does.
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 
 /// Parse a SOURCE_DATE_EPOCH value: ASCII decimal digits only.
 pub fn parse(value: &str) -> Result<u64> {
@@ -32,9 +36,148 @@ pub fn resolve(cli: Option<&str>) -> Result<u64> {
     }
 }
 
+/// SOURCE_DATE_EPOCH from the environment if set, else from the newest
+/// entry of `changelog` if that file exists, else an error saying how to
+/// set it.
+pub fn resolve_with_changelog(changelog: &Path) -> Result<u64> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        return resolve(None);
+    }
+    if changelog.is_file() {
+        return from_changelog(changelog);
+    }
+    bail!(
+        "SOURCE_DATE_EPOCH is not set and there is no {}: set SOURCE_DATE_EPOCH \
+         (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)) or add a debian/changelog \
+         beside the configuration",
+        changelog.display()
+    )
+}
+
+/// The date of the newest entry of a Debian changelog, in seconds since the
+/// epoch (what dpkg-buildpackage exports as SOURCE_DATE_EPOCH).
+pub fn from_changelog(path: &Path) -> Result<u64> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {} line {}", path.display(), n + 1))?;
+        if let Some(trailer) = line.strip_prefix(" -- ") {
+            let date = trailer
+                .rsplit_once(">  ")
+                .map(|(_, d)| d)
+                .with_context(|| {
+                    format!(
+                        "{} line {}: the trailer must be ' -- Name <email>  date'",
+                        path.display(),
+                        n + 1
+                    )
+                })?;
+            return parse_rfc2822(date.trim())
+                .with_context(|| format!("{} line {}: date {date:?}", path.display(), n + 1));
+        }
+    }
+    bail!(
+        "{}: no entry trailer (' -- Name <email>  date') found",
+        path.display()
+    )
+}
+
+/// `[Day, ]DD Mon YYYY HH:MM:SS +ZZZZ` to seconds since the epoch.
+pub fn parse_rfc2822(s: &str) -> Result<u64> {
+    let s = match s.split_once(',') {
+        Some((day, rest)) if day.len() == 3 => rest.trim_start(),
+        _ => s,
+    };
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [day, month, year, time, zone] = parts[..] else {
+        bail!("expected 'Day, DD Mon YYYY HH:MM:SS +ZZZZ'");
+    };
+    let num = |v: &str, what: &str| -> Result<i64> {
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("bad {what} {v:?}");
+        }
+        Ok(v.parse()?)
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS
+        .iter()
+        .position(|x| *x == month)
+        .with_context(|| format!("bad month {month:?}"))? as i64
+        + 1;
+    let (d, y) = (num(day, "day")?, num(year, "year")?);
+    let t: Vec<&str> = time.split(':').collect();
+    let [hh, mm, ss] = t[..] else {
+        bail!("bad time {time:?}");
+    };
+    let (hh, mm, ss) = (num(hh, "hour")?, num(mm, "minute")?, num(ss, "second")?);
+    if !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 || y < 1970 {
+        bail!("date out of range");
+    }
+    let (sign, z) = match zone.as_bytes().first() {
+        Some(b'+') => (1, &zone[1..]),
+        Some(b'-') => (-1, &zone[1..]),
+        _ => bail!("bad time zone {zone:?}"),
+    };
+    if z.len() != 4 {
+        bail!("bad time zone {zone:?}");
+    }
+    let off = sign * (num(&z[..2], "zone hours")? * 3600 + num(&z[2..], "zone minutes")? * 60);
+    // Days from civil (Howard Hinnant's algorithm).
+    let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mo + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + hh * 3600 + mm * 60 + ss - off;
+    u64::try_from(secs).map_err(|_| anyhow::anyhow!("date before 1970"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changelog_dates() {
+        assert_eq!(parse_rfc2822("Thu, 01 Jan 1970 00:00:00 +0000").unwrap(), 0);
+        assert_eq!(
+            parse_rfc2822("Tue, 14 Nov 2023 22:13:20 +0000").unwrap(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_rfc2822("Wed, 15 Nov 2023 00:13:20 +0200").unwrap(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_rfc2822("29 Feb 2024 12:00:00 -0130").unwrap(),
+            1_709_213_400
+        );
+        for bad in [
+            "",
+            "Tue, 14 Nov 2023 22:13:20",
+            "Tue, 14 Foo 2023 22:13:20 +0000",
+            "Tue, 32 Nov 2023 22:13:20 +0000",
+        ] {
+            assert!(parse_rfc2822(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn newest_changelog_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("changelog");
+        std::fs::write(
+            &p,
+            "demoapp (1.0.0-2) unstable; urgency=medium\n\n  * b\n\n -- A B <a@b.c>  Tue, 14 Nov 2023 22:13:20 +0000\n\n\
+             demoapp (1.0.0-1) unstable; urgency=medium\n\n  * a\n\n -- A B <a@b.c>  Mon, 13 Nov 2023 22:13:20 +0000\n",
+        )
+        .unwrap();
+        assert_eq!(from_changelog(&p).unwrap(), 1_700_000_000);
+        std::fs::write(&p, "demoapp (1) unstable; urgency=low\n\n  * a\n").unwrap();
+        assert!(from_changelog(&p).is_err());
+    }
 
     #[test]
     fn accepts_digits_only() {

@@ -1,8 +1,104 @@
-//! `venvdeb verify`. (Skeleton: to be written.)
+//! `venvdeb verify`: check the signed wheel list, the lock and every selected
+//! wheel; print a summary (or `--json`). Values come from flags, else from
+//! `[inputs]` of `./venvdeb.toml` (or `--config`); flags win. Writes nothing.
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::verify::inputs::InputsTable;
+use crate::verify::report::Report;
+use crate::verify::{verify, VerifyInputs, DEFAULT_MAX_UNCOMPRESSED};
+use crate::wheel::markers::MarkerEnv;
 
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// Directory of wheels
+    #[arg(long, value_name = "DIR")]
+    pub wheelhouse: Option<PathBuf>,
+    /// Hash-pinned requirements.txt or PEP 751 pylock.toml
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// The signed wheel list (sha256sum format)
+    #[arg(long, value_name = "FILE")]
+    pub sums: Option<PathBuf>,
+    /// Detached OpenPGP signature over the list (armored or binary)
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The only keys trusted: `gpg --export` keyring or armored key file
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// Good signatures needed from distinct keyring keys [default: 1]
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<usize>,
+    /// Target interpreter whose markers decide which requirements apply
+    /// [default: /usr/bin/python3]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Cap on each wheel's total uncompressed size, in bytes [default: 4 GiB]
+    #[arg(long, value_name = "BYTES")]
+    pub max_uncompressed: Option<u64>,
+    /// Read [inputs] from this file instead of ./venvdeb.toml
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print a machine-readable report on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Also list every verified wheel and what was left alone
+    #[arg(long, short)]
+    pub verbose: bool,
+}
 
-pub fn run(_args: &VerifyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("venvdeb verify: not implemented yet")
+/// Merge flags over the config file into `VerifyInputs` (queries the
+/// interpreter once).
+pub fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
+    let table = match &args.config {
+        Some(p) => InputsTable::from_file(p)?,
+        None => {
+            let p = PathBuf::from("venvdeb.toml");
+            if p.is_file() {
+                InputsTable::from_file(&p)?
+            } else {
+                InputsTable::default()
+            }
+        }
+    };
+    let need = |flag: &Option<PathBuf>, file: &Option<PathBuf>, name: &str| -> Result<PathBuf> {
+        flag.clone()
+            .or_else(|| file.clone())
+            .with_context(|| format!("missing --{name} (or `{name}` in [inputs] of venvdeb.toml)"))
+    };
+    let threshold = args.threshold.or(table.threshold).unwrap_or(1);
+    if threshold == 0 {
+        anyhow::bail!("--threshold must be at least 1");
+    }
+    let python = args
+        .python
+        .clone()
+        .or(table.python.clone())
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"));
+    Ok(VerifyInputs {
+        wheelhouse: need(&args.wheelhouse, &table.wheelhouse, "wheelhouse")?,
+        lock: need(&args.lock, &table.lock, "lock")?,
+        sums: need(&args.sums, &table.sums, "sums")?,
+        signature: need(&args.signature, &table.signature, "signature")?,
+        keyring: need(&args.keyring, &table.keyring, "keyring")?,
+        threshold,
+        marker_env: MarkerEnv::query(&python)?,
+        max_uncompressed: args
+            .max_uncompressed
+            .or(table.max_uncompressed)
+            .unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
+    })
+}
+
+pub fn run(args: &VerifyArgs) -> Result<()> {
+    let inputs = inputs_from(args)?;
+    let verified = verify(&inputs)?;
+    let report = Report::new(&verified);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text(args.verbose));
+    }
+    Ok(())
 }

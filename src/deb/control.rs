@@ -4,6 +4,9 @@
 //! valid package name and version), the permissions of `DEBIAN/` and of the
 //! maintainer scripts, and `DEBIAN/conffiles`.
 //!
+//! It also knows how dpkg-deb stores the control area's modes
+//! (`member_mode`).
+//!
 //! One check is ours, stricter than dpkg-deb: a maintainer script that is a
 //! regular file must start with `#!` (dpkg-deb accepts it; `dpkg -i` then
 //! fails to execute it).
@@ -43,48 +46,57 @@ pub fn check(root: &Path) -> Result<ControlInfo> {
     Ok(info)
 }
 
-/// Parse and check the text of a binary control file.
+/// Parse and check the text of a binary control file, with dpkg's parser's
+/// rules: one paragraph (empty lines around it allowed), `Name: value`
+/// fields, continuation lines starting with a space or tab and not blank,
+/// no duplicate field, a final newline.
 pub fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
-    let text = std::str::from_utf8(text).context("the control file is not valid UTF-8")?;
+    let text = String::from_utf8_lossy(text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        bail!("missing final newline");
+    }
     let mut fields: Vec<(String, String)> = Vec::new();
-    let mut seen_paragraph_end = false;
-    for (i, line) in text.split('\n').enumerate() {
+    let mut in_paragraph = false;
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
         let lineno = i + 1;
-        if line.trim().is_empty() {
-            if !fields.is_empty() {
-                seen_paragraph_end = true;
-            }
-            continue;
-        }
-        if seen_paragraph_end {
-            bail!("near line {lineno}: several package info entries found, only one allowed");
-        }
-        if line.starts_with('#') {
+        if line.is_empty() {
+            in_paragraph = false;
             continue;
         }
         if line.starts_with(' ') || line.starts_with('\t') {
             match fields.last_mut() {
-                Some((_, value)) => {
+                Some((name, value)) if in_paragraph => {
+                    if line.trim().is_empty() {
+                        bail!("near line {lineno}: blank line in value of field '{name}'");
+                    }
                     value.push('\n');
                     value.push_str(line);
+                    continue;
                 }
-                None => bail!("near line {lineno}: value continuation line before any field"),
+                _ => bail!("near line {lineno}: empty field name"),
             }
-            continue;
         }
+        if !in_paragraph && !fields.is_empty() {
+            bail!("near line {lineno}: several package info entries found, only one allowed");
+        }
+        in_paragraph = true;
         let Some((name, value)) = line.split_once(':') else {
             let name = line.split_whitespace().next().unwrap_or(line);
             bail!("near line {lineno}: field name '{name}' must be followed by colon");
         };
-        if name.is_empty()
-            || name
-                .bytes()
-                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
+        let name = name.trim_end();
+        if name.is_empty() {
+            bail!("near line {lineno}: empty field name");
+        }
+        if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             bail!("near line {lineno}: invalid field name '{name}'");
         }
         if fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             bail!("near line {lineno}: duplicate value for '{name}' field");
+        }
+        if value.trim().is_empty() && i + 1 == lines.len() {
+            bail!("near line {lineno}: end of file before value of field '{name}'");
         }
         fields.push((name.to_string(), value.trim().to_string()));
     }
@@ -118,6 +130,24 @@ pub fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
         architecture,
         warnings,
     })
+}
+
+/// The mode dpkg-deb 1.21 stores for an entry of the control member: GNU
+/// tar's `--mode=go=rX,u+rw` (gnulib semantics): group and other get `r`,
+/// plus `x` when any execute bit is set or it is a directory; the owner gets
+/// `rw` added; `g=`/`o=` drop setgid (kept on directories) and sticky;
+/// setuid stays. Symlinks (0777) become 0755.
+pub fn member_mode(mode: u32, is_dir: bool) -> u32 {
+    let any_x = is_dir || mode & 0o111 != 0;
+    let mut m = mode & (0o4000 | 0o700);
+    if is_dir {
+        m |= mode & 0o2000;
+    }
+    m |= 0o600 | 0o044;
+    if any_x {
+        m |= 0o011;
+    }
+    m
 }
 
 /// dpkg's package name rule, plus dpkg-deb's stricter character set.
@@ -331,8 +361,44 @@ mod tests {
         assert!(err(&format!("{GOOD}Foo bar\n")).contains("must be followed by colon"));
         assert!(err(&format!("{GOOD}package: x\n")).contains("duplicate value"));
         assert!(err(&format!("{GOOD}\nPackage: bar\n")).contains("several package info entries"));
+        assert!(err(&format!("# comment\n{GOOD}")).contains("'#' must be followed by colon"));
+        assert!(err(&format!("{GOOD}\t\n more\n"))
+            .contains("blank line in value of field 'Description'"));
+        assert!(err(&format!("  \n{GOOD}")).contains("empty field name"));
+        assert!(err(&format!("{GOOD}\n  \n")).contains("empty field name"));
+        assert!(err(&format!(": x\n{GOOD}")).contains("empty field name"));
+        assert!(err(GOOD.trim_end()).contains("missing final newline"));
+        assert!(err(&format!("{GOOD}Depends:\n")).contains("end of file before value"));
+        // Accepted by dpkg-deb too: blank lines around, space before the
+        // colon, an empty value inside, uppercase name (lowercased).
+        let ok = format!("\n\n{}Depends:\nTag : x\n\n\n", GOOD.replace("foo", "Foo"));
+        assert_eq!(check_control_text(ok.as_bytes()).unwrap().package, "foo");
         assert!(err(&GOOD.replace("foo", "fo_o")).contains("aren't lowercase alphanums"));
         assert!(err(&GOOD.replace("foo", "-foo")).contains("must start with an alphanumeric"));
+    }
+
+    #[test]
+    fn control_member_modes_as_dpkg_deb_stores_them() {
+        // Measured with dpkg-deb 1.21.22 on files and dirs in DEBIAN/.
+        for (mode, dir, want) in [
+            (0o644, false, 0o644),
+            (0o600, false, 0o644),
+            (0o000, false, 0o644),
+            (0o400, false, 0o644),
+            (0o666, false, 0o644),
+            (0o775, false, 0o755),
+            (0o1755, false, 0o755),
+            (0o2755, false, 0o755),
+            (0o6755, false, 0o4755),
+            (0o4775, false, 0o4755),
+            (0o777, false, 0o755),
+            (0o700, true, 0o755),
+            (0o1777, true, 0o755),
+            (0o2775, true, 0o2755),
+            (0o6755, true, 0o6755),
+        ] {
+            assert_eq!(member_mode(mode, dir), want, "{mode:o} dir={dir}");
+        }
     }
 
     #[test]

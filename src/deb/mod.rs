@@ -77,12 +77,32 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
             root.join("DEBIAN/control").display()
         );
     }
-    let control_entries = walk::walk(&root.join("DEBIAN"), None)?;
-    let data_entries = walk::walk(root, Some(OsStr::new("DEBIAN")))?;
+    let control_entries = control_member_entries(&root.join("DEBIAN"))?;
+    let data_entries = walk::walk(root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast)?;
     refuse_output_inside(root, output)?;
+    write_atomically(output, &control_entries, &data_entries, opts)
+}
 
+/// The control member as dpkg-deb 1.21 makes it: GNU tar's own sorted
+/// recursion over `DEBIAN/` (symlinks in place) with normalized modes.
+fn control_member_entries(debian: &Path) -> Result<Vec<Entry>> {
+    let mut entries = walk::walk(debian, None, walk::Order::InPlace)?;
+    for e in &mut entries {
+        e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
+    }
+    Ok(entries)
+}
+
+/// Write the package into a temporary file beside `output` and rename it
+/// into place; on any error the temporary file is removed.
+fn write_atomically(
+    output: &Path,
+    control: &[Entry],
+    data: &[Entry],
+    opts: &DebOptions,
+) -> Result<()> {
     let mut tmp = TempOutput::create(output)?;
-    write_deb(tmp.file(), &control_entries, &data_entries, opts)
+    write_deb(tmp.file(), control, data, opts)
         .with_context(|| format!("writing {}", output.display()))?;
     tmp.persist()
 }
@@ -229,5 +249,73 @@ impl Drop for TempOutput {
         if !self.tmp.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(dir: &Path) -> PathBuf {
+        let root = dir.join("root");
+        fs::create_dir_all(root.join("DEBIAN")).unwrap();
+        fs::write(
+            root.join("DEBIAN/control"),
+            "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: m\nDescription: d\n",
+        )
+        .unwrap();
+        fs::create_dir(root.join("usr")).unwrap();
+        fs::write(root.join("usr/file"), b"0123456789").unwrap();
+        root
+    }
+
+    #[test]
+    fn failure_mid_write_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let root = tree(d.path());
+        let outdir = d.path().join("out");
+        fs::create_dir(&outdir).unwrap();
+        let output = outdir.join("p.deb");
+        let control = control_member_entries(&root.join("DEBIAN")).unwrap();
+        let data =
+            walk::walk(&root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast).unwrap();
+        // The file changes between the walk and the write.
+        fs::write(root.join("usr/file"), b"0123456789 and more").unwrap();
+        let opts = DebOptions {
+            source_date_epoch: 1,
+            ..Default::default()
+        };
+        let err = format!(
+            "{:#}",
+            write_atomically(&output, &control, &data, &opts).unwrap_err()
+        );
+        assert!(err.contains("usr/file") && err.contains("grew"), "{err}");
+        assert_eq!(
+            fs::read_dir(&outdir).unwrap().count(),
+            0,
+            "temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn success_renames_into_place() {
+        let d = tempfile::tempdir().unwrap();
+        let root = tree(d.path());
+        let output = d.path().join("p.deb");
+        let opts = DebOptions {
+            compression: Compression::None,
+            source_date_epoch: 1,
+            ..Default::default()
+        };
+        build_deb(&root, &output, &opts).unwrap();
+        let bytes = fs::read(&output).unwrap();
+        assert!(bytes.starts_with(
+            b"!<arch>\ndebian-binary   1           0     0     100644  4         `\n2.0\n"
+        ));
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

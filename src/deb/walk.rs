@@ -49,10 +49,20 @@ pub struct Entry {
     pub mtime: i64,
 }
 
+/// Which archive a walk is for: they differ in where symlinks go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The data member: every symlink after all other entries.
+    SymlinksLast,
+    /// The control member (GNU tar's own `--sort=name` recursion): symlinks
+    /// in place.
+    InPlace,
+}
+
 /// Walk `root` in dpkg-deb's order. `skip_top` names a top-level entry to
 /// leave out (`DEBIAN` for the data member).
-pub fn walk(root: &Path, skip_top: Option<&OsStr>) -> Result<Vec<Entry>> {
-    let meta = fs::symlink_metadata(root)
+pub fn walk(root: &Path, skip_top: Option<&OsStr>, order: Order) -> Result<Vec<Entry>> {
+    let meta = fs::metadata(root)
         .with_context(|| format!("walking {}: cannot stat it", root.display()))?;
     if !meta.is_dir() {
         bail!("walking {}: not a directory", root.display());
@@ -60,6 +70,7 @@ pub fn walk(root: &Path, skip_top: Option<&OsStr>) -> Result<Vec<Entry>> {
     let mut w = Walker {
         out: Vec::new(),
         symlinks: Vec::new(),
+        defer: order == Order::SymlinksLast,
     };
     w.push(
         b"./".to_vec(),
@@ -68,7 +79,9 @@ pub fn walk(root: &Path, skip_top: Option<&OsStr>) -> Result<Vec<Entry>> {
         EntryKind::Directory,
     );
     w.dir(root, b"./", skip_top)?;
-    let Walker { mut out, symlinks } = w;
+    let Walker {
+        mut out, symlinks, ..
+    } = w;
     out.extend(symlinks);
     resolve_hard_links(&mut out);
     Ok(out.into_iter().map(|(e, _)| e).collect())
@@ -81,11 +94,12 @@ type Walked = (Entry, Option<(u64, u64)>);
 struct Walker {
     out: Vec<Walked>,
     symlinks: Vec<Walked>,
+    defer: bool,
 }
 
 impl Walker {
     fn push(&mut self, name: Vec<u8>, path: PathBuf, meta: &fs::Metadata, kind: EntryKind) {
-        let deferred = matches!(kind, EntryKind::Symlink { .. });
+        let deferred = self.defer && matches!(kind, EntryKind::Symlink { .. });
         let inode = (!meta.is_dir() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
         let entry = Entry {
             name,
@@ -203,7 +217,7 @@ mod tests {
         fs::create_dir(r.join("x/B")).unwrap();
         fs::create_dir(r.join("DEBIAN")).unwrap();
         symlink("/abs", r.join("A")).unwrap();
-        let e = walk(r, Some(OsStr::new("DEBIAN"))).unwrap();
+        let e = walk(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
         assert_eq!(
             names(&e),
             [
@@ -227,8 +241,24 @@ mod tests {
         );
         // DEBIAN is skipped only at the top.
         fs::create_dir(r.join("x/DEBIAN")).unwrap();
-        let e = walk(r, Some(OsStr::new("DEBIAN"))).unwrap();
+        let e = walk(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
         assert!(names(&e).contains(&"./x/DEBIAN/".to_string()));
+    }
+
+    #[test]
+    fn control_order_keeps_symlinks_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        fs::create_dir(r.join("sub")).unwrap();
+        fs::write(r.join("sub/f"), b"").unwrap();
+        fs::write(r.join("sub-a"), b"").unwrap();
+        symlink("sub-a", r.join("sub.c")).unwrap();
+        fs::write(r.join("z"), b"").unwrap();
+        let e = walk(r, None, Order::InPlace).unwrap();
+        assert_eq!(
+            names(&e),
+            ["./", "./sub/", "./sub/f", "./sub-a", "./sub.c", "./z"]
+        );
     }
 
     #[test]
@@ -239,7 +269,7 @@ mod tests {
         fs::write(r.join("z/orig"), b"data").unwrap();
         fs::hard_link(r.join("z/orig"), r.join("a")).unwrap();
         fs::hard_link(r.join("z/orig"), r.join("m")).unwrap();
-        let e = walk(r, None).unwrap();
+        let e = walk(r, None, Order::SymlinksLast).unwrap();
         assert_eq!(names(&e), ["./", "./a", "./m", "./z/", "./z/orig"]);
         assert_eq!(e[1].kind, EntryKind::File { size: 4 });
         assert_eq!(
@@ -265,7 +295,10 @@ mod tests {
             .status()
             .unwrap();
         assert!(st.success());
-        let err = format!("{:#}", walk(d.path(), None).unwrap_err());
+        let err = format!(
+            "{:#}",
+            walk(d.path(), None, Order::SymlinksLast).unwrap_err()
+        );
         assert!(err.contains("pipe") && err.contains("FIFO"), "{err}");
     }
 }

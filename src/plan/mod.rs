@@ -1,1 +1,9 @@
-//! (Skeleton: to be written.)
+//! Planning: which verified wheel of each requirement suits the target
+//! interpreter best (`tags`), and whether the set of distributions to be
+//! installed is closed under their `Requires-Dist` (`closure`). It reads no
+//! wheel bytes of its own and writes nothing.
+pub mod closure;
+pub mod pep440;
+pub mod requires;
+pub mod select;
+pub mod tags;

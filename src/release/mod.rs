@@ -1,1 +1,21 @@
-//! (Skeleton: to be written.)
+//! The release signer's side: turning sha256-pinned sdists into reproducible
+//! wheels and publishing them (`venvdeb wheels …`).
+//!
+//! One file per job: `pins` (the hash-pinned requirement lists that name the
+//! sdists and the backends), `sdist` (verify and unpack source archives
+//! safely), `backend` (a build environment from verified backend wheels and
+//! the PEP 517 hook driver), `build` (the whole `wheels build` chain),
+//! `normalize` (the canonical wheel zip), `sums` (`sha256sum` lists), `lock`
+//! (requirements.txt / pylock.toml writer), `index` (static PEP 503 index).
+//! Reading wheels for *verification* is not here: that is `crate::wheel` and
+//! `crate::verify`.
+
+pub mod backend;
+pub mod build;
+pub mod digest;
+pub mod index;
+pub mod lock;
+pub mod normalize;
+pub mod pins;
+pub mod sdist;
+pub mod sums;

@@ -61,6 +61,7 @@ const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
 const FLAG_MASKED_HEADERS: u16 = 1 << 13;
+const FLAG_UTF8: u16 = 1 << 11;
 
 /// Compression method of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +182,23 @@ pub fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
 fn fold_key(name: &str) -> String {
     let n: String = name.trim_end_matches('/').nfc().collect();
     n.to_lowercase().nfc().collect()
+}
+
+/// Refuse extra fields that make other readers see another name or text:
+/// Info-ZIP Unicode Path (0x7075) and Unicode Comment (0x6375).
+fn check_extra_ids(extra: &[u8]) -> std::result::Result<(), String> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = le16(extra, i);
+        let len = le16(extra, i + 2) as usize;
+        if id == 0x7075 || id == 0x6375 {
+            return Err(format!(
+                "extra field {id:#06x} (Info-ZIP Unicode path/comment) would rename the entry for other readers: expected none"
+            ));
+        }
+        i += 4 + len;
+    }
+    Ok(())
 }
 
 /// Fields found in an extra-field block's Zip64 record.
@@ -383,8 +401,11 @@ impl WheelArchive {
             let compressed_size = c64.unwrap_or(u64::from(csize32));
             let local_offset = o64.unwrap_or(u64::from(off32));
             let is_dir = name.ends_with('/');
-            let unix_mode = if made_by >> 8 == 3 {
-                let mode = ext_attr >> 16;
+            // The mode bits, whatever host the entry claims: pip reads them
+            // regardless (and so would an extractor honouring symlinks).
+            let _ = made_by;
+            let mode = ext_attr >> 16;
+            let unix_mode = if mode != 0 {
                 match mode & 0o170000 {
                     0 | 0o100000 => {}
                     0o040000 if is_dir => {}
@@ -402,6 +423,13 @@ impl WheelArchive {
             } else {
                 None
             };
+            if !name.is_ascii() && flags & FLAG_UTF8 == 0 {
+                return Err(en(
+                    "non-ASCII name without the UTF-8 flag (other readers decode it as CP437)"
+                        .into(),
+                ));
+            }
+            check_extra_ids(extra).map_err(en)?;
             if is_dir && uncompressed_size != 0 {
                 return Err(en(format!(
                     "directory entry with {uncompressed_size} bytes of content"
@@ -719,6 +747,7 @@ fn read_local_header<R: BufRead>(
         [usize32 == 0xFFFF_FFFF, csize32 == 0xFFFF_FFFF, false],
     )
     .map_err(|m| format!("{n}: local header: {m}"))?;
+    check_extra_ids(extra).map_err(|m| format!("{n}: local header: {m}"))?;
     let lu = u64_.unwrap_or(u64::from(usize32));
     let lc = c64.unwrap_or(u64::from(csize32));
     let agrees = crc == entry.crc32 && lu == entry.uncompressed_size && lc == entry.compressed_size;
@@ -950,6 +979,66 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A small valid zip (stored, deflated, a directory), made with the zip crate.
+    fn sample_zip() -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.add_directory("pkg/", stored).unwrap();
+        w.start_file("pkg/a.py", stored).unwrap();
+        w.write_all(b"print('a')\n").unwrap();
+        w.start_file("pkg/b.txt", deflated).unwrap();
+        w.write_all(&b"hello world ".repeat(50)).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn reads_and_streams_a_valid_zip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.whl");
+        let bytes = sample_zip();
+        std::fs::write(&path, &bytes).unwrap();
+        let mut a = WheelArchive::open(&path, 1 << 20).unwrap();
+        assert_eq!(a.entries().len(), 3);
+        assert_eq!(a.read_entry("pkg/a.py", 100).unwrap(), b"print('a')\n");
+        assert!(a.read_entry("pkg/b.txt", 10).is_err());
+        let mut seen = Vec::new();
+        let s = a
+            .stream(
+                |_| Ok(None),
+                |e, r| {
+                    let mut v = Vec::new();
+                    r.read_to_end(&mut v)?;
+                    seen.push((e.name.clone(), v.len()));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert_eq!(s.sha256, <[u8; 32]>::from(Sha256::digest(&bytes)));
+        assert_eq!(seen[2], ("pkg/b.txt".to_string(), 600));
+        // A wrong expectation fails at the entry's end.
+        let a = WheelArchive::open(&path, 1 << 20).unwrap();
+        let err = a
+            .stream(
+                |e| {
+                    Ok((e.name == "pkg/a.py").then(|| Expected {
+                        hash: HashValue {
+                            algorithm: crate::wheel::record::HashAlgorithm::Sha256,
+                            digest: vec![0; 32],
+                        },
+                        size: 11,
+                    }))
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), 3);
+        assert!(format!("{err:#}").contains("pkg/a.py: RECORD expected"));
+    }
+
     #[test]
     fn names() {
         assert!(validate_name(b"foo/bar.py").is_ok());
@@ -979,6 +1068,30 @@ mod tests {
                 prop_assert!(!n.starts_with('/'));
                 prop_assert!(!n.split('/').any(|c| c == ".."));
                 prop_assert!(!n.contains('\\'));
+            }
+        }
+
+        #[test]
+        fn mutated_archives_never_panic(pos in 0usize..4096, byte in any::<u8>(), cut in 0usize..4096) {
+            let good = sample_zip();
+            let mut b = good.clone();
+            let p = pos % b.len();
+            b[p] ^= byte | 1;
+            if cut % 3 == 0 {
+                b.truncate(cut % good.len());
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.whl");
+            std::fs::write(&path, &b).unwrap();
+            if let Ok(mut a) = WheelArchive::open(&path, 1 << 20) {
+                let names: Vec<String> = a.entries().iter().map(|e| e.name.clone()).collect();
+                for n in &names {
+                    let _ = a.read_entry(n, 1 << 20);
+                }
+                let _ = a.stream(|_| Ok(None), |_, r| {
+                    let _ = io::copy(r, &mut io::sink());
+                    Ok(())
+                });
             }
         }
 

@@ -25,7 +25,10 @@ pub fn repo() -> PathBuf {
 
 /// A fresh scratch directory, removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("venvdeb-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("venvdeb-test-")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// Run a command, panic with its output if it could not be started.

@@ -1,0 +1,214 @@
+//! Streaming sha256, the `urlsafe-base64-nopad` encoding RECORD uses, and
+//! atomic file output (a temporary file in the destination directory, renamed
+//! into place only on success).
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+/// Lowercase hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// RFC 4648 §5 base64 ("URL and filename safe"), without padding: the
+/// encoding of wheel RECORD hashes (PEP 376 / PEP 427).
+pub fn b64url_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A writer that hashes and counts what passes through it.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+    /// The sha256 digest and the byte count, and the inner writer back.
+    pub fn finish(self) -> ([u8; 32], u64, W) {
+        (self.hasher.finalize().into(), self.len, self.inner)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// sha256 (hex) and size of a file, read as a stream.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut w = HashingWriter::new(io::sink());
+    io::copy(&mut f, &mut w).with_context(|| format!("reading {}", path.display()))?;
+    let (d, n, _) = w.finish();
+    Ok((hex(&d), n))
+}
+
+/// Copy `src` to `dst` (created new), returning the sha256 (hex) and size of
+/// the bytes copied: the copy is what later steps read, so what was hashed is
+/// what is used.
+pub fn copy_hashed(src: &Path, dst: &Path) -> Result<(String, u64)> {
+    let mut r = File::open(src).with_context(|| format!("opening {}", src.display()))?;
+    let out = File::create_new(dst).with_context(|| format!("creating {}", dst.display()))?;
+    let mut w = HashingWriter::new(out);
+    io::copy(&mut r, &mut w)
+        .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
+    let (d, n, f) = w.finish();
+    f.sync_all().ok();
+    Ok((hex(&d), n))
+}
+
+/// A file being written beside its final name; `commit` renames it into
+/// place, dropping it uncommitted removes it.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    pub fn create(dest: &Path) -> Result<Self> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .with_context(|| format!("{}: not a file name", dest.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let tmp = dir.join(format!(".{name}.venvdeb-tmp-{}", std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        let file = File::create_new(&tmp)
+            .with_context(|| format!("creating temporary file {}", tmp.display()))?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            file: Some(file),
+        })
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("AtomicFile used after commit")
+    }
+
+    /// Take the file out (e.g. to hand to a zip writer); `commit` still renames.
+    pub fn take(&mut self) -> File {
+        self.file.take().expect("AtomicFile used after commit")
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(f) = self.file.take() {
+            f.sync_all()
+                .with_context(|| format!("writing {}", self.tmp.display()))?;
+        }
+        set_mode(&self.tmp, 0o644)?;
+        fs::rename(&self.tmp, &self.dest).with_context(|| {
+            format!("renaming {} to {}", self.tmp.display(), self.dest.display())
+        })?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Write `bytes` to `dest` atomically.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create(dest)?;
+    f.file()
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", dest.display()))?;
+    f.commit()
+}
+
+/// Set a file's permission bits exactly (independent of the umask).
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting mode {mode:o} on {}", path.display()))
+}
+
+/// Read at most `limit` bytes of a small text file (lists, METADATA).
+pub fn read_small(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.by_ref()
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("reading {what}"))?;
+    if buf.len() as u64 > limit {
+        anyhow::bail!("{what} is larger than {limit} bytes");
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_rfc4648() {
+        assert_eq!(b64url_nopad(b""), "");
+        assert_eq!(b64url_nopad(b"f"), "Zg");
+        assert_eq!(b64url_nopad(b"fo"), "Zm8");
+        assert_eq!(b64url_nopad(b"foo"), "Zm9v");
+        assert_eq!(b64url_nopad(b"foob"), "Zm9vYg");
+        assert_eq!(b64url_nopad(&[0xfb, 0xff]), "-_8");
+        // sha256 of the empty string, as in a RECORD line.
+        let d: [u8; 32] = Sha256::digest(b"").into();
+        assert_eq!(
+            b64url_nopad(&d),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+    }
+
+    #[test]
+    fn atomic_file_leaves_nothing_when_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("out.txt");
+        {
+            let mut f = AtomicFile::create(&dest).unwrap();
+            f.file().write_all(b"x").unwrap();
+        }
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
+        write_atomic(&dest, b"y").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"y");
+    }
+}

@@ -1,0 +1,198 @@
+//! `venvdeb wheels index`: a static PEP 503 "simple" index of a wheel
+//! directory that pip can install from (`--index-url file://…/simple`):
+//!
+//! - `simple/index.html`: one link per project (`<normalized-name>/`);
+//! - `simple/<name>/index.html`: one link per wheel, its href carrying
+//!   `#sha256=`, `data-requires-python` from METADATA's `Requires-Python`
+//!   (HTML-escaped), and `data-dist-info-metadata` / `data-core-metadata`
+//!   (PEP 658 / PEP 714) with the sha256 of the `.metadata` file;
+//! - `simple/<name>/<wheel>` and `simple/<name>/<wheel>.metadata` (the
+//!   wheel's METADATA, byte for byte).
+//!
+//! Projects and files are sorted bytewise and nothing depends on the time or
+//! the directory: the same wheels give the same tree. The tree is written
+//! beside the destination and renamed into place as a whole.
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::{digest, sums};
+use crate::wheel::archive::{WheelArchive, DEFAULT_MAX_UNCOMPRESSED};
+use crate::wheel::contents::read_wheel;
+
+struct IndexedWheel {
+    file_name: String,
+    sha256: String,
+    metadata: Vec<u8>,
+    requires_python: Option<String>,
+}
+
+/// Escape text for an HTML attribute value or element content.
+pub fn html_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#x27;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Percent-encode a file name for use in an href.
+fn url_escape(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!".contains(&b) {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"1.0\">\n    <title>{t}</title>\n  </head>\n  <body>\n    <h1>{t}</h1>\n{body}  </body>\n</html>\n",
+        t = html_escape(title)
+    )
+}
+
+fn project_page(name: &str, wheels: &[IndexedWheel]) -> String {
+    let mut body = String::new();
+    for w in wheels {
+        let md = digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&w.metadata));
+        let rp = w
+            .requires_python
+            .as_ref()
+            .map(|r| format!(" data-requires-python=\"{}\"", html_escape(r)))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "    <a href=\"{href}#sha256={sha}\"{rp} data-dist-info-metadata=\"sha256={md}\" data-core-metadata=\"sha256={md}\">{text}</a><br>\n",
+            href = url_escape(&w.file_name),
+            sha = w.sha256,
+            text = html_escape(&w.file_name),
+        ));
+    }
+    page(&format!("Links for {name}"), &body)
+}
+
+fn root_page(projects: &BTreeMap<String, Vec<IndexedWheel>>) -> String {
+    let mut body = String::new();
+    for name in projects.keys() {
+        body.push_str(&format!(
+            "    <a href=\"{n}/\">{n}</a><br>\n",
+            n = html_escape(name)
+        ));
+    }
+    page("Simple index", &body)
+}
+
+/// Check each wheel with `crate::wheel` (container, RECORD, METADATA
+/// against the file name) and keep its METADATA bytes.
+fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
+    let mut projects: BTreeMap<String, Vec<IndexedWheel>> = BTreeMap::new();
+    for (file_name, path) in sums::wheel_files(dir)? {
+        let contents = read_wheel(&path, DEFAULT_MAX_UNCOMPRESSED, None, |_, _| Ok(()))?;
+        let metadata = WheelArchive::open(&path, DEFAULT_MAX_UNCOMPRESSED)?
+            .read_entry(&format!("{}/METADATA", contents.dist_info), 16 << 20)?;
+        projects
+            .entry(contents.file_name.normalized_name())
+            .or_default()
+            .push(IndexedWheel {
+                file_name,
+                sha256: digest::hex(&contents.summary.sha256),
+                requires_python: contents.metadata.requires_python.clone(),
+                metadata,
+            });
+    }
+    Ok(projects)
+}
+
+/// Write `output/simple/` for the wheels of `dir`; returns the project count.
+pub fn write(dir: &Path, output: &Path) -> Result<usize> {
+    let projects = scan(dir)?;
+    fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
+    let pid = std::process::id();
+    let tmp = output.join(format!(".simple.venvdeb-tmp-{pid}"));
+    let _ = fs::remove_dir_all(&tmp);
+    let result = (|| -> Result<()> {
+        fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        write_file(&tmp.join("index.html"), root_page(&projects).as_bytes())?;
+        for (name, wheels) in &projects {
+            let pd = tmp.join(name);
+            fs::create_dir(&pd).with_context(|| format!("creating {}", pd.display()))?;
+            write_file(
+                &pd.join("index.html"),
+                project_page(name, wheels).as_bytes(),
+            )?;
+            for w in wheels {
+                let dest = pd.join(&w.file_name);
+                let (sha, _) = digest::copy_hashed(&dir.join(&w.file_name), &dest)?;
+                if sha != w.sha256 {
+                    return Err(crate::exit::verification(format!(
+                        "{}: changed while indexing: sha256 was {}, now {sha}",
+                        dir.join(&w.file_name).display(),
+                        w.sha256
+                    )));
+                }
+                digest::set_mode(&dest, 0o644)?;
+                write_file(&pd.join(format!("{}.metadata", w.file_name)), &w.metadata)?;
+            }
+            digest::set_mode(&pd, 0o755)?;
+        }
+        digest::set_mode(&tmp, 0o755)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let dest = output.join("simple");
+    let old = output.join(format!(".simple.venvdeb-old-{pid}"));
+    if dest.exists() {
+        fs::rename(&dest, &old)
+            .with_context(|| format!("moving the old {} aside", dest.display()))?;
+    }
+    fs::rename(&tmp, &dest)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+    let _ = fs::remove_dir_all(&old);
+    Ok(projects.len())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    digest::set_mode(path, 0o644)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_links() {
+        assert_eq!(html_escape(">=3.8, <4"), "&gt;=3.8, &lt;4");
+        assert_eq!(
+            url_escape("a-1.0+local-py3-none-any.whl"),
+            "a-1.0%2Blocal-py3-none-any.whl"
+        );
+        let w = IndexedWheel {
+            file_name: "a-1.0-py3-none-any.whl".into(),
+            sha256: "0".repeat(64),
+            metadata: b"Name: a\n".to_vec(),
+            requires_python: Some(">=3.8".into()),
+        };
+        let p = project_page("a", &[w]);
+        assert!(p.contains(&format!(
+            "href=\"a-1.0-py3-none-any.whl#sha256={}\" data-requires-python=\"&gt;=3.8\"",
+            "0".repeat(64)
+        )));
+        assert!(p.contains("data-core-metadata=\"sha256="));
+    }
+}

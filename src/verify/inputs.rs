@@ -1,0 +1,124 @@
+//! The `[inputs]` table of `venvdeb.toml`: where the wheelhouse, lock, signed
+//! list, signature and keyring are, the signature threshold, the target
+//! interpreter and the uncompressed-size cap. A minimal reader of just that
+//! table (the rest of the file is `crate::config`'s); relative paths are
+//! resolved against the directory holding the file.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// The `[inputs]` values, each optional (flags may supply or override them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputsTable {
+    pub wheelhouse: Option<PathBuf>,
+    pub lock: Option<PathBuf>,
+    pub sums: Option<PathBuf>,
+    pub signature: Option<PathBuf>,
+    pub keyring: Option<PathBuf>,
+    pub threshold: Option<usize>,
+    pub python: Option<PathBuf>,
+    pub max_uncompressed: Option<u64>,
+}
+
+const KEYS: &[&str] = &[
+    "wheelhouse",
+    "lock",
+    "sums",
+    "signature",
+    "keyring",
+    "threshold",
+    "python",
+    "max-uncompressed",
+];
+
+impl InputsTable {
+    /// Read `[inputs]` from a TOML file (an absent table gives all `None`).
+    pub fn from_file(path: &Path) -> Result<InputsTable> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).with_context(|| format!("{}: [inputs]", path.display()))
+    }
+
+    /// Parse TOML text; relative paths are joined to `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<InputsTable> {
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+        let Some(t) = doc.get("inputs") else {
+            return Ok(InputsTable::default());
+        };
+        let t = t.as_table().context("`inputs` must be a table")?;
+        for k in t.keys() {
+            if !KEYS.contains(&k.as_str()) {
+                bail!("unknown key {k:?} (known: {})", KEYS.join(", "));
+            }
+        }
+        let path = |k: &str| -> Result<Option<PathBuf>> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(v) => {
+                    let s = v
+                        .as_str()
+                        .with_context(|| format!("{k} must be a string"))?;
+                    if s.is_empty() {
+                        bail!("{k} must not be empty");
+                    }
+                    Ok(Some(base.join(s)))
+                }
+            }
+        };
+        let int = |k: &str| -> Result<Option<u64>> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(v) => {
+                    let n = v
+                        .as_integer()
+                        .with_context(|| format!("{k} must be an integer"))?;
+                    Ok(Some(
+                        u64::try_from(n).with_context(|| format!("{k} must not be negative"))?,
+                    ))
+                }
+            }
+        };
+        let python = match t.get("python") {
+            None => None,
+            Some(v) => Some(PathBuf::from(
+                v.as_str().context("python must be a string")?,
+            )),
+        };
+        Ok(InputsTable {
+            wheelhouse: path("wheelhouse")?,
+            lock: path("lock")?,
+            sums: path("sums")?,
+            signature: path("signature")?,
+            keyring: path("keyring")?,
+            threshold: int("threshold")?.map(|n| n as usize),
+            python,
+            max_uncompressed: int("max-uncompressed")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_inputs() {
+        let t = InputsTable::parse(
+            "[package]\nname = \"x\"\n[inputs]\nwheelhouse = \"wh\"\nkeyring = \"/k.gpg\"\nthreshold = 2\n",
+            Path::new("/proj"),
+        )
+        .unwrap();
+        assert_eq!(t.wheelhouse, Some(PathBuf::from("/proj/wh")));
+        assert_eq!(t.keyring, Some(PathBuf::from("/k.gpg")));
+        assert_eq!(t.threshold, Some(2));
+        assert!(InputsTable::parse("[inputs]\nwheelhose = \"x\"\n", Path::new("/")).is_err());
+        assert!(InputsTable::parse("[inputs]\nthreshold = -1\n", Path::new("/")).is_err());
+        assert_eq!(
+            InputsTable::parse("", Path::new("/")).unwrap(),
+            InputsTable::default()
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! What `venvdeb verify` prints on success: a short human summary, or with
+//! `--json` the same as a machine-readable report (stable field order).
+use serde::Serialize;
+
+use crate::verify::VerifiedWheelhouse;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub wheels: usize,
+    pub bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub signers: Vec<Signer>,
+    pub unknown_signers: Vec<String>,
+    pub requirements: Vec<Requirement>,
+    pub skipped_requirements: Vec<String>,
+    pub unselected_wheels: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Signer {
+    pub fingerprint: String,
+    pub signing_key: String,
+    pub created: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Requirement {
+    pub name: String,
+    pub version: String,
+    pub marker: Option<String>,
+    pub origin: String,
+    pub wheels: Vec<Wheel>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Wheel {
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    pub files: usize,
+    pub tags: Vec<String>,
+}
+
+impl Report {
+    pub fn new(v: &VerifiedWheelhouse) -> Report {
+        Report {
+            wheels: v.wheels().count(),
+            bytes: v.wheels().map(|w| w.size()).sum(),
+            uncompressed_bytes: v.wheels().map(|w| w.uncompressed_size()).sum(),
+            signers: v
+                .signatures()
+                .iter()
+                .map(|g| Signer {
+                    fingerprint: g.key.clone(),
+                    signing_key: g.signing_key.clone(),
+                    created: g.created,
+                })
+                .collect(),
+            unknown_signers: v.unknown_signers().to_vec(),
+            requirements: v
+                .requirements()
+                .iter()
+                .map(|r| Requirement {
+                    name: r.name().to_string(),
+                    version: r.version().to_string(),
+                    marker: r.marker().map(str::to_string),
+                    origin: r.origin().to_string(),
+                    wheels: r
+                        .wheels()
+                        .iter()
+                        .map(|w| Wheel {
+                            file: w.file_name().to_string(),
+                            sha256: w.sha256_hex(),
+                            size: w.size(),
+                            files: w.record().entries.len(),
+                            tags: w.tags().iter().map(|t| t.to_string()).collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            skipped_requirements: v.skipped().to_vec(),
+            unselected_wheels: v.unselected().to_vec(),
+        }
+    }
+
+    /// The human summary; `verbose` adds every wheel and what was left alone.
+    pub fn text(&self, verbose: bool) -> String {
+        let mut s = String::new();
+        for g in &self.signers {
+            if g.signing_key == g.fingerprint {
+                s.push_str(&format!("good signature from {}\n", g.fingerprint));
+            } else {
+                s.push_str(&format!(
+                    "good signature from {} (subkey {})\n",
+                    g.fingerprint, g.signing_key
+                ));
+            }
+        }
+        for u in &self.unknown_signers {
+            s.push_str(&format!(
+                "note: signature by {u}, a key not in the keyring: not counted\n"
+            ));
+        }
+        if verbose {
+            for r in &self.requirements {
+                for w in &r.wheels {
+                    s.push_str(&format!("verified {} sha256:{}\n", w.file, w.sha256));
+                }
+            }
+            for k in &self.skipped_requirements {
+                s.push_str(&format!("skipped (marker false for the target): {k}\n"));
+            }
+            for u in &self.unselected_wheels {
+                s.push_str(&format!("not selected by the lock (left alone): {u}\n"));
+            }
+        }
+        s.push_str(&format!(
+            "verified {} wheels ({} bytes, {} uncompressed) for {} requirements; {} signer{}\n",
+            self.wheels,
+            self.bytes,
+            self.uncompressed_bytes,
+            self.requirements.len(),
+            self.signers.len(),
+            if self.signers.len() == 1 { "" } else { "s" }
+        ));
+        s
+    }
+}

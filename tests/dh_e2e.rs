@@ -1,0 +1,223 @@
+//! End to end through debhelper: `venvdeb init` on a copy of the bundled
+//! example, `dpkg-buildpackage -us -uc -b` twice (the second time from
+//! another directory, under another umask, time zone, locale, CPU set and a
+//! faked clock) with identical .deb bytes; every installed file that a
+//! wheel's RECORD lists still has the RECORD's hash after the whole dh
+//! sequence; lintian reports no error or warning; `dpkg -i`, run the
+//! launcher from another directory, purge (nothing left under the prefix).
+//!
+//! dh_venvdeb and the addon come from this repository (PATH, PERL5LIB) and
+//! venvdeb from this test build: nothing is installed into the system
+//! except the package under test, which is purged again pass or fail.
+mod common;
+mod dh_support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use dh_support::dh_env;
+
+const PACKAGE: &str = "demoapp";
+const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
+const PREFIX: &str = "/opt/venvs/demoapp";
+
+/// The example's application metadata, as its source tree would carry it
+/// (the bundled example ships the wheel, not a pyproject.toml).
+const PYPROJECT: &str = r#"[project]
+name = "demoapp"
+version = "1.0.0"
+description = "demo application in a virtualenv"
+license = "GPL-2.0-or-later"
+authors = [{ name = "Demo Maintainer", email = "demo@example.org" }]
+
+[project.scripts]
+demoapp = "demoapp.cli:main"
+"#;
+
+fn copy_tree(from: &Path, to: &Path) {
+    ok(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
+/// A source package: the example plus `venvdeb init`'s debian/.
+fn make_source(dir: &Path) -> PathBuf {
+    let src = dir.join("demoapp-1.0.0");
+    copy_tree(&repo().join("example"), &src);
+    // The example's own debian/ (a changelog for `venvdeb build`) and build
+    // configuration are not part of a dh source package.
+    let _ = fs::remove_dir_all(src.join("debian"));
+    let _ = fs::remove_file(src.join("venvdeb.toml"));
+    if !src.join("pyproject.toml").exists() {
+        fs::write(src.join("pyproject.toml"), PYPROJECT).unwrap();
+    }
+    ok(venvdeb()
+        .args(["init", ".", "--keyring", "keyring.gpg"])
+        .current_dir(&src)
+        .env("DEBFULLNAME", "Demo Maintainer")
+        .env("DEBEMAIL", "demo@example.org")
+        .env("SOURCE_DATE_EPOCH", "1704067200"));
+    src
+}
+
+/// `dpkg-buildpackage -us -uc -b` in `src`, through `sh -c PRELUDE; exec …`
+/// so that the prelude can set umask, taskset and faketime.
+fn build(src: &Path, scratch: &Path, prelude: &str, envs: &[(&str, &str)]) -> PathBuf {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b"))
+        .current_dir(src);
+    dh_env(&mut c, scratch);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = run(&mut c);
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "dpkg-buildpackage failed in {}:\n{log}", src.display());
+    assert!(log.contains("dh_venvdeb"), "dh_venvdeb did not run:\n{log}");
+    let deb = src.parent().unwrap().join(DEB);
+    assert!(deb.is_file(), "{} not built:\n{log}", deb.display());
+    deb
+}
+
+/// Purges the package when dropped, so that a failing test leaves no trace.
+struct Purge;
+impl Drop for Purge {
+    fn drop(&mut self) {
+        let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
+    }
+}
+
+/// Every `sha256=` line of every RECORD under the unpacked venv must match
+/// the file's bytes: nothing in the dh sequence altered a wheel's file.
+fn check_records(root: &Path) -> usize {
+    let site = root.join(PREFIX.trim_start_matches('/')).join("lib/python3.11/site-packages");
+    let mut checked = 0;
+    for e in fs::read_dir(&site).unwrap() {
+        let dist = e.unwrap().path();
+        if !dist.to_string_lossy().ends_with(".dist-info") {
+            continue;
+        }
+        let record = fs::read_to_string(dist.join("RECORD")).unwrap();
+        for line in record.lines() {
+            let mut f = line.rsplitn(3, ',');
+            let (_size, hash, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+            let Some(b64) = hash.strip_prefix("sha256=") else { continue };
+            let file = site.join(path);
+            let want = hex_of_urlsafe_b64(b64);
+            assert_eq!(
+                sha256_file(&file),
+                want,
+                "{} differs from its RECORD after the dh sequence",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn hex_of_urlsafe_b64(s: &str) -> String {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = ALPHA.iter().position(|&a| a == c).expect("base64url") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
+    if !repo().join("example/wheelhouse").is_dir() {
+        panic!("the bundled example (example/) is missing");
+    }
+    let tmp = scratch();
+    let a = tmp.path().join("a");
+    fs::create_dir(&a).unwrap();
+    let src_a = make_source(&a);
+    // The second build's source is a pristine copy taken before the first
+    // build, far away in another directory.
+    let b = tmp.path().join("elsewhere/with/a/longer/path");
+    fs::create_dir_all(&b).unwrap();
+    copy_tree(&src_a, &b.join("demoapp-1.0.0"));
+    let src_b = b.join("demoapp-1.0.0");
+
+    let deb_a = build(&src_a, tmp.path(), "umask 022; exec", &[("TZ", "UTC"), ("LC_ALL", "C")]);
+    let deb_b = build(
+        &src_b,
+        tmp.path(),
+        "umask 077; exec taskset -c 0 faketime '2031-06-15 12:34:56'",
+        &[("TZ", "Pacific/Kiritimati"), ("LC_ALL", "C.UTF-8")],
+    );
+    if fs::read(&deb_a).unwrap() != fs::read(&deb_b).unwrap() {
+        let list = |d: &Path| ok(Command::new("dpkg-deb").arg("-c").arg(d));
+        panic!(
+            "the two builds differ:\n{} {}\n{} {}\n--- a\n{}\n--- b\n{}",
+            sha256_file(&deb_a),
+            deb_a.display(),
+            sha256_file(&deb_b),
+            deb_b.display(),
+            list(&deb_a),
+            list(&deb_b)
+        );
+    }
+
+    // What the package holds: the venv, the launcher link, the maintainer
+    // scripts from dh_venvdeb, Depends from venvdeb and dpkg-shlibdeps.
+    let fields = ok(Command::new("dpkg-deb").args(["-f"]).arg(&deb_a));
+    assert!(fields.contains("python3 (>= 3.11~)"), "{fields}");
+    assert!(fields.contains("libc6"), "{fields}");
+    let postinst = ok(Command::new("dpkg-deb").args(["-I"]).arg(&deb_a).arg("postinst"));
+    assert!(postinst.contains("# Automatically added by dh_venvdeb/"), "{postinst}");
+    assert!(postinst.contains("py3compile"), "{postinst}");
+    let unpacked = tmp.path().join("unpacked");
+    ok(Command::new("dpkg-deb").arg("-x").arg(&deb_a).arg(&unpacked));
+    let link = fs::read_link(unpacked.join("usr/bin/demoapp")).unwrap();
+    assert_eq!(link, Path::new(&format!("{PREFIX}/bin/demoapp")));
+    let checked = check_records(&unpacked);
+    assert!(checked > 50, "only {checked} RECORD entries checked");
+    let so = ok(Command::new("find").arg(&unpacked).args(["-name", "*.so"]));
+    assert!(so.lines().count() >= 2, "no compiled modules in the package:\n{so}");
+    // No build path in any byte of the package.
+    for src in [&src_a, &src_b] {
+        let out = run(Command::new("grep")
+            .args(["-r", "-l", "-F"])
+            .arg(src.to_str().unwrap())
+            .arg(&unpacked));
+        assert!(out.stdout.is_empty(), "build path in {}", String::from_utf8_lossy(&out.stdout));
+    }
+
+    // lintian: no error or warning (overrides from venvdeb init apply).
+    let out = run(Command::new("lintian").arg(&deb_a));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
+        .collect();
+    assert!(bad.is_empty(), "lintian:\n{report}{}", String::from_utf8_lossy(&out.stderr));
+
+    // Install, run from another directory, purge.
+    let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _purge = Purge;
+    ok(Command::new("dpkg").arg("-i").arg(&deb_a));
+    let out = ok(Command::new("/usr/bin/demoapp").current_dir("/"));
+    assert!(!out.trim().is_empty(), "demoapp printed nothing");
+    let pyc = ok(Command::new("find").arg(PREFIX).args(["-name", "*.pyc"]));
+    assert!(!pyc.is_empty(), "postinst compiled no bytecode");
+    ok(Command::new("dpkg").args(["--purge", PACKAGE]));
+    assert!(!Path::new(PREFIX).exists(), "{PREFIX} left behind after purge");
+    assert!(fs::symlink_metadata("/usr/bin/demoapp").is_err());
+}

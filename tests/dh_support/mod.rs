@@ -1,0 +1,52 @@
+//! Helpers for the debhelper tests: run `dh`, `dh_venvdeb` and
+//! dpkg-buildpackage with the addon and dh_venvdeb taken from this
+//! repository and venvdeb from the test build (nothing installed into the
+//! system).
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Lay out `Debian/Debhelper/Sequence/venvdeb.pm` below `dir` (a symlink
+/// to the repository's addon) and return `dir`, for PERL5LIB.
+pub fn perl5lib(dir: &Path) -> PathBuf {
+    let seq = dir.join("Debian/Debhelper/Sequence");
+    fs::create_dir_all(&seq).unwrap();
+    let link = seq.join("venvdeb.pm");
+    if fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink(
+            crate::common::repo().join("debian-templates/debhelper/venvdeb.pm"),
+            &link,
+        )
+        .unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// PATH with dh_venvdeb (repository) and venvdeb (test build) first.
+pub fn path() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_venvdeb"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    format!(
+        "{}:{}:{}",
+        crate::common::repo()
+            .join("debian-templates/debhelper")
+            .display(),
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Set PATH and PERL5LIB (below `scratch`) on a command.
+pub fn dh_env<'a>(c: &'a mut Command, scratch: &Path) -> &'a mut Command {
+    c.env("PATH", path())
+        .env("PERL5LIB", perl5lib(&scratch.join("perl5lib")))
+        .env_remove("DH_VERBOSE")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DEB_BUILD_OPTIONS")
+        .env_remove("MAKEFLAGS")
+        .env_remove("VENVDEB")
+}
