@@ -74,3 +74,16 @@ cat "$work/venvdeb-diff-content.out"
 echo
 echo "=== diffoscope report ($(wc -l < "$work/diffoscope.txt") lines; first 60) ==="
 head -60 "$work/diffoscope.txt"
+
+echo
+echo "=== memory on a 1 GiB package: one 1 GiB file plus one small file that differs (-Zzstd) ==="
+big=$work/big
+mkdir -p "$big/t/DEBIAN" "$big/t/usr/share/big"
+printf 'Package: big\nVersion: 1\nArchitecture: all\nMaintainer: B <b@example.org>\nDescription: big\n' > "$big/t/DEBIAN/control"
+head -c 1073741824 /dev/zero > "$big/t/usr/share/big/zeros"
+echo a > "$big/t/usr/share/big/small"
+dpkg-deb --root-owner-group -Zzstd --build "$big/t" "$big/a.deb" >/dev/null
+echo b > "$big/t/usr/share/big/small"
+dpkg-deb --root-owner-group -Zzstd --build "$big/t" "$big/b.deb" >/dev/null
+rm -rf "$big/t"
+t venvdeb-diff-1GiB "$venvdeb" diff "$big/a.deb" "$big/b.deb"

@@ -225,8 +225,11 @@ pub fn read_deb<R: Read>(
         }
         if let Some((part, codec)) = part {
             let what = format!("ar member {name} (offset {offset})");
-            let mut tar =
-                HashReader::new(decompressor(codec, &mut body).with_context(|| what.clone())?);
+            // Buffer the decompressed stream: the tar reader asks for 512 bytes at a time.
+            let mut tar = HashReader::new(io::BufReader::with_capacity(
+                1 << 16,
+                decompressor(codec, &mut body).with_context(|| what.clone())?,
+            ));
             let trailer = tarstream::for_each_entry(&mut tar, |e, data| visit(part, e, data))
                 .with_context(|| format!("{what}, {} decompressed", codec.name()))?;
             // Whatever the decompressor still yields is past the tar's end.
