@@ -94,7 +94,6 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
             version: "1.0".into(),
         }],
         origins,
-        paths: vec![prefix.clone()],
         sbom: true,
     };
     write_into(&root, &input).unwrap();

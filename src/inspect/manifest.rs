@@ -133,10 +133,6 @@ pub struct ManifestInput {
     /// Installed absolute path → file name of the wheel it came from, for
     /// every file unpacked from a wheel (files not listed are "generated").
     pub origins: BTreeMap<String, String>,
-    /// The in-package paths the manifest lists, each with everything below
-    /// it: the prefix, and the links venvdeb puts in /usr/bin. (The SBOM is
-    /// added when written; the manifest never lists itself.)
-    pub paths: Vec<String>,
     /// Also write the CycloneDX SBOM (`sbom::SBOM_NAME`) beside the manifest.
     pub sbom: bool,
 }
@@ -392,6 +388,37 @@ fn ensure_doc_dir(root: &Path, package: &str, sde: u64) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// What the manifest lists: the venv prefix with everything below it, and
+/// the symlinks in `/usr/bin` that point into the prefix (the launchers
+/// venvdeb exposes). Shared directories (`/usr`, `/opt`) and other packages'
+/// files in a dh staging directory are not venvdeb's and are not listed.
+pub fn listed_paths(root: &Path, prefix: &str) -> Result<Vec<String>> {
+    let prefix = prefix.trim_end_matches('/');
+    let mut out = vec![prefix.to_string()];
+    let bin = root.join("usr/bin");
+    if let Ok(rd) = fs::read_dir(&bin) {
+        let mut names: Vec<std::ffi::OsString> = rd
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("manifest: reading directory {}", bin.display()))?;
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for name in names {
+            let full = bin.join(&name);
+            let Ok(target) = fs::read_link(&full) else {
+                continue;
+            };
+            let t = target.to_string_lossy();
+            if t.starts_with(&format!("{prefix}/")) {
+                let Some(n) = name.to_str() else {
+                    bail!("manifest: {} is not UTF-8", full.display());
+                };
+                out.push(format!("/usr/bin/{n}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Build the manifest of the staging tree at `root` (without writing it);
 /// `extra` are more in-package paths to list (the SBOM).
 pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> Result<Manifest> {
@@ -409,7 +436,7 @@ pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> R
     let mut signers = input.signers.clone();
     signers.sort();
     signers.dedup();
-    let mut paths = input.paths.clone();
+    let mut paths = listed_paths(root, &input.prefix)?;
     paths.extend(extra.iter().cloned());
     let mut files = scan_tree(root, &paths, &[manifest_path(&input.package.name)])?;
     let mut unused: BTreeMap<&str, &str> = input
@@ -594,7 +621,6 @@ pub(crate) mod tests {
                 version: "1.0+local".into(),
             }],
             origins,
-            paths: vec!["/opt/venvs/demo".into()],
             sbom: true,
         }
     }
@@ -712,32 +738,41 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn listed_paths_must_exist_and_be_absolute() {
+    fn lists_the_prefix_and_usr_bin_links_into_it_only() {
         let d = tmp();
-        let base = sample(d.path());
-        let mut input = base.clone();
-        input.paths.push("/usr/bin/missing-link".into());
-        let err = write_into(d.path(), &input).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("usr/bin/missing-link"),
-            "{err:#}"
-        );
-        for bad in ["relative", "/opt/../etc", "/"] {
-            let mut input = base.clone();
-            input.paths = vec![bad.into()];
-            assert!(build_manifest(d.path(), &input, &[]).is_err(), "{bad}");
-        }
-        // nested paths are listed once
-        let mut input = base.clone();
-        input.paths.push("/opt/venvs/demo/bin".into());
-        input.sbom = false;
+        let input = sample(d.path());
+        fs::create_dir_all(d.path().join("usr/bin")).unwrap();
+        fs::create_dir_all(d.path().join("etc")).unwrap();
+        fs::write(d.path().join("etc/other.conf"), "x").unwrap();
+        std::os::unix::fs::symlink("/opt/venvs/demo/bin/python", d.path().join("usr/bin/demo"))
+            .unwrap();
+        std::os::unix::fs::symlink("/usr/bin/other", d.path().join("usr/bin/unrelated")).unwrap();
         let m = build_manifest(d.path(), &input, &[]).unwrap();
-        let n = m
+        let outside: Vec<&str> = m
             .files
             .iter()
-            .filter(|f| f.path == "/opt/venvs/demo/bin")
-            .count();
-        assert_eq!(n, 1);
+            .map(|f| f.path.as_str())
+            .filter(|p| !p.starts_with("/opt/venvs/demo"))
+            .collect();
+        assert_eq!(outside, vec!["/usr/bin/demo"]);
+        for bad in ["relative", "/opt/../etc", "/"] {
+            assert!(
+                scan_tree(d.path(), &[bad.to_string()], &[]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(scan_tree(d.path(), &["/usr/bin/missing".to_string()], &[]).is_err());
+        // nested paths are listed once
+        let f = scan_tree(
+            d.path(),
+            &["/opt/venvs/demo".into(), "/opt/venvs/demo/bin".into()],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            f.iter().filter(|f| f.path == "/opt/venvs/demo/bin").count(),
+            1
+        );
     }
 
     #[test]
