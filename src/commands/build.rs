@@ -92,6 +92,7 @@ pub fn build(
     let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
     let root = staging.0.join("root");
     let report = stage(cfg, &root, &StageOptions::default(), sde)?;
+    let mut t = super::Timings::new();
 
     // Maintainer scripts first: Installed-Size counts them, as
     // dpkg-gencontrol does after dh_installdeb; control and md5sums after.
@@ -122,10 +123,13 @@ pub fn build(
     }
     .render();
     crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
+    t.done("maintainer scripts + Installed-Size + control");
     let sums = package::md5sums(&root)?;
     crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
+    t.done("md5sums");
     crate::normalize::normalize(&root, sde)?;
     crate::normalize::scan_for_leaks(&root, staging.0.as_os_str().as_encoded_bytes())?;
+    t.done("normalize + leak scan (package)");
 
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
     build_deb(
@@ -137,10 +141,13 @@ pub fn build(
             source_date_epoch: sde,
         },
     )?;
+    t.done("deb");
     let mut beside = Vec::new();
     if let Some(w) = &report.manifest {
         beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
     }
+    drop(staging);
+    t.done("copy manifest beside + remove staging");
     Ok(BuildResult {
         beside,
         deb,

@@ -112,9 +112,11 @@ pub fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
 /// the caller to remove (`build` stages into a directory it deletes).
 pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Result<StageReport> {
     let cfg = &apply_options(cfg, opts)?;
+    let mut t = super::Timings::new();
     let python = &cfg.venv.python;
     let it = Interpreter::query(python, &cfg.venv.prefix)?;
     let env = MarkerEnv::query(python)?;
+    t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
     let inputs = VerifyInputs {
@@ -128,6 +130,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         max_uncompressed: cfg.inputs.max_uncompressed,
     };
     let wh = verify(&inputs)?;
+    t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
     let tags = TagPriority::for_interpreter(&it);
@@ -182,6 +185,8 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     };
     closure::check(&dists, &roots, &eval)?;
 
+    t.done("plan");
+
     // 3. Package needs: Architecture, Depends.
     let mut needs = BinaryNeeds::default();
     for s in &selected {
@@ -203,6 +208,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         installed.push((d, s.wheel.sha256_hex()));
     }
     package::expose_links(&destdir, cfg, &layout.scripts)?;
+    t.done("install");
 
     // 5. Normalize what we staged, and prove no build path leaked into it.
     let venv_dir = layout.venv_dir();
@@ -216,6 +222,8 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
 
     let mut signers: Vec<String> = wh.signers().to_vec();
     signers.sort();
+
+    t.done("normalize + leak scan (venv)");
 
     // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
     let manifest = write_manifest(
@@ -237,6 +245,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
             sha256: sha,
         })
         .collect();
+    t.done("manifest + SBOM");
     Ok(StageReport {
         package: cfg.package.name.clone(),
         version: cfg.package.version.clone(),
