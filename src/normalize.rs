@@ -234,6 +234,26 @@ mod tests {
     }
 
     #[test]
+    fn ancestors_only() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("opt/venvs/x")).unwrap();
+        for p in ["opt", "opt/venvs", "opt/venvs/x"] {
+            std::fs::set_permissions(r.join(p), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        ancestors(r, "/opt/venvs/x", 1_700_000_000).unwrap();
+        let m = |p: &str| std::fs::symlink_metadata(r.join(p)).unwrap();
+        assert_eq!(m("opt").mode() & 0o7777, 0o755);
+        assert_eq!(m("opt/venvs").mode() & 0o7777, 0o755);
+        assert_eq!(m("opt/venvs").mtime(), 1_700_000_000);
+        assert_eq!(
+            m("opt/venvs/x").mode() & 0o7777,
+            0o700,
+            "the leaf is left alone"
+        );
+    }
+
+    #[test]
     fn fifo_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let st = std::process::Command::new("mkfifo")

@@ -91,7 +91,11 @@ pub fn build(
         .with_context(|| format!("resolving {}", output_dir.display()))?;
     let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
     let root = staging.0.join("root");
-    let report = stage(cfg, &root, &StageOptions::default(), sde)?;
+    let opts = StageOptions {
+        caller_scans_for_leaks: true,
+        ..StageOptions::default()
+    };
+    let report = stage(cfg, &root, &opts, sde)?;
     let mut t = super::Timings::new();
 
     // Maintainer scripts first: Installed-Size counts them, as

@@ -53,6 +53,9 @@ pub struct StageOptions {
     pub package: Option<String>,
     pub version: Option<String>,
     pub arch: Option<String>,
+    /// Leave the build-path scan of the venv to the caller (`build` scans
+    /// the whole package tree once, at the end).
+    pub caller_scans_for_leaks: bool,
 }
 
 /// What staging produced and what the package needs.
@@ -218,7 +221,9 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
         normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
     }
-    normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    if !opts.caller_scans_for_leaks {
+        normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    }
 
     let mut signers: Vec<String> = wh.signers().to_vec();
     signers.sort();
@@ -382,6 +387,7 @@ pub fn run(args: &StageArgs) -> Result<()> {
         package: args.package.clone(),
         version: args.version.clone(),
         arch: args.arch.clone(),
+        caller_scans_for_leaks: false,
     };
     let report = stage(&cfg, &args.destdir, &opts, sde)?;
     if let Some(sv) = &args.substvars {
