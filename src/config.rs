@@ -43,6 +43,9 @@ pub struct PackageConfig {
     pub fields: BTreeMap<String, String>,
     /// Also write a CycloneDX SBOM beside the build manifest (default true).
     pub sbom: bool,
+    /// A Debian copyright file to install as /usr/share/doc/<name>/copyright
+    /// (`venvdeb build` only; under debhelper, dh_installdocs does it).
+    pub copyright: Option<PathBuf>,
 }
 
 /// `[inputs]`: exactly what `venvdeb verify` takes.
@@ -146,6 +149,7 @@ struct RawPackage {
     replaces: Option<FieldValue>,
     provides: Option<FieldValue>,
     sbom: Option<bool>,
+    copyright: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +290,9 @@ impl Config {
                 architecture: p.architecture,
                 fields,
                 sbom: p.sbom.unwrap_or(true),
+                copyright: p
+                    .copyright
+                    .map(|c| if c.is_absolute() { c } else { dir.join(c) }),
             },
             inputs,
             venv: VenvConfig {

@@ -280,6 +280,47 @@ pub fn md5sums(root: &Path) -> Result<String> {
     Ok(out)
 }
 
+/// `gzip -9n` of `input` as Debian's gzip writes it (no name, mtime 0,
+/// XFL 2, OS 3), with the system zlib: what dh_installchangelogs installs.
+pub fn gzip9n(input: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
+    let mut enc = flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::new(9));
+    enc.write_all(input).context("compressing")?;
+    enc.finish().context("compressing")?;
+    let mut crc = flate2::Crc::new();
+    crc.update(input);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    Ok(out)
+}
+
+/// For `venvdeb build` (no debhelper): `/usr/share/doc/<name>/copyright`
+/// from `package.copyright`, and `changelog.Debian.gz` from the
+/// `debian/changelog` beside the configuration, when they exist.
+pub fn install_docs(root: &Path, cfg: &Config, sde: u64) -> Result<()> {
+    let changelog = cfg.dir.join("debian/changelog");
+    let has_changelog = changelog.is_file();
+    if cfg.package.copyright.is_none() && !has_changelog {
+        return Ok(());
+    }
+    let rel = format!("usr/share/doc/{}", cfg.package.name);
+    let doc = root.join(&rel);
+    std::fs::create_dir_all(&doc).with_context(|| format!("creating {}", doc.display()))?;
+    if let Some(c) = &cfg.package.copyright {
+        let bytes = std::fs::read(c)
+            .with_context(|| format!("reading package.copyright {}", c.display()))?;
+        crate::venv::layout::write_file(&doc.join("copyright"), &bytes, 0o644)?;
+    }
+    if has_changelog {
+        let bytes = std::fs::read(&changelog)
+            .with_context(|| format!("reading {}", changelog.display()))?;
+        crate::venv::layout::write_file(&doc.join("changelog.Debian.gz"), &gzip9n(&bytes)?, 0o644)?;
+    }
+    crate::normalize::normalize(&doc, sde)?;
+    crate::normalize::ancestors(root, &rel, sde)
+}
+
 /// A whole maintainer script from snippets.
 pub fn maintainer_script(snippet: &str) -> String {
     format!("#!/bin/sh\nset -e\n{snippet}")
@@ -382,6 +423,22 @@ mod tests {
              Installed-Size: 42\nDepends: python3 (>= 3.11~), curl\nRecommends: x\n\
              Section: python\nDescription: demo\n Long.\n .\n More.\n"
         );
+    }
+
+    #[test]
+    fn gzip_like_debian() {
+        let data = b"demoapp (1.0) unstable; urgency=low\n\n  * x\n".repeat(20);
+        let ours = gzip9n(&data).unwrap();
+        let mut child = std::process::Command::new("gzip")
+            .args(["-9n", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(ours, out.stdout, "differs from gzip -9n");
     }
 
     #[test]

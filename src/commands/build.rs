@@ -93,6 +93,7 @@ pub fn build(
     let root = staging.0.join("root");
     let opts = StageOptions {
         caller_scans_for_leaks: true,
+        install_docs: true,
         ..StageOptions::default()
     };
     let report = stage(cfg, &root, &opts, sde)?;

@@ -56,6 +56,9 @@ pub struct StageOptions {
     /// Leave the build-path scan of the venv to the caller (`build` scans
     /// the whole package tree once, at the end).
     pub caller_scans_for_leaks: bool,
+    /// Install /usr/share/doc/<package>/copyright and changelog.Debian.gz
+    /// (what dh_installdocs and dh_installchangelogs do under debhelper).
+    pub install_docs: bool,
 }
 
 /// What staging produced and what the package needs.
@@ -230,6 +233,10 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
 
     t.done("normalize + leak scan (venv)");
 
+    if opts.install_docs {
+        crate::package::install_docs(&destdir, cfg, sde)?;
+    }
+
     // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
     let manifest = write_manifest(
         cfg,
@@ -388,6 +395,7 @@ pub fn run(args: &StageArgs) -> Result<()> {
         version: args.version.clone(),
         arch: args.arch.clone(),
         caller_scans_for_leaks: false,
+        install_docs: false,
     };
     let report = stage(&cfg, &args.destdir, &opts, sde)?;
     if let Some(sv) = &args.substvars {
