@@ -225,8 +225,11 @@ pub fn read_deb<R: Read>(
         }
         if let Some((part, codec)) = part {
             let what = format!("ar member {name} (offset {offset})");
-            let mut tar =
-                HashReader::new(decompressor(codec, &mut body).with_context(|| what.clone())?);
+            // Buffer the decompressed stream: the tar reader asks for 512 bytes at a time.
+            let mut tar = HashReader::new(io::BufReader::with_capacity(
+                1 << 16,
+                decompressor(codec, &mut body).with_context(|| what.clone())?,
+            ));
             let trailer = tarstream::for_each_entry(&mut tar, |e, data| visit(part, e, data))
                 .with_context(|| format!("{what}, {} decompressed", codec.name()))?;
             // Whatever the decompressor still yields is past the tar's end.
@@ -308,5 +311,82 @@ mod tests {
         deb.extend_from_slice(b"debian-binary   0           0     0     100644  4         XX");
         let err = read_deb(&deb[..], |_, _, _| Ok(())).unwrap_err();
         assert!(format!("{err:#}").contains("bad terminator"), "{err:#}");
+    }
+
+    /// A small real package made by dpkg-deb, for mutation.
+    fn sample_deb(z: &str) -> Vec<u8> {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("p");
+        std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+        std::fs::create_dir_all(root.join("usr/share/x")).unwrap();
+        std::fs::write(
+            root.join("DEBIAN/control"),
+            "Package: x\nVersion: 1\nArchitecture: all\nMaintainer: a <a@b.c>\nDescription: x\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("usr/share/x/a"), "hello\n".repeat(50)).unwrap();
+        let long = root.join("usr/share/x").join("l".repeat(120));
+        std::fs::write(long, "long").unwrap();
+        let out = d.path().join("x.deb");
+        let st = std::process::Command::new("dpkg-deb")
+            .args(["--root-owner-group", &format!("-Z{z}"), "--build"])
+            .arg(&root)
+            .arg(&out)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        std::fs::read(out).unwrap()
+    }
+
+    #[test]
+    fn reads_every_compression() {
+        for z in ["xz", "zstd", "gzip", "none"] {
+            let deb = sample_deb(z);
+            let mut paths = Vec::new();
+            let s = read_deb(&deb[..], |part, e, _| {
+                paths.push((part, e.path.clone()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(s.size, deb.len() as u64);
+            assert_eq!(s.debian_binary, b"2.0\n");
+            assert!(
+                paths.contains(&(Part::Control, "./control".into())),
+                "{z}: {paths:?}"
+            );
+            assert!(
+                paths.contains(&(Part::Data, format!("./usr/share/x/{}", "l".repeat(120)))),
+                "{z}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, .. Default::default() })]
+        /// Mutated or truncated packages give an error or a result, never a panic.
+        #[test]
+        fn mutated_packages_never_panic(
+            which in 0usize..4,
+            flips in proptest::collection::vec((0usize..100_000, 0u8..=255), 1..4),
+            cut in proptest::option::of(0usize..100_000),
+        ) {
+            thread_local! {
+                static DEBS: Vec<Vec<u8>> = ["xz", "zstd", "gzip", "none"].iter().map(|z| sample_deb(z)).collect();
+            }
+            let mut deb = DEBS.with(|d| d[which].clone());
+            for (at, b) in flips {
+                let n = deb.len();
+                deb[at % n] ^= b.max(1);
+            }
+            if let Some(c) = cut {
+                let n = deb.len();
+                deb.truncate(c % n);
+            }
+            let _ = read_deb(&deb[..], |_, _, r| {
+                std::io::copy(r, &mut std::io::sink())?;
+                Ok(())
+            });
+        }
     }
 }

@@ -226,12 +226,92 @@ fn check_name(package: &str) -> Result<()> {
     Ok(())
 }
 
-/// Walk the package tree below `root` (DEBIAN/ aside) in sorted order and
-/// describe every path; `skip` (absolute in-package paths) are left out.
-pub fn scan_tree(root: &Path, skip: &[String]) -> Result<Vec<FileEntry>> {
+/// Describe the in-package paths `paths` (absolute), each with everything
+/// below it, in the staging tree `root`, sorted by path bytes; `skip`
+/// (absolute in-package paths) are left out. A path that does not exist is
+/// an error.
+pub fn scan_tree(root: &Path, paths: &[String], skip: &[String]) -> Result<Vec<FileEntry>> {
+    let mut tops: Vec<String> = paths
+        .iter()
+        .map(|p| p.trim_end_matches('/').to_string())
+        .collect();
+    tops.sort();
+    tops.dedup();
     let mut out = Vec::new();
-    scan_dir(root, "", skip, &mut out)?;
+    for top in &tops {
+        if !top.starts_with('/') || top.split('/').any(|c| c == ".." || c == ".") || top.len() < 2 {
+            bail!("manifest: {top:?} is not an absolute path inside the package");
+        }
+        if tops
+            .iter()
+            .any(|t| t != top && top.starts_with(&format!("{t}/")))
+        {
+            continue; // listed with its parent
+        }
+        if skip.contains(top) {
+            continue;
+        }
+        let full = root.join(top.trim_start_matches('/'));
+        describe(&full, top, skip, &mut out)?;
+    }
+    out.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     Ok(out)
+}
+
+/// Describe one path (recursing into directories).
+fn describe(full: &Path, path: &str, skip: &[String], out: &mut Vec<FileEntry>) -> Result<()> {
+    let meta = fs::symlink_metadata(full)
+        .with_context(|| format!("manifest: reading {}", full.display()))?;
+    let mode = Some(format!("{:04o}", meta.mode() & 0o7777));
+    let ft = meta.file_type();
+    let path = path.to_string();
+    if ft.is_symlink() {
+        let target = fs::read_link(full)
+            .with_context(|| format!("manifest: reading link {}", full.display()))?;
+        let Some(t) = target.to_str() else {
+            bail!(
+                "manifest: link {} has a target that is not UTF-8",
+                full.display()
+            );
+        };
+        out.push(FileEntry {
+            path,
+            kind: "symlink".into(),
+            mode: None,
+            size: None,
+            sha256: None,
+            target: Some(t.into()),
+            wheel: None,
+        });
+    } else if ft.is_dir() {
+        out.push(FileEntry {
+            path: path.clone(),
+            kind: "dir".into(),
+            mode,
+            size: None,
+            sha256: None,
+            target: None,
+            wheel: None,
+        });
+        scan_dir(full, &path, skip, out)?;
+    } else if ft.is_file() {
+        let (sha, size) = sha256_file(full).context("manifest")?;
+        out.push(FileEntry {
+            path,
+            kind: "file".into(),
+            mode,
+            size: Some(size),
+            sha256: Some(sha),
+            target: None,
+            wheel: None,
+        });
+    } else {
+        bail!(
+            "manifest: {} is neither a file, a directory nor a symlink",
+            full.display()
+        );
+    }
+    Ok(())
 }
 
 fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) -> Result<()> {
@@ -249,64 +329,11 @@ fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) ->
                 name
             );
         };
-        if rel.is_empty() && n == "DEBIAN" {
-            continue;
-        }
         let path = format!("{rel}/{n}");
         if skip.contains(&path) {
             continue;
         }
-        let full = dir.join(&name);
-        let meta = fs::symlink_metadata(&full)
-            .with_context(|| format!("manifest: reading {}", full.display()))?;
-        let mode = Some(format!("{:04o}", meta.mode() & 0o7777));
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            let target = fs::read_link(&full)
-                .with_context(|| format!("manifest: reading link {}", full.display()))?;
-            let Some(t) = target.to_str() else {
-                bail!(
-                    "manifest: link {} has a target that is not UTF-8",
-                    full.display()
-                );
-            };
-            out.push(FileEntry {
-                path,
-                kind: "symlink".into(),
-                mode: None,
-                size: None,
-                sha256: None,
-                target: Some(t.into()),
-                wheel: None,
-            });
-        } else if ft.is_dir() {
-            out.push(FileEntry {
-                path: path.clone(),
-                kind: "dir".into(),
-                mode,
-                size: None,
-                sha256: None,
-                target: None,
-                wheel: None,
-            });
-            scan_dir(&full, &path, skip, out)?;
-        } else if ft.is_file() {
-            let (sha, size) = sha256_file(&full).context("manifest")?;
-            out.push(FileEntry {
-                path,
-                kind: "file".into(),
-                mode,
-                size: Some(size),
-                sha256: Some(sha),
-                target: None,
-                wheel: None,
-            });
-        } else {
-            bail!(
-                "manifest: {} is neither a file, a directory nor a symlink",
-                full.display()
-            );
-        }
+        describe(&dir.join(&name), &path, skip, out)?;
     }
     Ok(())
 }
@@ -361,8 +388,40 @@ fn ensure_doc_dir(root: &Path, package: &str, sde: u64) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Build the manifest of the staging tree at `root` (without writing it).
-pub fn build_manifest(root: &Path, input: &ManifestInput) -> Result<Manifest> {
+/// What the manifest lists: the venv prefix with everything below it, and
+/// the symlinks in `/usr/bin` that point into the prefix (the launchers
+/// venvdeb exposes). Shared directories (`/usr`, `/opt`) and other packages'
+/// files in a dh staging directory are not venvdeb's and are not listed.
+pub fn listed_paths(root: &Path, prefix: &str) -> Result<Vec<String>> {
+    let prefix = prefix.trim_end_matches('/');
+    let mut out = vec![prefix.to_string()];
+    let bin = root.join("usr/bin");
+    if let Ok(rd) = fs::read_dir(&bin) {
+        let mut names: Vec<std::ffi::OsString> = rd
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("manifest: reading directory {}", bin.display()))?;
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for name in names {
+            let full = bin.join(&name);
+            let Ok(target) = fs::read_link(&full) else {
+                continue;
+            };
+            let t = target.to_string_lossy();
+            if t.starts_with(&format!("{prefix}/")) {
+                let Some(n) = name.to_str() else {
+                    bail!("manifest: {} is not UTF-8", full.display());
+                };
+                out.push(format!("/usr/bin/{n}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Build the manifest of the staging tree at `root` (without writing it);
+/// `extra` are more in-package paths to list (the SBOM).
+pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> Result<Manifest> {
     check_name(&input.package.name)?;
     if !input.prefix.starts_with('/') {
         bail!("manifest: prefix {:?} is not absolute", input.prefix);
@@ -377,7 +436,9 @@ pub fn build_manifest(root: &Path, input: &ManifestInput) -> Result<Manifest> {
     let mut signers = input.signers.clone();
     signers.sort();
     signers.dedup();
-    let mut files = scan_tree(root, &[manifest_path(&input.package.name)])?;
+    let mut paths = listed_paths(root, &input.prefix)?;
+    paths.extend(extra.iter().cloned());
+    let mut files = scan_tree(root, &paths, &[manifest_path(&input.package.name)])?;
     let mut unused: BTreeMap<&str, &str> = input
         .origins
         .iter()
@@ -431,7 +492,7 @@ pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
     if input.sbom {
         // The SBOM needs the licenses from installed METADATA files: take a
         // first manifest for the origins, without the SBOM in it.
-        let pre = build_manifest(root, input)?;
+        let pre = build_manifest(root, input, &[])?;
         let bytes = sbom::sbom_json(root, &pre)?;
         sbom_path = Some(write_atomic(
             &doc,
@@ -441,7 +502,16 @@ pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
         )?);
         sbom_json = Some(bytes);
     }
-    let manifest = build_manifest(root, input)?;
+    let extra: Vec<String> = if input.sbom {
+        vec![format!(
+            "{}/{}",
+            doc_dir(&input.package.name),
+            sbom::SBOM_NAME
+        )]
+    } else {
+        Vec::new()
+    };
+    let manifest = build_manifest(root, input, &extra)?;
     let json = manifest.to_json()?;
     let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
@@ -574,6 +644,7 @@ pub(crate) mod tests {
         sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         assert_eq!(paths, sorted);
         assert!(!paths.iter().any(|p| p.starts_with("/DEBIAN")));
+        assert_eq!(paths[0], "/opt/venvs/demo", "the prefix itself is listed");
         assert!(!paths.contains(&"/usr/share/doc/demo/venvdeb-manifest.json"));
         assert!(
             paths.contains(&"/usr/share/doc/demo/venvdeb-sbom.cdx.json"),
@@ -664,6 +735,44 @@ pub(crate) mod tests {
         let mut bad = sample(tmp().path());
         bad.package.name = "../x".into();
         assert!(write_into(d.path(), &bad).is_err());
+    }
+
+    #[test]
+    fn lists_the_prefix_and_usr_bin_links_into_it_only() {
+        let d = tmp();
+        let input = sample(d.path());
+        fs::create_dir_all(d.path().join("usr/bin")).unwrap();
+        fs::create_dir_all(d.path().join("etc")).unwrap();
+        fs::write(d.path().join("etc/other.conf"), "x").unwrap();
+        std::os::unix::fs::symlink("/opt/venvs/demo/bin/python", d.path().join("usr/bin/demo"))
+            .unwrap();
+        std::os::unix::fs::symlink("/usr/bin/other", d.path().join("usr/bin/unrelated")).unwrap();
+        let m = build_manifest(d.path(), &input, &[]).unwrap();
+        let outside: Vec<&str> = m
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|p| !p.starts_with("/opt/venvs/demo"))
+            .collect();
+        assert_eq!(outside, vec!["/usr/bin/demo"]);
+        for bad in ["relative", "/opt/../etc", "/"] {
+            assert!(
+                scan_tree(d.path(), &[bad.to_string()], &[]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(scan_tree(d.path(), &["/usr/bin/missing".to_string()], &[]).is_err());
+        // nested paths are listed once
+        let f = scan_tree(
+            d.path(),
+            &["/opt/venvs/demo".into(), "/opt/venvs/demo/bin".into()],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            f.iter().filter(|f| f.path == "/opt/venvs/demo/bin").count(),
+            1
+        );
     }
 
     #[test]

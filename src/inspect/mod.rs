@@ -11,6 +11,7 @@ pub mod debreader;
 pub mod diff;
 pub mod hashio;
 pub mod manifest;
+pub mod rebuild;
 pub mod sbom;
 pub mod tarstream;
 pub mod view;

@@ -1,0 +1,294 @@
+//! What `rebuild --check` needs from the package under test, read as a
+//! stream: its name, version and architecture from control, the
+//! compression of its data.tar, and the manifest it carries; and the check
+//! that the inputs at hand are the ones that manifest lists (each wheel, by
+//! file name and sha256; the interpreter; the signers once rebuilt).
+//! Running the build and comparing are the command's (`commands::rebuild`).
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use super::controlfile::parse_fields;
+use super::debreader::{read_deb_file, Codec, Part};
+use super::hashio::sha256_file;
+use super::manifest::{manifest_path, Manifest};
+
+/// Largest manifest read from a package.
+const MANIFEST_LIMIT: u64 = 256 << 20;
+
+/// Facts about a package read from its bytes.
+#[derive(Debug, Clone)]
+pub struct DebFacts {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub data_codec: Codec,
+    pub manifest: Manifest,
+}
+
+/// Read a venvdeb-built package's control fields, data.tar compression and
+/// manifest. A package without a manifest is an error.
+pub fn read_facts(deb: &Path) -> Result<DebFacts> {
+    let mut control: Option<Vec<(String, String)>> = None;
+    let mut manifest_bytes: Option<Vec<u8>> = None;
+    let summary = read_deb_file(deb, |part, entry, reader| {
+        match part {
+            Part::Control if entry.path == "./control" || entry.path == "control" => {
+                let mut text = String::new();
+                reader
+                    .take(1 << 20)
+                    .read_to_string(&mut text)
+                    .context("control is not UTF-8")?;
+                control = Some(parse_fields(&text));
+            }
+            Part::Data => {
+                let Some(fields) = &control else {
+                    return Ok(());
+                };
+                let Some((_, name)) = fields.iter().find(|(k, _)| k == "Package") else {
+                    return Ok(());
+                };
+                if entry.path == format!(".{}", manifest_path(name)) {
+                    let mut buf = Vec::new();
+                    reader.take(MANIFEST_LIMIT).read_to_end(&mut buf)?;
+                    manifest_bytes = Some(buf);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let fields =
+        control.with_context(|| format!("{}: no ./control in control.tar", deb.display()))?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .with_context(|| format!("{}: control has no {k} field", deb.display()))
+    };
+    let package = get("Package")?;
+    let Some(bytes) = manifest_bytes else {
+        bail!(
+            "{}: no {} inside: not built by venvdeb (or by a venvdeb without manifests)",
+            deb.display(),
+            manifest_path(&package)
+        );
+    };
+    let manifest = Manifest::from_json(&bytes)
+        .with_context(|| format!("{}: {}", deb.display(), manifest_path(&package)))?;
+    let data_codec = summary
+        .tars
+        .iter()
+        .find(|t| t.part == Part::Data)
+        .map(|t| t.codec)
+        .context("no data.tar")?;
+    Ok(DebFacts {
+        package,
+        version: get("Version")?,
+        architecture: get("Architecture")?,
+        data_codec,
+        manifest,
+    })
+}
+
+/// One way the inputs at hand are not the package's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFinding {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl InputFinding {
+    pub fn line(&self) -> String {
+        format!(
+            "input {}: expected {}, found {}",
+            self.what, self.expected, self.actual
+        )
+    }
+}
+
+fn finding(
+    what: impl Into<String>,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> InputFinding {
+    InputFinding {
+        what: what.into(),
+        expected: expected.into(),
+        actual: actual.into(),
+    }
+}
+
+/// Before rebuilding: every wheel the manifest lists is in `wheelhouse`
+/// with its sha256, and the interpreter path is the same.
+pub fn check_inputs_before(
+    m: &Manifest,
+    wheelhouse: &Path,
+    interpreter: &Path,
+) -> Result<Vec<InputFinding>> {
+    let mut out = Vec::new();
+    if interpreter.to_str() != Some(m.interpreter.path.as_str()) {
+        out.push(finding(
+            "interpreter",
+            &m.interpreter.path,
+            interpreter.display().to_string(),
+        ));
+    }
+    for w in &m.wheels {
+        if w.filename.contains('/') || w.filename.starts_with('.') {
+            bail!(
+                "manifest names a wheel {:?} that is not a plain file name",
+                w.filename
+            );
+        }
+        let p = wheelhouse.join(&w.filename);
+        if !p.is_file() {
+            out.push(finding(
+                format!("wheel {}", w.filename),
+                format!("sha256 {}", w.sha256),
+                format!("no such file in {}", wheelhouse.display()),
+            ));
+            continue;
+        }
+        let (sha, _) = sha256_file(&p)?;
+        if sha != w.sha256 {
+            out.push(finding(
+                format!("wheel {}", w.filename),
+                format!("sha256 {}", w.sha256),
+                format!("sha256 {sha}"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// After rebuilding: the rebuilt package's manifest names the same wheels,
+/// signers, interpreter and package as the original's.
+pub fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec<InputFinding> {
+    let mut out = Vec::new();
+    let names = |m: &Manifest| {
+        m.wheels
+            .iter()
+            .map(|w| format!("{} ({})", w.filename, &w.sha256))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if original.wheels != rebuilt.wheels {
+        out.push(finding("wheels installed", names(original), names(rebuilt)));
+    }
+    if original.signers != rebuilt.signers {
+        out.push(finding(
+            "signers",
+            original.signers.join(", "),
+            rebuilt.signers.join(", "),
+        ));
+    }
+    if original.interpreter != rebuilt.interpreter {
+        let show = |m: &Manifest| format!("{} {}", m.interpreter.path, m.interpreter.version);
+        out.push(finding("interpreter", show(original), show(rebuilt)));
+    }
+    if original.package != rebuilt.package {
+        let show = |m: &Manifest| {
+            format!(
+                "{} {} {}",
+                m.package.name, m.package.version, m.package.architecture
+            )
+        };
+        out.push(finding("package", show(original), show(rebuilt)));
+    }
+    if original.prefix != rebuilt.prefix {
+        out.push(finding("prefix", &original.prefix, &rebuilt.prefix));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::manifest::{tests::sample, write_into};
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn facts_from_a_dpkg_deb_package_and_input_checks() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let input = sample(&root);
+        std::fs::write(
+            root.join("DEBIAN/control"),
+            "Package: demo\nVersion: 1.0-1\nArchitecture: all\nMaintainer: T <t@example.org>\nDescription: d\n",
+        )
+        .unwrap();
+        write_into(&root, &input).unwrap();
+        let deb = d.path().join("demo.deb");
+        let st = Command::new("dpkg-deb")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .args(["--root-owner-group", "-Zzstd", "--build"])
+            .arg(&root)
+            .arg(&deb)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let f = read_facts(&deb).unwrap();
+        assert_eq!(
+            (
+                f.package.as_str(),
+                f.version.as_str(),
+                f.architecture.as_str()
+            ),
+            ("demo", "1.0-1", "all")
+        );
+        assert_eq!(f.data_codec, Codec::Zstd);
+        assert_eq!(f.manifest.source_date_epoch, 1_700_000_000);
+
+        // inputs: the sample's wheel is not in an empty wheelhouse
+        let wh = d.path().join("wheelhouse");
+        std::fs::create_dir(&wh).unwrap();
+        let found = check_inputs_before(&f.manifest, &wh, Path::new("/usr/bin/python3")).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].line().contains("no such file"),
+            "{}",
+            found[0].line()
+        );
+        std::fs::write(wh.join(&f.manifest.wheels[0].filename), "other bytes").unwrap();
+        let found =
+            check_inputs_before(&f.manifest, &wh, Path::new("/usr/local/bin/python3")).unwrap();
+        let lines: Vec<String> = found.iter().map(InputFinding::line).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("input interpreter: expected /usr/bin/python3"),
+            "{lines:?}"
+        );
+        assert!(lines[1].contains("expected sha256 abab"), "{lines:?}");
+
+        let mut other = f.manifest.clone();
+        assert!(check_inputs_after(&f.manifest, &other).is_empty());
+        other.signers = vec!["CCCC".into()];
+        assert_eq!(check_inputs_after(&f.manifest, &other).len(), 1);
+
+        // a package without a manifest
+        std::fs::remove_file(root.join("usr/share/doc/demo/venvdeb-manifest.json")).unwrap();
+        let plain = d.path().join("plain.deb");
+        let st = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(&root)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        let err = read_facts(&plain).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not built by venvdeb"),
+            "{err:#}"
+        );
+    }
+}
