@@ -429,8 +429,13 @@ pub fn check_launcher_name(name: &str) -> Result<()> {
     {
         bail!("{name:?} is not a plain file name");
     }
-    if name.starts_with("python") {
-        bail!("{name:?} would shadow the venv's python");
+    // `python`, `python3`, `python3.11`, `pythonw`, …: the venv's own
+    // interpreter names (`python-foo` is fine).
+    if let Some(rest) = name.strip_prefix("python") {
+        let rest = rest.strip_suffix('w').unwrap_or(rest);
+        if rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            bail!("{name:?} would shadow the venv's python");
+        }
     }
     Ok(())
 }
@@ -533,12 +538,23 @@ expose = ["demoapp"]
             ("[venv]", "[venv]\nprefix = \"/opt/../x\"", "prefix"),
             ("[venv]", "[venv]\nbytecode = \"ship\"", "bytecode"),
             ("expose = [\"demoapp\"]", "expose = [\"python3\"]", "shadow"),
+            ("expose = [\"demoapp\"]", "expose = [\"python3.11\"]", "shadow"),
             ("expose = [\"demoapp\"]", "expose = [\"../x\"]", "plain"),
         ] {
             let t = GOOD.replace(from, to);
             assert_ne!(t, GOOD);
             let e = format!("{:#}", parse(&t).unwrap_err());
             assert!(e.contains(word), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn launcher_names() {
+        for bad in ["python", "python3", "python3.11", "pythonw", "python2", "", ".x", "a/b"] {
+            assert!(check_launcher_name(bad).is_err(), "{bad}");
+        }
+        for good in ["python-foo", "pythonista", "demoapp", "x.y"] {
+            check_launcher_name(good).unwrap();
         }
     }
 
