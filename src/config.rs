@@ -538,7 +538,11 @@ expose = ["demoapp"]
             ("[venv]", "[venv]\nprefix = \"/opt/../x\"", "prefix"),
             ("[venv]", "[venv]\nbytecode = \"ship\"", "bytecode"),
             ("expose = [\"demoapp\"]", "expose = [\"python3\"]", "shadow"),
-            ("expose = [\"demoapp\"]", "expose = [\"python3.11\"]", "shadow"),
+            (
+                "expose = [\"demoapp\"]",
+                "expose = [\"python3.11\"]",
+                "shadow",
+            ),
             ("expose = [\"demoapp\"]", "expose = [\"../x\"]", "plain"),
         ] {
             let t = GOOD.replace(from, to);
@@ -550,7 +554,16 @@ expose = ["demoapp"]
 
     #[test]
     fn launcher_names() {
-        for bad in ["python", "python3", "python3.11", "pythonw", "python2", "", ".x", "a/b"] {
+        for bad in [
+            "python",
+            "python3",
+            "python3.11",
+            "pythonw",
+            "python2",
+            "",
+            ".x",
+            "a/b",
+        ] {
             assert!(check_launcher_name(bad).is_err(), "{bad}");
         }
         for good in ["python-foo", "pythonista", "demoapp", "x.y"] {

@@ -158,7 +158,7 @@ pub fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
 
 /// Whether `needle` (non-empty) occurs in `hay`: scan for its first byte,
 /// then compare (5x faster than comparing every window).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some(&first) = needle.first() else {
         return true;
     };

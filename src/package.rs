@@ -236,15 +236,26 @@ pub fn installed_size(root: &Path) -> Result<u64> {
 /// `DEBIAN/md5sums` as dh_md5sums writes it: every regular file outside
 /// `DEBIAN/`, sorted bytewise by path, `<md5>  <path>`.
 pub fn md5sums(root: &Path) -> Result<String> {
+    md5sums_scanning(root, None)
+}
+
+/// `md5sums`, and in the same read of every file (and every symlink's
+/// target) outside `DEBIAN/`, fail if `leak` occurs in it: one pass over
+/// the data instead of two.
+pub fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
     let mut files = Vec::new();
-    fn collect(root: &Path, p: &Path, out: &mut Vec<(Vec<u8>, std::path::PathBuf)>) -> Result<()> {
+    let mut links = Vec::new();
+    type Found = Vec<(Vec<u8>, std::path::PathBuf)>;
+    fn collect(root: &Path, p: &Path, out: &mut Found, links: &mut Found) -> Result<()> {
         for c in sorted_entries(p)? {
             let md = std::fs::symlink_metadata(&c)
                 .with_context(|| format!("reading {}", c.display()))?;
             let rel = c.strip_prefix(root).expect("below root");
-            if md.is_dir() {
+            if md.file_type().is_symlink() {
+                links.push((rel.as_os_str().as_encoded_bytes().to_vec(), c));
+            } else if md.is_dir() {
                 if rel != Path::new("DEBIAN") {
-                    collect(root, &c, out)?;
+                    collect(root, &c, out, links)?;
                 }
             } else if md.is_file() {
                 out.push((rel.as_os_str().as_encoded_bytes().to_vec(), c));
@@ -252,14 +263,30 @@ pub fn md5sums(root: &Path) -> Result<String> {
         }
         Ok(())
     }
-    collect(root, root, &mut files)?;
+    collect(root, root, &mut files, &mut links)?;
+    let needle = leak.filter(|n| !n.is_empty());
+    if let Some(n) = needle {
+        for (_, l) in &links {
+            let t = std::fs::read_link(l).with_context(|| format!("reading {}", l.display()))?;
+            if crate::normalize::contains(t.as_os_str().as_encoded_bytes(), n) {
+                bail!(
+                    "{} points into the build directory ({})",
+                    l.display(),
+                    t.display()
+                );
+            }
+        }
+    }
     files.sort();
+    let keep = needle.map_or(0, |n| n.len() - 1);
     let mut out = String::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut window: Vec<u8> = Vec::with_capacity((1 << 16) + keep);
     for (rel, path) in files {
         let mut h = Md5::new();
         let mut f =
             std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+        window.clear();
         loop {
             let n = f
                 .read(&mut buf)
@@ -268,6 +295,18 @@ pub fn md5sums(root: &Path) -> Result<String> {
                 break;
             }
             h.update(&buf[..n]);
+            if let Some(needle) = needle {
+                window.extend_from_slice(&buf[..n]);
+                if crate::normalize::contains(&window, needle) {
+                    bail!(
+                        "{} contains the build directory {:?}: refusing to package a build path",
+                        path.display(),
+                        String::from_utf8_lossy(needle)
+                    );
+                }
+                let drop = window.len().saturating_sub(keep);
+                window.drain(..drop);
+            }
         }
         let name = String::from_utf8(rel)
             .map_err(|_| anyhow::anyhow!("{}: file name is not valid UTF-8", path.display()))?;
@@ -454,6 +493,22 @@ mod tests {
         std::os::unix::fs::symlink("b/x", r.join("a/l")).unwrap();
         // dirs: root, a-b, a, a/b, DEBIAN = 5; x = 2; y = 0; postinst = 1; l = 1
         assert_eq!(installed_size(r).unwrap(), 9);
+        // The scanning variant: same sums; finds a leak in a file or a link,
+        // also across read blocks; DEBIAN/ is not its business.
+        assert_eq!(
+            md5sums_scanning(r, Some(b"/nowhere")).unwrap(),
+            md5sums(r).unwrap()
+        );
+        std::fs::write(r.join("DEBIAN/postinst"), b"/build/dir").unwrap();
+        md5sums_scanning(r, Some(b"/build/dir")).unwrap();
+        let mut big = vec![b'x'; (1 << 16) - 4];
+        big.extend_from_slice(b"/build/dir");
+        std::fs::write(r.join("a-b/y"), &big).unwrap();
+        let e = md5sums_scanning(r, Some(b"/build/dir")).unwrap_err();
+        assert!(e.to_string().contains("a-b/y"), "{e}");
+        std::fs::write(r.join("a-b/y"), b"").unwrap();
+        std::os::unix::fs::symlink("/build/dir/z", r.join("a/m")).unwrap();
+        assert!(md5sums_scanning(r, Some(b"/build/dir")).is_err());
         assert_eq!(
             md5sums(r).unwrap(),
             "d41d8cd98f00b204e9800998ecf8427e  a-b/y\n\

@@ -129,12 +129,14 @@ pub fn build(
     .render();
     crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
     t.done("maintainer scripts + Installed-Size + control");
-    let sums = package::md5sums(&root)?;
+    // One read of every data file: md5sums, and no build path anywhere.
+    let needle = staging.0.as_os_str().as_encoded_bytes();
+    let sums = package::md5sums_scanning(&root, Some(needle))?;
     crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
-    t.done("md5sums");
+    crate::normalize::scan_for_leaks(&debian, needle)?;
+    t.done("md5sums + leak scan (package)");
     crate::normalize::normalize(&root, sde)?;
-    crate::normalize::scan_for_leaks(&root, staging.0.as_os_str().as_encoded_bytes())?;
-    t.done("normalize + leak scan (package)");
+    t.done("normalize (package)");
 
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
     build_deb(
