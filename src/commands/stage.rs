@@ -16,7 +16,7 @@ use crate::plan::closure::{self, Dist};
 use crate::plan::pep440;
 use crate::plan::select::{select, Candidate, Wanted};
 use crate::plan::tags::TagPriority;
-use crate::venv::install::{install_verified, InstalledDist, Installer};
+use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
 use crate::verify::{verify, VerifyInputs};
@@ -208,11 +208,15 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
-    let mut installed: Vec<(InstalledDist, String)> = Vec::new();
-    for s in &selected {
-        let d = install_verified(&mut installer, s.wheel)?;
-        installed.push((d, s.wheel.sha256_hex()));
-    }
+    // Every path claimed first (conflicts found in a fixed order), then the
+    // wheels unzipped in parallel: the bytes written do not depend on it.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let wheels: Vec<&crate::verify::VerifiedWheel> = selected.iter().map(|s| s.wheel).collect();
+    let installed: Vec<(InstalledDist, String)> = install_all(&mut installer, &wheels, threads)?
+        .into_iter()
+        .zip(&selected)
+        .map(|(d, s)| (d, s.wheel.sha256_hex()))
+        .collect();
     package::expose_links(&destdir, cfg, &layout.scripts)?;
     t.done("install");
 
