@@ -705,6 +705,66 @@ mod tests {
         assert!(format!("{e:#}").contains("both write"), "{e:#}");
     }
 
+    /// Every file under `root`: path → bytes (symlinks as their target).
+    fn snapshot(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+                let md = std::fs::symlink_metadata(&p).unwrap();
+                if md.file_type().is_symlink() {
+                    let t = std::fs::read_link(&p).unwrap();
+                    out.insert(rel, t.as_os_str().as_encoded_bytes().to_vec());
+                } else if md.is_dir() {
+                    out.insert(rel, b"<dir>".to_vec());
+                    stack.push(p);
+                } else {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn parallel_install_is_deterministic() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let wheels: Vec<&VerifiedWheel> = wh.wheels().collect();
+        let mut trees = Vec::new();
+        for threads in [1, 2, 4] {
+            let (tmp, l, it) = setup();
+            let mut ins = Installer::new(&l, &it.short_version());
+            let done = install_all(&mut ins, &wheels, threads).unwrap();
+            let names: Vec<&str> = done.iter().map(|d| d.wheel.as_str()).collect();
+            let given: Vec<&str> = wheels.iter().map(|w| w.file_name()).collect();
+            assert_eq!(names, given, "results in the given order");
+            trees.push(snapshot(tmp.path()));
+        }
+        assert!(trees[0].len() > 50);
+        assert!(trees[0] == trees[1] && trees[1] == trees[2]);
+    }
+
+    #[test]
+    fn conflicts_are_found_before_anything_is_written() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let demo = wheel(&wh, "demoapp-");
+        let tab = wheel(&wh, "tabulate-");
+        let (_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        let e = install_all(&mut ins, &[tab, demo, demo], 2).unwrap_err();
+        assert!(format!("{e:#}").contains("both write"), "{e:#}");
+        let sp = l.venv_dir().join(&l.purelib);
+        assert!(
+            !sp.join("tabulate.py").exists(),
+            "written before the conflict was known"
+        );
+        assert!(!sp.join("demoapp").exists());
+    }
+
     #[test]
     fn wheel_swapped_after_verification_is_refused() {
         let s = tempfile::tempdir().unwrap();
