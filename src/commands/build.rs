@@ -16,7 +16,7 @@ pub struct BuildArgs {
     /// The configuration file
     #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_FILE)]
     pub config: PathBuf,
-    /// Where to write the .deb (default: the current directory)
+    /// Where to write the .deb
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
     /// Member compressor: xz (default, as dpkg-deb), zstd, gzip or none

@@ -39,7 +39,7 @@ pub struct StageArgs {
     /// Debian architecture the package is built for; must agree with the wheels
     #[arg(long, value_name = "A")]
     pub arch: Option<String>,
-    /// Append `venvdeb:Depends=…` (and `venvdeb:Architecture=…`) to this substvars file
+    /// Set `venvdeb:Depends=…` and `venvdeb:Architecture=…` in this substvars file (other lines kept)
     #[arg(long, value_name = "FILE")]
     pub substvars: Option<PathBuf>,
     /// Print the report (including maintainer-script snippets) as JSON
