@@ -73,3 +73,13 @@ echo "wheelhouse: $nwheels wheels, $bytes bytes ($wheels); $(nproc) CPUs; median
 echo "floor (gpgv + sha256sum -c + unzip -tq each): ${f} ms"
 echo "venvdeb verify:                               ${o} ms"
 awk -v o="$o" -v f="$f" 'BEGIN { printf "ratio venvdeb/floor: %.2fx\n", o / f }'
+# CPU time (user+sys) of one more run each: meaningful on a loaded machine,
+# where wall time also measures the neighbours.
+cpu() { /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>&1; awk '{printf "%.2f", $1 + $2}' "$work/cpu"; }
+fcpu=$(cpu sh -c "
+  gpgv --keyring '$keyring' '$work/sha256sums.txt.sig' '$work/sha256sums.txt'
+  cd '$wheels' && sha256sum -c --quiet '$work/sha256sums.txt'
+  for w in '$wheels'/*.whl; do unzip -tq \"\$w\"; done")
+ocpu=$(cpu "$venvdeb" verify --wheelhouse "$wheels" --lock "$work/requirements.txt" \
+  --sums "$work/sha256sums.txt" --signature "$work/sha256sums.txt.sig" --keyring "$keyring")
+echo "CPU seconds (user+sys, one run): floor $fcpu, venvdeb $ocpu"

@@ -53,12 +53,12 @@ for sd in "$B"/sdists/six-*.tar.gz "$B"/sdists/idna-*.tar.gz; do
     t0=$(now)
     "$VENVDEB" wheels build --requirements "$one/sdists/requirements.txt" --sdists "$one/sdists" \
       --backends "$B/backends" --backend-requirements "$B/backends/requirements.txt" --output "$one/out" >/dev/null
-    t1=$(now); vt+=("$(echo "$t1 - $t0" | bc)")
+    t1=$(now); vt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
     rm -rf "$one/pip" && mkdir "$one/pip"
     t0=$(now)
     PIP_CONFIG_FILE=/dev/null "$B/pipenv/bin/pip" wheel -q --no-deps --no-build-isolation --no-index \
       --no-cache-dir --disable-pip-version-check -w "$one/pip" "$sd"
-    t1=$(now); pt+=("$(echo "$t1 - $t0" | bc)")
+    t1=$(now); pt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
   done
   # The reproducibility check: another directory, umask 077, TZ, faked clock, one CPU.
   other=$B/elsewhere/deeper/${name%.tar.gz}; rm -rf "$other"; mkdir -p "$other/in" "$other/out"
@@ -70,7 +70,18 @@ for sd in "$B"/sdists/six-*.tar.gz "$B"/sdists/idna-*.tar.gz; do
   for w in "$one"/out/*.whl; do
     cmp -s "$w" "$other/out/$(basename "$w")" || same="DIFFERENT ($(basename "$w"))"
   done
+  # Same files as pip's wheel (RECORD aside)? Only the container should differ.
+  content=$($PY - "$one"/out/*.whl "$one"/pip/*.whl <<'PYEOF'
+import sys, zipfile
+def files(p):
+    z = zipfile.ZipFile(p)
+    return {i.filename: z.read(i) for i in z.infolist() if not i.is_dir() and not i.filename.endswith('.dist-info/RECORD')}
+a, b = files(sys.argv[1]), files(sys.argv[2])
+print('same files as pip' if a == b else 'files differ from pip: ' + ' '.join(sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))))
+PYEOF
+)
+  pip_same=$(cmp -s "$one"/out/*.whl "$one"/pip/*.whl && echo "bytes = pip's" || echo "bytes != pip's")
   vm=$(printf '%s\n' "${vt[@]}" | median); pm=$(printf '%s\n' "${pt[@]}" | median)
-  printf '%-22s %10.3f %10.3f %6.2fx  %s: %s\n' "$name" "$vm" "$pm" "$(echo "$vm / $pm" | bc -l)" \
-    "$same" "$(cd "$one/out" && sha256sum ./*.whl | sed 's|  ./| |')"
+  printf '%-22s %10.3f %10.3f %6.2fx  %s; %s, %s: %s\n' "$name" "$vm" "$pm" "$(awk -v a="$vm" -v b="$pm" 'BEGIN {print a / b}')" \
+    "$same" "$content" "$pip_same" "$(cd "$one/out" && sha256sum ./*.whl | sed 's|  ./| |')"
 done

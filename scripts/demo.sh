@@ -12,13 +12,17 @@ cargo build --release --locked --quiet
 mkdir -p "$out"
 rm -f "$out"/demoapp_*.deb
 # SOURCE_DATE_EPOCH comes from example/debian/changelog unless set.
-deb=$(./target/release/venvdeb build --config example/venvdeb.toml --output-dir "$out" | tee /dev/stderr | head -n 1)
+./target/release/venvdeb build --config example/venvdeb.toml --output-dir "$out" > "$out/build.log"
+cat "$out/build.log"
+deb=$(head -n 1 "$out/build.log")
 echo
 echo "== $deb"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
 echo
 echo "== contents: $(dpkg-deb --contents "$deb" | wc -l) entries, $(dpkg-deb --contents "$deb" | grep -c '^-') files; top of the tree:"
-dpkg-deb --contents "$deb" | awk '{print $6, $7, $8}' | grep -E '^\./(usr/bin/|opt/venvs/demoapp/(bin/|pyvenv.cfg|lib/python3\.[0-9]+/site-packages/[^/]+/$))' | sed 's|^\./|/|'
+dpkg-deb --contents "$deb" | awk '{ l = $6; if ($7 == "->") l = l " -> " $8; print l }' |
+  grep -E '^\./(usr/bin/.|usr/share/doc/.|opt/venvs/demoapp/(bin/.|pyvenv.cfg|lib/python3\.[0-9]+/site-packages/[^/]+/$))' |
+  sed 's|^\./|/|'
 echo
 echo "== sha256"
 sha256sum "$deb"

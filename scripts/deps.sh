@@ -11,6 +11,8 @@ if [ "$what" = test ]; then
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
+  # Python.h for the C-extension fixture sdist (release tests: wheels build).
+  pkgs="$pkgs python3-dev"
 fi
 missing=
 for p in $pkgs; do

@@ -41,6 +41,8 @@ pub struct PackageConfig {
     /// Extra control fields, in the order dpkg-gencontrol writes them
     /// (see `package::control`), values as given.
     pub fields: BTreeMap<String, String>,
+    /// Also write a CycloneDX SBOM beside the build manifest (default true).
+    pub sbom: bool,
 }
 
 /// `[inputs]`: exactly what `venvdeb verify` takes.
@@ -143,6 +145,7 @@ struct RawPackage {
     breaks: Option<FieldValue>,
     replaces: Option<FieldValue>,
     provides: Option<FieldValue>,
+    sbom: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +285,7 @@ impl Config {
                 long_description,
                 architecture: p.architecture,
                 fields,
+                sbom: p.sbom.unwrap_or(true),
             },
             inputs,
             venv: VenvConfig {

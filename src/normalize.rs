@@ -84,6 +84,29 @@ pub fn normalize(root: &Path, sde: u64) -> Result<Summary> {
     Ok(sum)
 }
 
+/// Normalize the directories on the way from `root` down to `rel`
+/// (`opt`, `opt/venvs` for `/opt/venvs/x`), not `rel` itself: they were
+/// created for us (under whatever umask) and must be 0755 with the
+/// SOURCE_DATE_EPOCH mtime like everything else.
+pub fn ancestors(root: &Path, rel: &str, sde: u64) -> Result<()> {
+    let t = FileTime::from_unix_time(sde as i64, 0);
+    let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+    let mut dir = root.to_path_buf();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        dir.push(part);
+        let md = std::fs::symlink_metadata(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?;
+        if !md.is_dir() {
+            bail!("{} is not a directory", dir.display());
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("setting the mode of {}", dir.display()))?;
+        filetime::set_file_times(&dir, t, t)
+            .with_context(|| format!("setting the mtime of {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn walk(p: &Path, f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> Result<()>) -> Result<()> {
     let md = std::fs::symlink_metadata(p).with_context(|| format!("reading {}", p.display()))?;
     f(p, &md)?;

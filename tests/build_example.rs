@@ -44,6 +44,7 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let _ = Command::new("dpkg").args(["--purge", PKG]).output();
         let _ = std::fs::remove_dir_all(PREFIX);
+        let _ = std::fs::remove_dir("/opt/venvs");
     }
 }
 
@@ -112,12 +113,22 @@ fn build_install_run_purge_compare_rebuild() {
     let example = example_copy(&a);
     let out = a.join("out");
     let deb = build(&example, &out);
-    // Nothing else left in the output directory (staging removed).
-    let names: Vec<String> = std::fs::read_dir(&out)
+    // Nothing else left in the output directory (staging removed): the
+    // .deb, and its build manifest and SBOM beside it.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, vec![DEB.to_string()]);
+    names.sort();
+    let stem = DEB.trim_end_matches(".deb");
+    assert_eq!(
+        names,
+        vec![
+            format!("{stem}.cdx.json"),
+            DEB.to_string(),
+            format!("{stem}.venvdeb-manifest.json"),
+        ]
+    );
 
     // The package: control fields, contents, no build path, no bytecode.
     let x = a.join("x");
@@ -182,11 +193,21 @@ fn build_install_run_purge_compare_rebuild() {
         .env("TZ", "Pacific/Kiritimati")
         .env("LC_ALL", "POSIX")
         .env("LANG", "POSIX"));
-    assert_eq!(
-        std::fs::read(&deb).unwrap(),
-        std::fs::read(out2.join(DEB)).unwrap(),
-        "rebuild under another path/umask/TZ/locale/CPU set/clock differs"
-    );
+    let same = std::fs::read(&deb).unwrap() == std::fs::read(out2.join(DEB)).unwrap();
+    if !same {
+        let d = run(venvdeb().arg("diff").arg(&deb).arg(out2.join(DEB)));
+        panic!(
+            "rebuild under another path/umask/TZ/locale/CPU set/clock differs:\n{}{}",
+            String::from_utf8_lossy(&d.stdout),
+            String::from_utf8_lossy(&d.stderr)
+        );
+    }
+    for n in &names {
+        assert!(
+            std::fs::read(out.join(n)).unwrap() == std::fs::read(out2.join(n)).unwrap(),
+            "{n} differs after the rebuild"
+        );
+    }
 
     // Install, run, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -280,6 +280,13 @@ fn control_area_with_odd_modes_subdirs_and_symlinks_matches_dpkg_deb() {
     std::fs::remove_file(deb.join("postinst")).unwrap();
     symlink("/bin/true", deb.join("postinst")).unwrap();
     std::fs::set_permissions(&deb, std::fs::Permissions::from_mode(0o775)).unwrap();
+    // Accepted with warnings by both: a duplicate, a directory, a
+    // remove-on-upgrade entry that is not shipped.
+    std::fs::write(
+        deb.join("conffiles"),
+        "/etc/venvdeb-test.conf\n/etc/venvdeb-test.conf\n/x/a\nremove-on-upgrade /etc/old.conf\n",
+    )
+    .unwrap();
     for c in ["xz", "none"] {
         let theirs = d.path().join(format!("dpkg-{c}.deb"));
         let ours = d.path().join(format!("venvdeb-{c}.deb"));

@@ -178,6 +178,28 @@ fn maintainer_script_and_control_dir_errors_like_dpkg_deb() {
     fs::write(root.join("DEBIAN/conffiles"), "/etc/venvdeb-test.conf").unwrap();
     dpkg_refuses(&root, "missing final newline");
     refuses(&root, "missing final newline");
+    for (text, msg) in [
+        (
+            "etc/venvdeb-test.conf\n",
+            "'etc/venvdeb-test.conf' is not an absolute pathname",
+        ),
+        (
+            "/etc/venvdeb-test.conf\n\n",
+            "'' is not an absolute pathname",
+        ),
+        (
+            "bogus-flag /etc/venvdeb-test.conf\n",
+            "unknown flag 'bogus-flag'",
+        ),
+        (
+            "remove-on-upgrade /etc/venvdeb-test.conf\n",
+            "is present but is requested to be removed",
+        ),
+    ] {
+        fs::write(root.join("DEBIAN/conffiles"), text).unwrap();
+        dpkg_refuses(&root, msg);
+        refuses(&root, msg);
+    }
 }
 
 /// Stricter than dpkg-deb (which builds it; `dpkg -i` then cannot run it).

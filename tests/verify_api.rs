@@ -118,3 +118,37 @@ fn swapped_after_verification_is_caught_while_streaming() {
     assert!(msg.contains("RECORD: expected sha256"), "{msg}");
     assert_eq!(calls, 0);
 }
+
+mod signature_fuzz {
+    use super::fixtures;
+    use proptest::prelude::*;
+    use std::time::SystemTime;
+    use venvdeb::verify::signature::verify_detached;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Mutated signatures and keyrings: an error or (for harmless
+        /// mutations) success, never a panic; a mutated keyring or signature
+        /// never yields a good signature over altered data.
+        #[test]
+        fn mutated_signature_and_keyring_never_panic(
+            which in 0u8..2, pos in 0usize..100_000, byte in any::<u8>(),
+        ) {
+            let case = fixtures("api").join("cases/good-binary");
+            let sums = std::fs::read(case.join("sha256sums.txt")).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let mut sig = std::fs::read(case.join("sha256sums.txt.asc")).unwrap();
+            let mut kr = std::fs::read(case.join("keyring.gpg")).unwrap();
+            let target = if which == 0 { &mut sig } else { &mut kr };
+            let p = pos % target.len();
+            target[p] ^= byte | 1;
+            std::fs::write(dir.path().join("s.sig"), &sig).unwrap();
+            std::fs::write(dir.path().join("k.gpg"), &kr).unwrap();
+            let _ = verify_detached(&sums, "sums", &dir.path().join("s.sig"), &dir.path().join("k.gpg"), 1, SystemTime::now());
+            let mut altered = sums.clone();
+            altered[0] ^= 1;
+            let r = verify_detached(&altered, "sums", &dir.path().join("s.sig"), &dir.path().join("k.gpg"), 1, SystemTime::now());
+            prop_assert!(r.is_err());
+        }
+    }
+}

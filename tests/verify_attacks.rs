@@ -341,6 +341,15 @@ attack!(
     ["foo/link2: symbolic link entry"]
 );
 
+attack!(
+    record_metadata_tampered,
+    "record-metadata-tampered",
+    [
+        "foo-1.0.dist-info/METADATA: RECORD expected sha256:",
+        "found sha256:"
+    ]
+);
+
 /// A good case is refused when the threshold asks for more keys than signed.
 #[test]
 fn good_case_fails_with_higher_threshold() {

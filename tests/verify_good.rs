@@ -128,7 +128,7 @@ fn inputs_from_config_file() {
     let case = fixtures("good").join("cases/good-two-signers");
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
-        "[package]\nname = \"app\"\n\n[inputs]\nwheelhouse = \"{w}\"\nlock = \"{c}/requirements.txt\"\nsums = \"{c}/sha256sums.txt\"\nsignature = \"{c}/sha256sums.txt.asc\"\nkeyring = \"{c}/keyring.gpg\"\nthreshold = 2\npython = \"/usr/bin/python3\"\n",
+        "[package]\nname = \"app\"\n\n[inputs]\nwheelhouse = \"{w}\"\nlock = \"{c}/requirements.txt\"\nsums = \"{c}/sha256sums.txt\"\nsignature = \"{c}/sha256sums.txt.asc\"\nkeyring = \"{c}/keyring.gpg\"\nthreshold = 2\n\n[venv]\npython = \"/usr/bin/python3\"\n",
         w = case.join("wheelhouse").display(),
         c = case.display()
     );
@@ -197,5 +197,5 @@ fn output_does_not_depend_on_cpu_count() {
 #[test]
 fn python_zipfile_streamed_wheel() {
     let out = passes("good-python-zipfile", &[]);
-    assert!(out.contains("verified 1 wheels"), "{out}");
+    assert!(out.contains("verified 1 wheel ("), "{out}");
 }

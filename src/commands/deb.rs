@@ -21,7 +21,8 @@ pub struct DebArgs {
         default_value = "xz"
     )]
     pub compression: Compression,
-    /// Compression level (xz and gzip 0-9, zstd 1-22); default as dpkg-deb
+    /// Compression level (xz and gzip 0-9, zstd 0-22; gzip 0 = none); default as
+    /// dpkg-deb (xz 6, zstd 3, gzip 9)
     #[arg(short = 'z', long = "level", value_name = "LEVEL")]
     pub level: Option<u32>,
     /// SOURCE_DATE_EPOCH (ASCII decimal seconds); default: the environment

@@ -123,10 +123,27 @@ pub fn run(cmd: &WheelsCommand) -> Result<()> {
             for w in &a.wheels {
                 normalize::check_not_in_place(w, &a.output)?;
             }
+            // All or nothing: normalize into scratch space, then move each
+            // into place only when every wheel has passed.
+            let scratch = build::Scratch::new("venvdeb-normalize")?;
+            let mut staged = Vec::new();
             for w in &a.wheels {
-                let out = normalize::normalize_wheel(w, &a.output, sde)?;
-                let (sha, _) = digest::sha256_file(&out)?;
-                println!("{sha}  {}", out.display());
+                let out = normalize::normalize_wheel(w, scratch.path(), sde)?;
+                if staged
+                    .iter()
+                    .any(|p: &PathBuf| p.file_name() == out.file_name())
+                {
+                    bail!("{}: two wheels of this name given", w.display());
+                }
+                staged.push(out);
+            }
+            for out in staged {
+                let dest = a.output.join(out.file_name().unwrap_or_default());
+                let mut f = digest::AtomicFile::create(&dest)?;
+                std::io::copy(&mut std::fs::File::open(&out)?, f.file())?;
+                f.commit()?;
+                let (sha, _) = digest::sha256_file(&dest)?;
+                println!("{sha}  {}", dest.display());
             }
         }
         WheelsCommand::Sums(a) => {

@@ -68,6 +68,18 @@ fn threads() -> u32 {
         .clamp(1, 16) as u32
 }
 
+/// Half of MemTotal from /proc/meminfo (no limit when unreadable).
+fn half_of_physical_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(u64::MAX, |kib| kib * 1024 / 2)
+}
+
 /// A compressing writer; `finish` flushes the trailer and returns the sink.
 pub enum Encoder<W: Write> {
     Xz(xz2::write::XzEncoder<W>),
@@ -84,10 +96,17 @@ impl<W: Write> Encoder<W> {
         c.check_level(level)?;
         Ok(match c {
             Compression::Xz => {
-                let stream = xz2::stream::MtStreamBuilder::new()
-                    .threads(threads())
-                    .preset(level)
-                    .check(xz2::stream::Check::Crc64)
+                let mut builder = xz2::stream::MtStreamBuilder::new();
+                builder.preset(level).check(xz2::stream::Check::Crc64);
+                // As dpkg-deb: fewer threads when they would need more than
+                // half the memory (the bytes do not depend on it).
+                let limit = half_of_physical_memory();
+                let mut n = threads();
+                while n > 1 && builder.threads(n).memusage() > limit {
+                    n -= 1;
+                }
+                let stream = builder
+                    .threads(n)
                     .encoder()
                     .context("cannot set up the xz encoder")?;
                 Encoder::Xz(xz2::write::XzEncoder::new_stream(out, stream))

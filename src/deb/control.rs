@@ -12,6 +12,7 @@
 //! fails to execute it).
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -39,10 +40,16 @@ pub fn check(root: &Path) -> Result<ControlInfo> {
             control.display()
         )
     })?;
-    let info = check_control_text(&text)
+    let mut info = check_control_text(&text)
         .with_context(|| format!("parsing file '{}'", control.display()))?;
+    for w in &mut info.warnings {
+        *w = format!("{}: {w}", control.display());
+    }
     check_file_perms(&debian)?;
-    check_conffiles(root, &debian)?;
+    let conffiles = debian.join("conffiles");
+    for w in check_conffiles(root, &debian)? {
+        info.warnings.push(format!("{}: {w}", conffiles.display()));
+    }
     Ok(info)
 }
 
@@ -278,59 +285,79 @@ fn check_file_perms(debian: &Path) -> Result<()> {
     Ok(())
 }
 
-fn check_conffiles(root: &Path, debian: &Path) -> Result<()> {
+/// dpkg-deb's conffiles rules; returns its warnings (duplicates, entries
+/// that are not plain files).
+fn check_conffiles(root: &Path, debian: &Path) -> Result<Vec<String>> {
     let path = debian.join("conffiles");
+    let mut warnings = Vec::new();
     let text = match fs::read(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(warnings),
         Err(e) => {
             return Err(e)
                 .with_context(|| format!("error opening conffiles file {}", path.display()))
         }
     };
     if text.is_empty() {
-        return Ok(());
+        return Ok(warnings);
     }
+    let f = path.display();
     if !text.ends_with(b"\n") {
         let last = text.rsplit(|&b| b == b'\n').next().unwrap_or_default();
         bail!(
-            "{}: conffile name '{}' is too long, or missing final newline",
-            path.display(),
+            "{f}: conffile name '{}' is too long, or missing final newline",
             String::from_utf8_lossy(last)
         );
     }
+    let mut seen: Vec<&[u8]> = Vec::new();
     for line in text[..text.len() - 1].split(|&b| b == b'\n') {
-        let line = std::str::from_utf8(line)
-            .with_context(|| format!("{}: a conffile name is not valid UTF-8", path.display()))?;
-        if line.is_empty() {
-            bail!("{}: empty conffile name", path.display());
-        }
-        // dpkg 1.21 knows one flag, `remove-on-upgrade`, whose conffile is
-        // meant not to be shipped.
-        if let Some(rest) = line.strip_prefix("remove-on-upgrade ") {
-            if !rest.starts_with('/') {
-                bail!(
-                    "{}: conffile name '{rest}' is not an absolute pathname",
-                    path.display()
-                );
+        let shown = String::from_utf8_lossy(line);
+        // `/path`, or `flag /path` (dpkg 1.21 knows `remove-on-upgrade`).
+        let (flag, name) = if line.starts_with(b"/") {
+            (None, line)
+        } else {
+            match line.iter().position(|&b| b == b' ') {
+                Some(i) => (Some(&line[..i]), &line[i + 1..]),
+                None => bail!("{f}: conffile name '{shown}' is not an absolute pathname"),
             }
-            continue;
+        };
+        let name_shown = String::from_utf8_lossy(name);
+        if !name.starts_with(b"/") {
+            bail!("{f}: conffile name '{name_shown}' is not an absolute pathname");
         }
-        if !line.starts_with('/') {
-            bail!(
-                "{}: conffile name '{line}' is not an absolute pathname",
-                path.display()
-            );
+        let remove = match flag {
+            None => false,
+            Some(b"remove-on-upgrade") => true,
+            Some(other) => bail!(
+                "{f}: unknown flag '{}' for conffile '{name_shown}'",
+                String::from_utf8_lossy(other)
+            ),
+        };
+        let on_disk = root.join(std::ffi::OsStr::from_bytes(&name[1..]));
+        match fs::symlink_metadata(&on_disk) {
+            Ok(_) if remove => {
+                bail!("{f}: conffile '{name_shown}' is present but is requested to be removed")
+            }
+            Ok(meta) if !meta.is_file() => {
+                warnings.push(format!("conffile '{name_shown}' is not a plain file"))
+            }
+            Ok(_) => {}
+            Err(_) if remove => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("{f}: conffile '{name_shown}' does not appear in package")
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{f}: conffile '{name_shown}' is not stattable"))
+            }
         }
-        let on_disk = root.join(line.trim_start_matches('/'));
-        if fs::symlink_metadata(&on_disk).is_err() {
-            bail!(
-                "{}: conffile '{line}' does not appear in package",
-                path.display()
-            );
+        if seen.contains(&name) {
+            warnings.push(format!("conffile name '{name_shown}' is duplicated"));
+        } else {
+            seen.push(name);
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 #[cfg(test)]

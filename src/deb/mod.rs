@@ -23,7 +23,6 @@ use anyhow::{bail, Context, Result};
 
 use compress::Encoder;
 use tar::TarWriter;
-use walk::Entry;
 
 /// The member compressor (`-Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,80 +71,71 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
     let opts = &opts;
     let info = control::check(root)?;
     for w in &info.warnings {
-        eprintln!(
-            "venvdeb: warning: {}: {w}",
-            root.join("DEBIAN/control").display()
+        eprintln!("venvdeb: warning: {w}");
+    }
+    if output.is_dir() {
+        bail!(
+            "output {} is a directory: give the .deb file name",
+            output.display()
         );
     }
-    let control_entries = control_member_entries(&root.join("DEBIAN"))?;
-    let data_entries = walk::walk(root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast)?;
     refuse_output_inside(root, output)?;
-    write_atomically(output, &control_entries, &data_entries, opts)
-}
-
-/// The control member as dpkg-deb 1.21 makes it: GNU tar's own sorted
-/// recursion over `DEBIAN/` (symlinks in place) with normalized modes.
-fn control_member_entries(debian: &Path) -> Result<Vec<Entry>> {
-    let mut entries = walk::walk(debian, None, walk::Order::InPlace)?;
-    for e in &mut entries {
-        e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
-    }
-    Ok(entries)
+    write_atomically(root, output, opts)
 }
 
 /// Write the package into a temporary file beside `output` and rename it
 /// into place; on any error the temporary file is removed.
-fn write_atomically(
-    output: &Path,
-    control: &[Entry],
-    data: &[Entry],
-    opts: &DebOptions,
-) -> Result<()> {
+fn write_atomically(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
     let mut tmp = TempOutput::create(output)?;
-    write_deb(tmp.file(), control, data, opts)
-        .with_context(|| format!("writing {}", output.display()))?;
+    write_deb(tmp.file(), root, opts).with_context(|| format!("writing {}", output.display()))?;
     tmp.persist()
 }
 
-fn write_deb(file: &mut File, control: &[Entry], data: &[Entry], opts: &DebOptions) -> Result<()> {
+fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {
     let sde = opts.source_date_epoch;
     let mut out = BufWriter::with_capacity(256 * 1024, &mut *file);
     out.write_all(ar::MAGIC)?;
     ar::write_member(&mut out, "debian-binary", sde, b"2.0\n")?;
     let ext = opts.compression.extension();
-    let out = member(out, &format!("control.tar{ext}"), control, opts)?;
-    let mut out = member(out, &format!("data.tar{ext}"), data, opts)?;
+    // The control member as dpkg-deb 1.21 makes it: GNU tar's own sorted
+    // recursion over DEBIAN/ (symlinks in place) with normalized modes.
+    let debian = root.join("DEBIAN");
+    let out = member(out, &format!("control.tar{ext}"), opts, |tar| {
+        walk::walk(&debian, None, walk::Order::InPlace, &mut |e| {
+            let mut e = e.clone();
+            e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
+            tar.append(&e)
+        })
+    })?;
+    // The data member: dpkg-deb's own walk, symlinks last.
+    let data_skip = Some(OsStr::new("DEBIAN"));
+    let mut out = member(out, &format!("data.tar{ext}"), opts, |tar| {
+        walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
+            tar.append(e)
+        })
+    })?;
     out.flush()?;
-    drop(out);
-    file.sync_all().context("cannot sync the output")?;
     Ok(())
 }
 
-/// Append one ar member holding `entries` as a compressed tar: a header with
-/// a placeholder size, the stream, then the size patched in place.
+type Out<'a> = BufWriter<&'a mut File>;
+
+/// Append one ar member holding a compressed tar that `fill` writes: a
+/// header with a placeholder size, the stream, then the size patched in
+/// place.
 fn member<'a>(
-    mut out: BufWriter<&'a mut File>,
+    mut out: Out<'a>,
     name: &str,
-    entries: &[Entry],
     opts: &DebOptions,
-) -> Result<BufWriter<&'a mut File>> {
+    fill: impl FnOnce(&mut TarWriter<FirstChunk<Out<'a>>>) -> Result<()>,
+) -> Result<Out<'a>> {
     let sde = opts.source_date_epoch;
     out.write_all(&ar::member_header(name, sde, None)?)?;
     let header_at = out.stream_position()? - ar::HEADER_LEN;
-    let tar_len = tar::archive_len(entries);
-    // dpkg-deb feeds libzstd from a pipe in fixed chunks: a tar shorter than
-    // one chunk arrives whole with the end directive, so its length is known.
-    let known = (tar_len < compress::ZSTD_IN_CHUNK).then_some(tar_len);
-    let enc = Encoder::new(opts.compression, opts.level, out, known)?;
-    let mut tar = TarWriter::new(enc, sde);
-    for e in entries {
-        tar.append(e)?;
-    }
-    let (enc, written) = tar.finish()?;
-    if written != tar_len {
-        bail!("{name}: wrote {written} tar bytes, expected {tar_len} (did the tree change?)");
-    }
-    let mut out = enc
+    let mut tar = TarWriter::new(FirstChunk::new(out, opts), sde);
+    fill(&mut tar).with_context(|| format!("building {name}"))?;
+    let (sink, _) = tar.finish()?;
+    let mut out = sink
         .finish()
         .with_context(|| format!("cannot finish compressing {name}"))?;
     let end = out.stream_position()?;
@@ -158,6 +148,87 @@ fn member<'a>(
     out.write_all(ar::size_field(size)?.as_bytes())?;
     out.seek(SeekFrom::Start(after))?;
     Ok(out)
+}
+
+/// dpkg-deb feeds its compressor from a pipe in chunks of
+/// `ZSTD_CStreamInSize()` bytes and ends the stream at the first short
+/// read: a tar shorter than one chunk reaches the compressor whole, with
+/// its length known (libzstd then records it in the frame header). This
+/// writer holds back the first chunk to make the same decision, then
+/// streams.
+enum FirstChunk<W: Write> {
+    Holding {
+        buf: Vec<u8>,
+        out: W,
+        compression: Compression,
+        level: Option<u32>,
+    },
+    Streaming(Encoder<W>),
+    Failed,
+}
+
+impl<W: Write> FirstChunk<W> {
+    fn new(out: W, opts: &DebOptions) -> Self {
+        FirstChunk::Holding {
+            buf: Vec::new(),
+            out,
+            compression: opts.compression,
+            level: opts.level,
+        }
+    }
+
+    fn start(&mut self, known_len: Option<u64>) -> std::io::Result<()> {
+        if let FirstChunk::Holding { .. } = self {
+            let FirstChunk::Holding {
+                buf,
+                out,
+                compression,
+                level,
+            } = std::mem::replace(self, FirstChunk::Failed)
+            else {
+                unreachable!()
+            };
+            let mut enc =
+                Encoder::new(compression, level, out, known_len).map_err(std::io::Error::other)?;
+            enc.write_all(&buf)?;
+            *self = FirstChunk::Streaming(enc);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<W> {
+        if let FirstChunk::Holding { buf, .. } = &self {
+            let len = buf.len() as u64;
+            self.start(Some(len))?;
+        }
+        match self {
+            FirstChunk::Streaming(enc) => enc.finish(),
+            _ => Err(std::io::Error::other("compressor failed earlier")),
+        }
+    }
+}
+
+impl<W: Write> Write for FirstChunk<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self {
+            FirstChunk::Holding { buf, .. } => {
+                let chunk = compress::ZSTD_IN_CHUNK as usize;
+                let n = data.len().min(chunk - buf.len());
+                buf.extend_from_slice(&data[..n]);
+                if buf.len() == chunk {
+                    // A full first chunk: the length stays unknown.
+                    self.start(None)?;
+                }
+                Ok(n)
+            }
+            FirstChunk::Streaming(enc) => enc.write(data),
+            FirstChunk::Failed => Err(std::io::Error::other("compressor failed earlier")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An output inside the tree would be packaged into itself.
@@ -273,23 +344,23 @@ mod tests {
     fn failure_mid_write_leaves_nothing() {
         let d = tempfile::tempdir().unwrap();
         let root = tree(d.path());
+        // Enough data to be streaming when the walk meets the FIFO.
+        fs::write(root.join("usr/big"), vec![7u8; 600_000]).unwrap();
+        let fifo = root.join("usr/zz-pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
         let outdir = d.path().join("out");
         fs::create_dir(&outdir).unwrap();
         let output = outdir.join("p.deb");
-        let control = control_member_entries(&root.join("DEBIAN")).unwrap();
-        let data =
-            walk::walk(&root, Some(OsStr::new("DEBIAN")), walk::Order::SymlinksLast).unwrap();
-        // The file changes between the walk and the write.
-        fs::write(root.join("usr/file"), b"0123456789 and more").unwrap();
         let opts = DebOptions {
             source_date_epoch: 1,
             ..Default::default()
         };
-        let err = format!(
-            "{:#}",
-            write_atomically(&output, &control, &data, &opts).unwrap_err()
-        );
-        assert!(err.contains("usr/file") && err.contains("grew"), "{err}");
+        let err = format!("{:#}", build_deb(&root, &output, &opts).unwrap_err());
+        assert!(err.contains("zz-pipe is a FIFO"), "{err}");
         assert_eq!(
             fs::read_dir(&outdir).unwrap().count(),
             0,

@@ -240,6 +240,25 @@ mod tests {
     }
 
     #[test]
+    fn file_changed_since_stat_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        for (listed, what) in [(4u64, "grew"), (20, "shrank")] {
+            let e = Entry {
+                name: b"./f".to_vec(),
+                path: path.clone(),
+                kind: EntryKind::File { size: listed },
+                mode: 0o644,
+                mtime: 0,
+            };
+            let mut w = TarWriter::new(Vec::new(), 1);
+            let err = format!("{:#}", w.append(&e).unwrap_err());
+            assert!(err.contains(what) && err.contains("/f"), "{err}");
+        }
+    }
+
+    #[test]
     fn numeric_fields_octal_and_base256() {
         let mut f = [0u8; 12];
         numeric(&mut f, 1_700_000_000);

@@ -59,46 +59,69 @@ pub enum Order {
     InPlace,
 }
 
-/// Walk `root` in dpkg-deb's order. `skip_top` names a top-level entry to
-/// leave out (`DEBIAN` for the data member).
-pub fn walk(root: &Path, skip_top: Option<&OsStr>, order: Order) -> Result<Vec<Entry>> {
+/// Walk `root` in dpkg-deb's order, handing each entry to `visit` as it is
+/// found. `skip_top` names a top-level entry to leave out (`DEBIAN` for the
+/// data member). Memory holds the sorted names of the directories on the
+/// current path, the deferred symlinks and the first name of each inode
+/// with several links — never the whole listing.
+pub fn walk(
+    root: &Path,
+    skip_top: Option<&OsStr>,
+    order: Order,
+    visit: &mut dyn FnMut(&Entry) -> Result<()>,
+) -> Result<()> {
     let meta = fs::metadata(root)
         .with_context(|| format!("walking {}: cannot stat it", root.display()))?;
     if !meta.is_dir() {
         bail!("walking {}: not a directory", root.display());
     }
     let mut w = Walker {
-        out: Vec::new(),
+        visit,
         symlinks: Vec::new(),
         defer: order == Order::SymlinksLast,
+        first_names: HashMap::new(),
     };
     w.push(
         b"./".to_vec(),
         root.to_path_buf(),
         &meta,
         EntryKind::Directory,
-    );
+    )?;
     w.dir(root, b"./", skip_top)?;
-    let Walker {
-        mut out, symlinks, ..
-    } = w;
-    out.extend(symlinks);
-    resolve_hard_links(&mut out);
-    Ok(out.into_iter().map(|(e, _)| e).collect())
+    for (entry, inode) in std::mem::take(&mut w.symlinks) {
+        w.emit(entry, inode)?;
+    }
+    Ok(())
 }
 
-/// An entry and, when it may be one of several names of an inode, its
-/// (device, inode).
-type Walked = (Entry, Option<(u64, u64)>);
+/// The whole listing at once (tests and small trees).
+pub fn collect(root: &Path, skip_top: Option<&OsStr>, order: Order) -> Result<Vec<Entry>> {
+    let mut v = Vec::new();
+    walk(root, skip_top, order, &mut |e| {
+        v.push(e.clone());
+        Ok(())
+    })?;
+    Ok(v)
+}
 
-struct Walker {
-    out: Vec<Walked>,
-    symlinks: Vec<Walked>,
+/// (device, inode) of a non-directory with several links.
+type Inode = Option<(u64, u64)>;
+
+struct Walker<'a> {
+    visit: &'a mut dyn FnMut(&Entry) -> Result<()>,
+    symlinks: Vec<(Entry, Inode)>,
     defer: bool,
+    first_names: HashMap<(u64, u64), Vec<u8>>,
 }
 
-impl Walker {
-    fn push(&mut self, name: Vec<u8>, path: PathBuf, meta: &fs::Metadata, kind: EntryKind) {
+impl Walker<'_> {
+    fn push(
+        &mut self,
+        name: Vec<u8>,
+        path: PathBuf,
+        meta: &fs::Metadata,
+        kind: EntryKind,
+    ) -> Result<()> {
         let deferred = self.defer && matches!(kind, EntryKind::Symlink { .. });
         let inode = (!meta.is_dir() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
         let entry = Entry {
@@ -110,9 +133,29 @@ impl Walker {
         };
         if deferred {
             self.symlinks.push((entry, inode));
+            Ok(())
         } else {
-            self.out.push((entry, inode));
+            self.emit(entry, inode)
         }
+    }
+
+    /// GNU tar's hard-link rule, applied in archive order: the first name
+    /// of an inode with several links carries its contents, every later
+    /// name becomes a link to that first name.
+    fn emit(&mut self, mut entry: Entry, inode: Inode) -> Result<()> {
+        if let Some(key) = inode {
+            match self.first_names.get(&key) {
+                Some(target) => {
+                    entry.kind = EntryKind::HardLink {
+                        target: target.clone(),
+                    }
+                }
+                None => {
+                    self.first_names.insert(key, entry.name.clone());
+                }
+            }
+        }
+        (self.visit)(&entry)
     }
 
     fn dir(&mut self, dir: &Path, prefix: &[u8], skip: Option<&OsStr>) -> Result<()> {
@@ -136,19 +179,26 @@ impl Walker {
                 .with_context(|| format!("walking {}: cannot stat it", path.display()))?;
             let mut arc = prefix.to_vec();
             arc.extend_from_slice(name.as_bytes());
+            if name.as_bytes().contains(&b'\n') {
+                // As dpkg-deb: dpkg's file lists are newline-separated.
+                bail!(
+                    "newline not allowed in pathname {:?}",
+                    String::from_utf8_lossy(&arc)
+                );
+            }
             let ft = meta.file_type();
             if ft.is_dir() {
                 arc.push(b'/');
-                self.push(arc.clone(), path.clone(), &meta, EntryKind::Directory);
+                self.push(arc.clone(), path.clone(), &meta, EntryKind::Directory)?;
                 self.dir(&path, &arc, None)?;
             } else if ft.is_symlink() {
                 let target = fs::read_link(&path)
                     .with_context(|| format!("walking {}: cannot read symlink", path.display()))?;
                 let target = target.as_os_str().as_bytes().to_vec();
-                self.push(arc, path, &meta, EntryKind::Symlink { target });
+                self.push(arc, path, &meta, EntryKind::Symlink { target })?;
             } else if ft.is_file() {
                 let size = meta.len();
-                self.push(arc, path, &meta, EntryKind::File { size });
+                self.push(arc, path, &meta, EntryKind::File { size })?;
             } else {
                 let what = if ft.is_block_device() {
                     "a block device"
@@ -168,26 +218,6 @@ impl Walker {
             }
         }
         Ok(())
-    }
-}
-
-/// GNU tar's hard-link rule, applied in archive order: the first name of an
-/// inode with several links carries its contents, every later name becomes a
-/// link to that first name.
-fn resolve_hard_links(entries: &mut [Walked]) {
-    let mut first: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
-    for (entry, inode) in entries.iter_mut() {
-        let Some(key) = inode else { continue };
-        match first.get(key) {
-            Some(target) => {
-                entry.kind = EntryKind::HardLink {
-                    target: target.clone(),
-                }
-            }
-            None => {
-                first.insert(*key, entry.name.clone());
-            }
-        }
     }
 }
 
@@ -217,7 +247,7 @@ mod tests {
         fs::create_dir(r.join("x/B")).unwrap();
         fs::create_dir(r.join("DEBIAN")).unwrap();
         symlink("/abs", r.join("A")).unwrap();
-        let e = walk(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
+        let e = collect(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
         assert_eq!(
             names(&e),
             [
@@ -241,7 +271,7 @@ mod tests {
         );
         // DEBIAN is skipped only at the top.
         fs::create_dir(r.join("x/DEBIAN")).unwrap();
-        let e = walk(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
+        let e = collect(r, Some(OsStr::new("DEBIAN")), Order::SymlinksLast).unwrap();
         assert!(names(&e).contains(&"./x/DEBIAN/".to_string()));
     }
 
@@ -254,7 +284,7 @@ mod tests {
         fs::write(r.join("sub-a"), b"").unwrap();
         symlink("sub-a", r.join("sub.c")).unwrap();
         fs::write(r.join("z"), b"").unwrap();
-        let e = walk(r, None, Order::InPlace).unwrap();
+        let e = collect(r, None, Order::InPlace).unwrap();
         assert_eq!(
             names(&e),
             ["./", "./sub/", "./sub/f", "./sub-a", "./sub.c", "./z"]
@@ -269,7 +299,7 @@ mod tests {
         fs::write(r.join("z/orig"), b"data").unwrap();
         fs::hard_link(r.join("z/orig"), r.join("a")).unwrap();
         fs::hard_link(r.join("z/orig"), r.join("m")).unwrap();
-        let e = walk(r, None, Order::SymlinksLast).unwrap();
+        let e = collect(r, None, Order::SymlinksLast).unwrap();
         assert_eq!(names(&e), ["./", "./a", "./m", "./z/", "./z/orig"]);
         assert_eq!(e[1].kind, EntryKind::File { size: 4 });
         assert_eq!(
@@ -287,6 +317,18 @@ mod tests {
     }
 
     #[test]
+    fn refuses_newline_in_names() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("a")).unwrap();
+        fs::write(d.path().join("a/new\nline"), b"").unwrap();
+        let err = format!(
+            "{:#}",
+            collect(d.path(), None, Order::SymlinksLast).unwrap_err()
+        );
+        assert!(err.contains("newline not allowed in pathname"), "{err}");
+    }
+
+    #[test]
     fn refuses_fifo_naming_it() {
         let d = tempfile::tempdir().unwrap();
         let fifo = d.path().join("pipe");
@@ -297,7 +339,7 @@ mod tests {
         assert!(st.success());
         let err = format!(
             "{:#}",
-            walk(d.path(), None, Order::SymlinksLast).unwrap_err()
+            collect(d.path(), None, Order::SymlinksLast).unwrap_err()
         );
         assert!(err.contains("pipe") && err.contains("FIFO"), "{err}");
     }

@@ -4,7 +4,8 @@
 //! One file per job: `pins` (the hash-pinned requirement lists that name the
 //! sdists and the backends), `sdist` (verify and unpack source archives
 //! safely), `backend` (a build environment from verified backend wheels and
-//! the PEP 517 hook driver), `build` (the whole `wheels build` chain),
+//! the PEP 517 hook driver), `requires` (checking build requirements),
+//! `build` (the whole `wheels build` chain),
 //! `normalize` (the canonical wheel zip), `sums` (`sha256sum` lists), `lock`
 //! (requirements.txt / pylock.toml writer), `index` (static PEP 503 index).
 //! Reading wheels for *verification* is not here: that is `crate::wheel` and
@@ -17,5 +18,6 @@ pub mod index;
 pub mod lock;
 pub mod normalize;
 pub mod pins;
+pub mod requires;
 pub mod sdist;
 pub mod sums;

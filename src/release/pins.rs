@@ -167,4 +167,21 @@ mod tests {
         assert_eq!(normalize_name("a.-_b"), "a-b");
         assert_eq!(normalize_name("zope.interface"), "zope-interface");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_text_never_panics(s in "\\PC{0,200}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn mutated_pins_never_panic(pos in 0usize..120, byte in 0u8..0x80) {
+            let mut b = format!("six==1.0 \\\n  --hash=sha256:{H1} # c\n").into_bytes();
+            let p = pos % b.len();
+            b[p] = byte;
+            if let Ok(t) = std::str::from_utf8(&b) {
+                let _ = parse(t);
+            }
+        }
+    }
 }

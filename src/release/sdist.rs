@@ -546,4 +546,89 @@ mod tests {
         );
         assert_eq!(parse_file_name("requirements.txt"), None);
     }
+
+    fn zip_sdist(entries: &[(&str, u32, &[u8])]) -> (Result<PathBuf>, tempfile::TempDir) {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("x-1.zip");
+        let mut z = zip::ZipWriter::new(File::create(&a).unwrap());
+        for (name, mode, data) in entries {
+            if mode & 0o170000 == 0o120000 {
+                z.add_symlink(
+                    *name,
+                    std::str::from_utf8(data).unwrap(),
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .unwrap();
+            } else {
+                z.start_file(
+                    *name,
+                    zip::write::SimpleFileOptions::default().unix_permissions(*mode),
+                )
+                .unwrap();
+                z.write_all(data).unwrap();
+            }
+        }
+        z.finish().unwrap();
+        let root = d.path().join("root");
+        fs::create_dir(&root).unwrap();
+        (unpack(&a, Kind::Zip, &root, 1 << 20, 0), d)
+    }
+
+    #[test]
+    fn zip_sdists_unpack_and_hostile_ones_are_refused() {
+        let (r, d) = zip_sdist(&[
+            ("x-1/setup.py", 0o644, b"x"),
+            ("x-1/run.sh", 0o755, b"#!/bin/sh\n"),
+        ]);
+        let top = r.unwrap();
+        assert_eq!(top, d.path().join("root/x-1"));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(top.join("run.sh"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o755
+        );
+        for bad in [
+            vec![("x-1/../../evil", 0o644, &b"x"[..])],
+            vec![("/abs/evil", 0o644, &b"x"[..])],
+            vec![("x-1/link", 0o120777, &b"../../etc/passwd"[..])],
+            vec![("x-1/link", 0o120777, &b"a"[..])],
+            vec![
+                ("x-1/a", 0o644, &b"x"[..]),
+                ("x-1/A/../a", 0o644, &b"y"[..]),
+            ],
+        ] {
+            let (r, d) = zip_sdist(&bad);
+            assert!(
+                r.is_err(),
+                "accepted {:?}",
+                bad.iter().map(|e| e.0).collect::<Vec<_>>()
+            );
+            assert!(!d.path().join("evil").exists());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn member_names_never_panic_and_never_escape(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            if let Ok(rel) = safe_rel(Path::new("a.tar.gz"), &raw) {
+                proptest::prop_assert!(!rel.starts_with('/'));
+                proptest::prop_assert!(rel.split('/').all(|c| c != ".." && !c.is_empty()));
+            }
+        }
+
+        #[test]
+        fn link_targets_never_panic(link in "[a-z./]{0,12}", target in "[a-z./]{0,16}") {
+            let _ = check_link_target(Path::new("a.tar.gz"), &link, &target);
+        }
+
+        #[test]
+        fn file_names_never_panic(s in "\\PC{0,40}") {
+            let _ = parse_file_name(&s);
+        }
+    }
 }

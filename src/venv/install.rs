@@ -16,11 +16,10 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
-use crate::wheel::contents::read_wheel;
+use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 
 /// What was installed for one distribution.
@@ -369,56 +368,24 @@ impl<'a> Installer<'a> {
     }
 }
 
-/// Stream the wheel file at `path` into the venv. `dist_info` and
-/// `record_sha256` are what verification found: the wheel's RECORD must
-/// still hash to that (so a file swapped after verification is refused
-/// before any byte is written), and every entry's bytes are re-checked
-/// against RECORD while they stream. Private: only `install_verified`, which
-/// takes a `VerifiedWheel`, calls it.
-#[cfg_attr(not(test), allow(dead_code))]
-fn install_file(
-    ins: &mut Installer,
-    path: &Path,
-    dist_info: &str,
-    record_sha256: &[u8; 32],
-    max_uncompressed: u64,
-) -> Result<InstalledDist> {
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("{}: file name is not UTF-8", path.display()))?
-        .to_string();
-    let (name, version) = dist_info
-        .strip_suffix(".dist-info")
-        .and_then(|s| s.split_once('-'))
-        .with_context(|| format!("{file_name}: {dist_info:?} is not name-version.dist-info"))?;
-    let mut dist = DistInstall::new(
-        &crate::wheel::name::normalize_name(name),
-        version,
-        &file_name,
-        dist_info,
-    )?;
-    let contents = read_wheel(
-        path,
-        max_uncompressed,
-        Some(record_sha256),
-        |entry, reader| {
-            if entry.is_dir {
-                return Ok(());
-            }
-            ins.entry(&mut dist, &entry.name, entry.is_executable(), reader)
-        },
-    )?;
-    if contents.dist_info != dist_info {
-        return Err(crate::exit::verification(format!(
-            "{}: expected the .dist-info directory {dist_info} as verified, found {}",
-            path.display(),
-            contents.dist_info
-        )));
-    }
+/// Install one verified wheel: its entries stream through
+/// `VerifiedWheel::stream`, which refuses a RECORD other than the verified
+/// one before any byte is written, fails an entry whose bytes differ from
+/// RECORD, and checks the whole file's sha256 at the end. The only way in:
+/// an unverified wheel cannot reach the venv.
+pub fn install_verified(ins: &mut Installer, wheel: &VerifiedWheel) -> Result<InstalledDist> {
+    let file_name = wheel.file_name().to_string();
+    let dist_info = wheel.dist_info();
+    let mut dist = DistInstall::new(wheel.dist_name(), wheel.version(), &file_name, dist_info)?;
+    wheel.stream(|entry, reader| {
+        if entry.is_dir {
+            return Ok(());
+        }
+        ins.entry(&mut dist, &entry.name, entry.is_executable(), reader)
+    })?;
     let mut console = Vec::new();
     let mut gui = Vec::new();
-    if let Some(ep) = &contents.entry_points {
+    if let Some(ep) = wheel.entry_points() {
         let groups = parse_entry_points(ep)
             .with_context(|| format!("{file_name}: {dist_info}/entry_points.txt"))?;
         for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
@@ -499,31 +466,55 @@ fn b64url(data: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::venv::interpreter::Interpreter;
+    use std::path::Path;
 
-    fn example_wheel(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("example/wheelhouse")
-            .join(name)
+    /// Verify a copy of the bundled example for real (signed list, lock,
+    /// RECORDs) in `dir`.
+    fn verified_example(dir: &Path) -> crate::verify::VerifiedWheelhouse {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
+        let ex = dir.join("ex");
+        std::fs::create_dir_all(ex.join("wheelhouse")).unwrap();
+        for f in [
+            "requirements.txt",
+            "sha256sums.txt",
+            "sha256sums.txt.asc",
+            "keyring.gpg",
+        ] {
+            std::fs::copy(src.join(f), ex.join(f)).unwrap();
+        }
+        for e in std::fs::read_dir(src.join("wheelhouse")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), ex.join("wheelhouse").join(e.file_name())).unwrap();
+        }
+        crate::verify::verify(&crate::verify::VerifyInputs {
+            wheelhouse: ex.join("wheelhouse"),
+            lock: ex.join("requirements.txt"),
+            sums: ex.join("sha256sums.txt"),
+            signature: ex.join("sha256sums.txt.asc"),
+            keyring: ex.join("keyring.gpg"),
+            threshold: 1,
+            marker_env: crate::wheel::markers::MarkerEnv::query(Path::new("/usr/bin/python3"))
+                .unwrap(),
+            max_uncompressed: 1 << 30,
+        })
+        .unwrap()
     }
 
-    fn record_sha(path: &Path, dist_info: &str) -> [u8; 32] {
-        let c = read_wheel(path, 1 << 30, None, |_, _| Ok(())).unwrap();
-        assert_eq!(c.dist_info, dist_info);
-        c.record_sha256
+    fn wheel<'a>(wh: &'a crate::verify::VerifiedWheelhouse, prefix: &str) -> &'a VerifiedWheel {
+        wh.wheels()
+            .find(|w| w.file_name().starts_with(prefix))
+            .unwrap()
     }
 
     #[test]
     fn installs_real_wheels() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
         let (_tmp, l, it) = setup();
         let sv = it.short_version();
         let mut ins = Installer::new(&l, &sv);
-        for (w, di) in [
-            ("demoapp-1.0.0-py3-none-any.whl", "demoapp-1.0.0.dist-info"),
-            ("charset_normalizer-3.3.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "charset_normalizer-3.3.2.dist-info"),
-        ] {
-            let p = example_wheel(w);
-            let sha = record_sha(&p, di);
-            install_file(&mut ins, &p, di, &sha, 1 << 30).unwrap();
+        for w in ["demoapp-", "charset_normalizer-"] {
+            install_verified(&mut ins, wheel(&wh, w)).unwrap();
         }
         let v = l.venv_dir();
         assert!(v.join("bin/demoapp").is_file());
@@ -533,31 +524,31 @@ mod tests {
         let hello = std::fs::read_to_string(v.join("bin/demoapp-hello")).unwrap();
         assert!(hello.starts_with("#!/opt/venvs/t/bin/python\n"), "{hello}");
         // The same wheel twice: every path conflicts.
-        let p = example_wheel("demoapp-1.0.0-py3-none-any.whl");
-        let sha = record_sha(&p, "demoapp-1.0.0.dist-info");
-        let e = install_file(&mut ins, &p, "demoapp-1.0.0.dist-info", &sha, 1 << 30).unwrap_err();
+        let e = install_verified(&mut ins, wheel(&wh, "demoapp-")).unwrap_err();
         assert!(format!("{e:#}").contains("both write"), "{e:#}");
     }
 
     #[test]
-    fn swapped_record_is_refused_before_writing() {
+    fn wheel_swapped_after_verification_is_refused() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let w = wheel(&wh, "tabulate-");
+        let mut bytes = std::fs::read(w.path()).unwrap();
+        let n = bytes.len();
+        bytes[n / 3] ^= 0x40;
+        std::fs::write(w.path(), bytes).unwrap();
         let (_tmp, l, it) = setup();
         let mut ins = Installer::new(&l, &it.short_version());
-        let p = example_wheel("tabulate-0.9.0-py3-none-any.whl");
-        let e = install_file(
-            &mut ins,
-            &p,
-            "tabulate-0.9.0.dist-info",
-            &[0u8; 32],
-            1 << 30,
-        )
-        .unwrap_err();
+        let e = install_verified(&mut ins, w).unwrap_err();
         assert_eq!(
             crate::exit::code_for(&e),
             crate::exit::VERIFICATION,
             "{e:#}"
         );
-        assert!(!l.venv_dir().join(&l.purelib).join("tabulate.py").exists());
+        assert!(
+            format!("{e:#}").contains("tabulate-0.9.0-py3-none-any.whl"),
+            "{e:#}"
+        );
     }
 
     fn setup() -> (tempfile::TempDir, Layout, Interpreter) {

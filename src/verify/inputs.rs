@@ -1,8 +1,9 @@
 //! The `[inputs]` table of `venvdeb.toml`: where the wheelhouse, lock, signed
-//! list, signature and keyring are, the signature threshold, the target
-//! interpreter and the uncompressed-size cap. A minimal reader of just that
-//! table (the rest of the file is `crate::config`'s); relative paths are
-//! resolved against the directory holding the file.
+//! list, signature and keyring are, the signature threshold and the
+//! uncompressed-size cap; plus the target interpreter from `[venv] python`
+//! (the same keys `crate::config` accepts). A minimal reader of just that
+//! (the rest of the file is `crate::config`'s); relative paths are resolved
+//! against the directory holding the file.
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -27,7 +28,6 @@ const KEYS: &[&str] = &[
     "signature",
     "keyring",
     "threshold",
-    "python",
     "max-uncompressed",
 ];
 
@@ -45,8 +45,24 @@ impl InputsTable {
         let doc: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+        let python = match doc.get("venv").and_then(|v| v.get("python")) {
+            None => None,
+            Some(v) => {
+                let p = PathBuf::from(v.as_str().context("venv.python must be a string")?);
+                if !p.is_absolute() {
+                    bail!(
+                        "venv.python {:?} must be an absolute path",
+                        p.display().to_string()
+                    );
+                }
+                Some(p)
+            }
+        };
         let Some(t) = doc.get("inputs") else {
-            return Ok(InputsTable::default());
+            return Ok(InputsTable {
+                python,
+                ..InputsTable::default()
+            });
         };
         let t = t.as_table().context("`inputs` must be a table")?;
         for k in t.keys() {
@@ -81,12 +97,6 @@ impl InputsTable {
                 }
             }
         };
-        let python = match t.get("python") {
-            None => None,
-            Some(v) => Some(PathBuf::from(
-                v.as_str().context("python must be a string")?,
-            )),
-        };
         Ok(InputsTable {
             wheelhouse: path("wheelhouse")?,
             lock: path("lock")?,
@@ -107,13 +117,16 @@ mod tests {
     #[test]
     fn reads_inputs() {
         let t = InputsTable::parse(
-            "[package]\nname = \"x\"\n[inputs]\nwheelhouse = \"wh\"\nkeyring = \"/k.gpg\"\nthreshold = 2\n",
+            "[package]\nname = \"x\"\n[inputs]\nwheelhouse = \"wh\"\nkeyring = \"/k.gpg\"\nthreshold = 2\n[venv]\npython = \"/usr/bin/python3.11\"\n",
             Path::new("/proj"),
         )
         .unwrap();
         assert_eq!(t.wheelhouse, Some(PathBuf::from("/proj/wh")));
         assert_eq!(t.keyring, Some(PathBuf::from("/k.gpg")));
         assert_eq!(t.threshold, Some(2));
+        assert_eq!(t.python, Some(PathBuf::from("/usr/bin/python3.11")));
+        assert!(InputsTable::parse("[inputs]\npython = \"/x\"\n", Path::new("/")).is_err());
+        assert!(InputsTable::parse("[venv]\npython = \"python3\"\n", Path::new("/")).is_err());
         assert!(InputsTable::parse("[inputs]\nwheelhose = \"x\"\n", Path::new("/")).is_err());
         assert!(InputsTable::parse("[inputs]\nthreshold = -1\n", Path::new("/")).is_err());
         assert_eq!(

@@ -114,14 +114,17 @@ impl Report {
                 s.push_str(&format!("not selected by the lock (left alone): {u}\n"));
             }
         }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
         s.push_str(&format!(
-            "verified {} wheels ({} bytes, {} uncompressed) for {} requirements; {} signer{}\n",
+            "verified {} wheel{} ({} bytes, {} uncompressed) for {} requirement{}; {} signer{}\n",
             self.wheels,
+            plural(self.wheels),
             self.bytes,
             self.uncompressed_bytes,
             self.requirements.len(),
+            plural(self.requirements.len()),
             self.signers.len(),
-            if self.signers.len() == 1 { "" } else { "s" }
+            plural(self.signers.len())
         ));
         s
     }

@@ -512,6 +512,12 @@ mod tests {
             let keys = load_keyring(&dir.join(f)).unwrap();
             assert_eq!(keys.len(), 1, "{f}");
         }
+        // Several armored blocks in one file (cat a.asc b.asc).
+        let both = tempfile::NamedTempFile::new().unwrap();
+        let mut text = std::fs::read(dir.join("test-key-a.public.asc")).unwrap();
+        text.extend(std::fs::read(dir.join("test-key-b.public.asc")).unwrap());
+        std::fs::write(both.path(), text).unwrap();
+        assert_eq!(load_keyring(both.path()).unwrap().len(), 2);
         let a = load_keyring(&dir.join("test-key-a.public.asc")).unwrap();
         let now = 1_800_000_000;
         let p = primary_part(&a[0], now);

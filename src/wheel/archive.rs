@@ -53,7 +53,10 @@ const SIG_DESCRIPTOR: u32 = 0x0807_4b50;
 
 /// Largest central directory accepted (a hostile size must not make us
 /// allocate gigabytes).
-const MAX_CENTRAL_DIRECTORY: u64 = 256 << 20;
+const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
+/// Most entries accepted (the largest real wheels have tens of thousands);
+/// keeps the index's memory bounded whatever the archive declares.
+const MAX_ENTRIES: u64 = 500_000;
 /// Default cap on the sum of uncompressed sizes: 4 GiB.
 pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 4 << 30;
 
@@ -326,6 +329,11 @@ impl WheelArchive {
         if cd_size > MAX_CENTRAL_DIRECTORY {
             return Err(bad(format!(
                 "central directory of {cd_size} bytes: more than the {MAX_CENTRAL_DIRECTORY}-byte limit"
+            )));
+        }
+        if n_total > MAX_ENTRIES {
+            return Err(bad(format!(
+                "declares {n_total} entries: more than the limit of {MAX_ENTRIES}"
             )));
         }
         if n_total > cd_size / 46 {

@@ -139,6 +139,35 @@ where
         None
     };
 
+    // The copies read ahead must already match RECORD (the streaming pass
+    // checks the bytes it reads; this ties what was parsed to the same hash).
+    let wheel_name = format!("{dist_info}/WHEEL");
+    let meta_name = format!("{dist_info}/METADATA");
+    let mut pre_read = vec![(&wheel_name, &wheel_bytes), (&meta_name, &meta_bytes)];
+    if let Some(ep) = &entry_points {
+        pre_read.push((&ep_name, ep));
+    }
+    for (name, bytes) in pre_read {
+        let Some(want) = record.entries.get(name.as_str()) else {
+            return Err(verification(format!(
+                "{p}: {name}: expected a line in {record_name}, found none"
+            )));
+        };
+        let mut h = want.hash.algorithm.hasher();
+        h.update(bytes);
+        let found = h.finish();
+        if found != want.hash.digest || bytes.len() as u64 != want.size {
+            return Err(verification(format!(
+                "{p}: {name}: RECORD expected {} ({} bytes), found {}:{} ({} bytes)",
+                want.hash,
+                want.size,
+                want.hash.algorithm.name(),
+                hex(&found),
+                bytes.len()
+            )));
+        }
+    }
+
     // Every RECORD line names an entry.
     let names: BTreeSet<&str> = archive.entries().iter().map(|e| e.name.as_str()).collect();
     for listed in record.entries.keys().chain(record.unhashed.iter()) {
