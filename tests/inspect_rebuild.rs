@@ -187,11 +187,13 @@ fn rebuild_check_untouched_is_identical_and_changed_inputs_differ() {
     // Untouched: rebuilt from another copy, elsewhere, in a changed environment.
     let other = s.path().join("b/elsewhere/deeper");
     let config_b = example(&other);
+    let kept = other.join("rebuilt");
     let script = format!(
-        "umask 077; exec taskset -c 0 faketime '2031-06-15 12:34:56' {} rebuild --check {} --config {}",
+        "umask 077; exec taskset -c 0 faketime '2031-06-15 12:34:56' {} rebuild --check {} --config {} --output-dir {}",
         env!("CARGO_BIN_EXE_venvdeb"),
         deb.display(),
-        config_b.display()
+        config_b.display(),
+        kept.display()
     );
     let (code, o, e) = outcome(
         Command::new("sh")
@@ -207,6 +209,17 @@ fn rebuild_check_untouched_is_identical_and_changed_inputs_differ() {
         o.starts_with(&format!("identical: {}", deb.display())),
         "{o}"
     );
+    // the manifest and SBOM beside the rebuilt .deb are byte-identical too
+    for name in [
+        format!("{STEM}.venvdeb-manifest.json"),
+        format!("{STEM}.cdx.json"),
+    ] {
+        assert_eq!(
+            fs::read(out.join(&name)).unwrap(),
+            fs::read(kept.join(&name)).unwrap(),
+            "{name}"
+        );
+    }
 
     // Changed inputs: the tabulate wheel re-zipped (same files, other bytes),
     // the lock and sums updated and re-signed with the same test key.
