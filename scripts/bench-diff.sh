@@ -54,20 +54,22 @@ echo "packages: $(stat -c %s "$work/a.deb") and $(stat -c %s "$work/b.deb") byte
 
 t() { # t NAME CMD...: run, record wall seconds and peak RSS
   name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || echo $? > "$work/$name.rc"
+  /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || echo $? > "$work/$name.rc"
   [ -f "$work/$name.rc" ] || echo 0 > "$work/$name.rc"
   # (time writes "Command exited with non-zero status N" first when N != 0)
   tail -1 "$work/$name.time" > "$work/$name.t"
   mv "$work/$name.t" "$work/$name.time"
-  read -r secs kb < "$work/$name.time"
-  echo "$name: ${secs} s, peak RSS $((kb / 1024)) MiB, exit $(cat "$work/$name.rc")"
+  read -r secs kb usr sys < "$work/$name.time"
+  echo "$name: ${secs} s wall, ${usr} s user + ${sys} s sys CPU, peak RSS $((kb / 1024)) MiB, exit $(cat "$work/$name.rc")"
 }
 t venvdeb-diff "$venvdeb" diff "$work/a.deb" "$work/b.deb"
 t venvdeb-diff-content "$venvdeb" diff --content "$work/a.deb" "$work/b.deb"
 t diffoscope diffoscope --no-progress --text "$work/diffoscope.txt" "$work/a.deb" "$work/b.deb"
 v=$(cut -d' ' -f1 "$work/venvdeb-diff.time")
 d=$(cut -d' ' -f1 "$work/diffoscope.time")
-echo "ratio: venvdeb diff / diffoscope = $(echo "scale=3; $v / $d" | bc 2>/dev/null || /usr/bin/python3 -c "print(round($v/$d,3))")"
+vc=$(cut -d' ' -f3 "$work/venvdeb-diff.time")
+dc=$(cut -d' ' -f3 "$work/diffoscope.time")
+echo "ratio: venvdeb diff / diffoscope = $(/usr/bin/python3 -c "print(round($v/$d,3))") wall, $(/usr/bin/python3 -c "print(round($vc/$dc,3))") user CPU"
 echo
 echo "=== venvdeb diff --content report ($(wc -l < "$work/venvdeb-diff-content.out") lines) ==="
 cat "$work/venvdeb-diff-content.out"

@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::hashio::{hex, sha256_file};
-use super::manifest::{manifest_path, FileEntry, Manifest, MANIFEST_NAME};
+use super::manifest::{FileEntry, Manifest, MANIFEST_NAME};
 
 /// One difference between the installed files and the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -225,26 +225,32 @@ pub fn audit(root: &Path, m: &Manifest) -> Result<Vec<Finding>> {
 /// Find the manifest for `target`: a package name (its doc directory) or a
 /// venv prefix (an absolute path: the manifest whose prefix it is).
 pub fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)> {
+    // As built, or gzipped by dh_compress in a debhelper build.
+    let in_doc_dir = |dir: &Path| {
+        [MANIFEST_NAME.to_string(), format!("{MANIFEST_NAME}.gz")]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+    };
     if !target.starts_with('/') {
-        let path = under(root, &manifest_path(target));
-        if !path.exists() {
+        let dir = under(root, &super::manifest::doc_dir(target));
+        let Some(path) = in_doc_dir(&dir) else {
             bail!(
                 "no venvdeb manifest for package {target:?} at {} (not built by venvdeb, not installed, or /usr/share/doc excluded by a dpkg path-exclude)",
-                path.display()
+                dir.join(MANIFEST_NAME).display()
             );
-        }
+        };
         let m = Manifest::read(&path)?;
         return Ok((path, m));
     }
     let want = target.trim_end_matches('/');
     let docs = under(root, "/usr/share/doc");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&docs)
+    let mut found: Vec<PathBuf> = fs::read_dir(&docs)
         .with_context(|| format!("reading {}", docs.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path().join(MANIFEST_NAME)))
-        .filter(|p| p.is_file())
+        .filter_map(|e| e.ok().and_then(|e| in_doc_dir(&e.path())))
         .collect();
-    dirs.sort();
-    for p in dirs {
+    found.sort();
+    for p in found {
         let m = Manifest::read(&p)?;
         if m.prefix.trim_end_matches('/') == want {
             return Ok((p, m));
@@ -276,7 +282,13 @@ pub fn check_manifest_md5(
     let Some(sums) = candidates.iter().find(|p| p.is_file()) else {
         return Ok(None);
     };
-    let rel = manifest_path(&m.package.name);
+    // The path dpkg recorded: the manifest's own, relative to the root.
+    let Ok(rel) = manifest_file.strip_prefix(root) else {
+        return Ok(None);
+    };
+    let Some(rel) = rel.to_str() else {
+        return Ok(None);
+    };
     let rel = rel.trim_start_matches('/');
     let f = fs::File::open(sums).with_context(|| format!("reading {}", sums.display()))?;
     for line in BufReader::new(f).lines() {
@@ -375,5 +387,20 @@ mod tests {
         let (p, _) = locate_manifest(d.path(), "/opt/venvs/demo/").unwrap();
         assert_eq!(p, w.manifest_path);
         assert!(locate_manifest(d.path(), "other").is_err());
+        // gzipped by dh_compress: still found, by name and by prefix
+        let st = std::process::Command::new("gzip")
+            .arg("-9n")
+            .arg(&w.manifest_path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let (p, gm) = locate_manifest(d.path(), "demo").unwrap();
+        assert!(
+            p.to_str().unwrap().ends_with("venvdeb-manifest.json.gz"),
+            "{}",
+            p.display()
+        );
+        assert_eq!(gm, m);
+        assert_eq!(locate_manifest(d.path(), "/opt/venvs/demo").unwrap().1, m);
     }
 }

@@ -51,7 +51,8 @@ impl Difference {
         self
     }
 
-    /// One line of the text report.
+    /// One line of the text report (newlines inside values shown as `\n`,
+    /// so that each difference is one line).
     pub fn line(&self) -> String {
         let mut s = self.area.clone();
         if let Some(p) = &self.path {
@@ -66,7 +67,7 @@ impl Difference {
             (None, Some(b)) => s.push_str(&format!(": {b}")),
             (None, None) => {}
         }
-        s
+        s.replace('\n', "\\n")
     }
 }
 

@@ -190,8 +190,19 @@ impl Manifest {
     }
 
     /// Read a manifest file.
+    /// Read a manifest file; a `.gz` one (dh_compress gzips documentation
+    /// files over 4 KiB in dh builds) is decompressed.
     pub fn read(path: &Path) -> Result<Manifest> {
-        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let f = fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut bytes = Vec::new();
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let r: Box<dyn std::io::Read> = if gz {
+            Box::new(flate2::read::GzDecoder::new(f))
+        } else {
+            Box::new(f)
+        };
+        std::io::Read::read_to_end(&mut std::io::Read::take(r, 256 << 20), &mut bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
         Manifest::from_json(&bytes).with_context(|| format!("reading {}", path.display()))
     }
 

@@ -50,9 +50,18 @@ pub fn read_facts(deb: &Path) -> Result<DebFacts> {
                 let Some((_, name)) = fields.iter().find(|(k, _)| k == "Package") else {
                     return Ok(());
                 };
-                if entry.path == format!(".{}", manifest_path(name)) {
+                let plain = format!(".{}", manifest_path(name));
+                if entry.path == plain {
                     let mut buf = Vec::new();
                     reader.take(MANIFEST_LIMIT).read_to_end(&mut buf)?;
+                    manifest_bytes = Some(buf);
+                } else if entry.path == format!("{plain}.gz") {
+                    // gzipped by dh_compress in a debhelper build
+                    let mut buf = Vec::new();
+                    flate2::read::GzDecoder::new(reader)
+                        .take(MANIFEST_LIMIT)
+                        .read_to_end(&mut buf)
+                        .with_context(|| format!("decompressing {}", entry.path))?;
                     manifest_bytes = Some(buf);
                 }
             }
@@ -275,8 +284,25 @@ mod tests {
         other.signers = vec!["CCCC".into()];
         assert_eq!(check_inputs_after(&f.manifest, &other).len(), 1);
 
+        // the manifest gzipped by dh_compress (a debhelper build)
+        let st = Command::new("gzip")
+            .arg("-9n")
+            .arg(root.join("usr/share/doc/demo/venvdeb-manifest.json"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let gz = d.path().join("gz.deb");
+        let st = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(&root)
+            .arg(&gz)
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        assert_eq!(read_facts(&gz).unwrap().manifest, f.manifest);
+
         // a package without a manifest
-        std::fs::remove_file(root.join("usr/share/doc/demo/venvdeb-manifest.json")).unwrap();
+        std::fs::remove_file(root.join("usr/share/doc/demo/venvdeb-manifest.json.gz")).unwrap();
         let plain = d.path().join("plain.deb");
         let st = Command::new("dpkg-deb")
             .args(["--root-owner-group", "--build"])
