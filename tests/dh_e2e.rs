@@ -77,7 +77,11 @@ fn build(src: &Path, scratch: &Path, prelude: &str, envs: &[(&str, &str)]) -> Pa
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "dpkg-buildpackage failed in {}:\n{log}", src.display());
+    assert!(
+        out.status.success(),
+        "dpkg-buildpackage failed in {}:\n{log}",
+        src.display()
+    );
     assert!(log.contains("dh_venvdeb"), "dh_venvdeb did not run:\n{log}");
     let deb = src.parent().unwrap().join(DEB);
     assert!(deb.is_file(), "{} not built:\n{log}", deb.display());
@@ -95,7 +99,9 @@ impl Drop for Purge {
 /// Every `sha256=` line of every RECORD under the unpacked venv must match
 /// the file's bytes: nothing in the dh sequence altered a wheel's file.
 fn check_records(root: &Path) -> usize {
-    let site = root.join(PREFIX.trim_start_matches('/')).join("lib/python3.11/site-packages");
+    let site = root
+        .join(PREFIX.trim_start_matches('/'))
+        .join("lib/python3.11/site-packages");
     let mut checked = 0;
     for e in fs::read_dir(&site).unwrap() {
         let dist = e.unwrap().path();
@@ -106,7 +112,9 @@ fn check_records(root: &Path) -> usize {
         for line in record.lines() {
             let mut f = line.rsplitn(3, ',');
             let (_size, hash, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
-            let Some(b64) = hash.strip_prefix("sha256=") else { continue };
+            let Some(b64) = hash.strip_prefix("sha256=") else {
+                continue;
+            };
             let file = site.join(path);
             let want = hex_of_urlsafe_b64(b64);
             assert_eq!(
@@ -155,7 +163,12 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     copy_tree(&src_a, &b.join("demoapp-1.0.0"));
     let src_b = b.join("demoapp-1.0.0");
 
-    let deb_a = build(&src_a, tmp.path(), "umask 022; exec", &[("TZ", "UTC"), ("LC_ALL", "C")]);
+    let deb_a = build(
+        &src_a,
+        tmp.path(),
+        "umask 022; exec",
+        &[("TZ", "UTC"), ("LC_ALL", "C")],
+    );
     let deb_b = build(
         &src_b,
         tmp.path(),
@@ -180,24 +193,40 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     let fields = ok(Command::new("dpkg-deb").args(["-f"]).arg(&deb_a));
     assert!(fields.contains("python3 (>= 3.11~)"), "{fields}");
     assert!(fields.contains("libc6"), "{fields}");
-    let postinst = ok(Command::new("dpkg-deb").args(["-I"]).arg(&deb_a).arg("postinst"));
-    assert!(postinst.contains("# Automatically added by dh_venvdeb/"), "{postinst}");
+    let postinst = ok(Command::new("dpkg-deb")
+        .args(["-I"])
+        .arg(&deb_a)
+        .arg("postinst"));
+    assert!(
+        postinst.contains("# Automatically added by dh_venvdeb/"),
+        "{postinst}"
+    );
     assert!(postinst.contains("py3compile"), "{postinst}");
     let unpacked = tmp.path().join("unpacked");
-    ok(Command::new("dpkg-deb").arg("-x").arg(&deb_a).arg(&unpacked));
+    ok(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb_a)
+        .arg(&unpacked));
     let link = fs::read_link(unpacked.join("usr/bin/demoapp")).unwrap();
     assert_eq!(link, Path::new(&format!("{PREFIX}/bin/demoapp")));
     let checked = check_records(&unpacked);
     assert!(checked > 50, "only {checked} RECORD entries checked");
     let so = ok(Command::new("find").arg(&unpacked).args(["-name", "*.so"]));
-    assert!(so.lines().count() >= 2, "no compiled modules in the package:\n{so}");
+    assert!(
+        so.lines().count() >= 2,
+        "no compiled modules in the package:\n{so}"
+    );
     // No build path in any byte of the package.
     for src in [&src_a, &src_b] {
         let out = run(Command::new("grep")
             .args(["-r", "-l", "-F"])
             .arg(src.to_str().unwrap())
             .arg(&unpacked));
-        assert!(out.stdout.is_empty(), "build path in {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "build path in {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     // lintian: no error or warning (overrides from venvdeb init apply).
@@ -207,7 +236,11 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
         .lines()
         .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
         .collect();
-    assert!(bad.is_empty(), "lintian:\n{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        bad.is_empty(),
+        "lintian:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Install, run from another directory, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -218,6 +251,9 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     let pyc = ok(Command::new("find").arg(PREFIX).args(["-name", "*.pyc"]));
     assert!(!pyc.is_empty(), "postinst compiled no bytecode");
     ok(Command::new("dpkg").args(["--purge", PACKAGE]));
-    assert!(!Path::new(PREFIX).exists(), "{PREFIX} left behind after purge");
+    assert!(
+        !Path::new(PREFIX).exists(),
+        "{PREFIX} left behind after purge"
+    );
     assert!(fs::symlink_metadata("/usr/bin/demoapp").is_err());
 }
