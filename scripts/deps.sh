@@ -11,6 +11,9 @@ if [ "$what" = test ]; then
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
+  # debhelper tests: `man -l` renders the generated pages; pod2man (perl)
+  # and dpkg-buildpackage come with debhelper/dpkg-dev.
+  pkgs="$pkgs man-db"
 fi
 missing=
 for p in $pkgs; do
