@@ -26,6 +26,7 @@ if [ -z "$venvdeb" ]; then
   done
 fi
 [ -n "$venvdeb" ] && [ -x "$venvdeb" ] || { echo "reprotest.sh: build venvdeb first (cargo build --release)" >&2; exit 2; }
+case $venvdeb in /*) ;; *) venvdeb=$(pwd)/$venvdeb ;; esac
 command -v reprotest >/dev/null || { echo "reprotest.sh: apt-get install reprotest disorderfs" >&2; exit 2; }
 
 work=$(mktemp -d)
