@@ -52,34 +52,41 @@ keyring = "keyring.gpg"
 TOML
 export SOURCE_DATE_EPOCH=1700000000
 
-# "secs rss_kb" of a command, from /usr/bin/time -v.
+# "wall_secs cpu_secs rss_kb" of a command (cpu = user + sys), from
+# /usr/bin/time -v.
 measure() {
   /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/out.txt" 2> "$work/err.txt" || {
     cat "$work/err.txt" >&2; exit 1; }
   awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; secs=s}
+              /User time \(seconds\)/ {u=$2} /System time \(seconds\)/ {y=$2}
               /Maximum resident set size/ {rss=$2}
-              END {printf "%.3f %d\n", secs, rss}' "$work/time.txt"
+              END {printf "%.3f %.3f %d\n", secs, u+y, rss}' "$work/time.txt"
 }
 
 sync
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 set -- $(measure "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz")
-build_xz=$1 rss_xz=$2
+build_xz=$1 cpu_xz=$2 rss_xz=$3
 deb=$(ls "$work"/xz/*.deb)
 (cd "$work" && ar x "$deb" data.tar.xz && xz -d data.tar.xz)
 set -- $(measure sh -c "xz -6 -T2 --block-size=25165824 -c '$work/data.tar' > /dev/null")
-xz_alone=$1 rss_xzalone=$2
+xz_alone=$1 cpu_xzalone=$2 rss_xzalone=$3
 set -- $(measure "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd")
-build_zstd=$1 rss_zstd=$2
+build_zstd=$1 cpu_zstd=$2 rss_zstd=$3
 set -- $(measure sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
   PIP_FIND_LINKS= /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' install --quiet \
   --no-index --no-deps --require-hashes --find-links '$app/wheelhouse' -r '$app/requirements.txt'")
-pip=$1 rss_pip=$2
+pip=$1 cpu_pip=$2 rss_pip=$3
 
 tar_mb=$(du -m "$work/data.tar" | cut -f1)
-echo "benchmark: $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, data.tar ${tar_mb} MB, $(nproc) CPUs"
-printf '%-44s %8s s  %8s KB\n' "venvdeb build (xz)" "$build_xz" "$rss_xz"
-printf '%-44s %8s s  %8s KB\n' "xz -6 -T2 on its data.tar alone" "$xz_alone" "$rss_xzalone"
-printf '%-44s %8s s  %8s KB\n' "venvdeb build -Z zstd" "$build_zstd" "$rss_zstd"
-printf '%-44s %8s s  %8s KB\n' "python3 -m venv + pip install --no-deps" "$pip" "$rss_pip"
-awk -v a="$build_xz" -v b="$xz_alone" 'BEGIN {printf "ratio build(xz) / xz alone:      %.2f  (goal <= 1.2)\n", a/b}'
-awk -v a="$build_zstd" -v b="$pip" 'BEGIN {printf "ratio build(zstd) / venv+pip:    %.2f  (goal < 0.5)\n", a/b}'
+echo "benchmark: $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, data.tar ${tar_mb} MB, $(nproc) CPUs;" \
+  "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-42s %9s %9s %10s\n' "" "wall s" "cpu s" "peak RSS"
+printf '%-42s %9s %9s %7s KB\n' "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
+printf '%-42s %9s %9s %7s KB\n' "xz -6 -T2 on its data.tar alone" "$xz_alone" "$cpu_xzalone" "$rss_xzalone"
+printf '%-42s %9s %9s %7s KB\n' "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
+printf '%-42s %9s %9s %7s KB\n' "python3 -m venv + pip install --no-deps" "$pip" "$cpu_pip" "$rss_pip"
+awk -v a="$build_xz" -v b="$xz_alone" -v c="$cpu_xz" -v d="$cpu_xzalone" \
+  'BEGIN {printf "ratio build(xz) / xz alone:    wall %.2f, cpu %.2f  (goal <= 1.2)\n", a/b, c/d}'
+awk -v a="$build_zstd" -v b="$pip" -v c="$cpu_zstd" -v d="$cpu_pip" \
+  'BEGIN {printf "ratio build(zstd) / venv+pip:  wall %.2f, cpu %.2f  (goal < 0.5)\n", a/b, c/d}'

@@ -60,16 +60,19 @@ fi
 mkdir -p "$cache/out"
 out=$cache/out
 
-# run LABEL CMD... : wall seconds and max RSS (MB) into $wall and $rss.
+# run LABEL CMD... : wall seconds, CPU seconds (user+system, all processes
+# waited for) and max RSS (MB, largest single process) into $wall $cpu $rss.
 run() {
   label=$1; shift
   /usr/bin/time -v -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt" || {
     cat "$out/stderr.txt" >&2; echo "FAILED: $label" >&2; exit 1; }
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$out/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$out/time.txt")
+  cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$out/time.txt")
 }
 
-printf '%-6s %-5s %10s %9s | %10s %9s | %6s %s\n' tree comp "dpkg-deb s" "RSS MB" "venvdeb s" "RSS MB" ratio identical
+echo "wall and CPU (user+sys) seconds, peak RSS in MB; ratio = venvdeb/dpkg-deb wall (CPU)"
+printf '%-6s %-5s %9s %8s %7s | %9s %8s %7s | %12s %s\n' tree comp "dpkg wall" "cpu" "RSS" "venvdeb" "cpu" "RSS" "ratio" identical
 for t in small large; do
   [ "$which" = all ] || [ "$which" = "$t" ] || continue
   tree=$cache/trees/$t
@@ -78,18 +81,18 @@ for t in small large; do
   for c in xz zstd; do
     rm -f "$out/dpkg.deb" "$out/venvdeb.deb"
     run "dpkg-deb $t $c" env SOURCE_DATE_EPOCH=$SDE dpkg-deb --root-owner-group -Z$c --build "$tree" "$out/dpkg.deb"
-    dwall=$wall; drss=$rss
+    dwall=$wall; dcpu=$cpu; drss=$rss
     run "venvdeb $t $c" "$venvdeb" deb --root "$tree" --output "$out/venvdeb.deb" -Z $c --source-date-epoch $SDE
     same=no; cmp -s "$out/dpkg.deb" "$out/venvdeb.deb" && same=yes
-    vwall=$wall
-    ratio=$(awk -v a="$wall" -v b="$dwall" 'BEGIN {printf "%.2f", a/b}')
-    printf '%-6s %-5s %10s %9s | %10s %9s | %6s %s\n' "$t" "$c" "$dwall" "$drss" "$wall" "$rss" "$ratio" "$same"
+    vwall=$wall; vcpu=$cpu
+    ratio=$(awk -v a="$wall" -v b="$dwall" -v c="$cpu" -v d="$dcpu" 'BEGIN {printf "%.2f (%.2f)", a/b, c/d}')
+    printf '%-6s %-5s %9s %8s %7s | %9s %8s %7s | %12s %s\n' "$t" "$c" "$dwall" "$dcpu" "$drss" "$wall" "$cpu" "$rss" "$ratio" "$same"
     if [ "$c" = zstd ]; then
       "$venvdeb" deb --root "$tree" --output "$out/none.deb" -Z none --source-date-epoch $SDE
       (cd "$out" && ar x none.deb data.tar && rm -f none.deb)
       run "zstd -T0 $t" zstd -q -f -3 -T0 "$out/data.tar" -o "$out/data.tar.zst"
-      ratio=$(awk -v a="$vwall" -v b="$wall" 'BEGIN {printf "%.2f", a/b}')
-      printf '%-6s %-5s %10s %9s   (zstd -T0 -3 on the raw %s-byte data.tar; venvdeb/zstd = %s)\n' "$t" raw "$wall" "$rss" "$(stat -c %s "$out/data.tar")" "$ratio"
+      ratio=$(awk -v a="$vwall" -v b="$wall" -v c="$vcpu" -v d="$cpu" 'BEGIN {printf "%.2f (%.2f)", a/b, c/d}')
+      printf '%-6s %-5s %9s %8s %7s   zstd -T0 -3 on the raw %s-byte data.tar; venvdeb/zstd = %s\n' "$t" raw "$wall" "$cpu" "$rss" "$(stat -c %s "$out/data.tar")" "$ratio"
       rm -f "$out/data.tar" "$out/data.tar.zst"
     fi
   done

@@ -16,7 +16,7 @@
 # network). Its lock is ../shared/bench/requirements.txt; the list is signed
 # here with the TEST-ONLY key fixtures/keys/test-key-a in a throwaway
 # GNUPGHOME. dh_venvdeb and the addon come from this repository (PATH,
-# PERL5LIB) and venvdeb from target/release.
+# PERL5LIB) and venvdeb from target/release (or $VENVDEB_BIN).
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,8 +28,12 @@ if [ ! -d "$wh" ] || [ "$(ls "$wh"/*.whl 2>/dev/null | wc -l)" -lt 20 ]; then
   sh "$shared/bench/fetch-wheelhouse.sh" "$wh" "$shared/bench/requirements.txt"
 fi
 wh=$(cd "$wh" && pwd)
-cargo build --release --locked --quiet
-bin=$root/target/release/venvdeb
+if [ -n "${VENVDEB_BIN:-}" ]; then
+  bin=$VENVDEB_BIN   # a venvdeb built elsewhere (release profile, please)
+else
+  cargo build --release --locked --quiet
+  bin=$root/target/release/venvdeb
+fi
 
 work=$(mktemp -d "$root/target/bench/dh.XXXXXX")
 GNUPGHOME=$(mktemp -d)
@@ -77,6 +81,10 @@ override_dh_virtualenv:
 	dh_virtualenv --python /usr/bin/python3 --builtin-venv --skip-install \
 	  --extra-pip-arg=--no-index --extra-pip-arg=--find-links=$(CURDIR)/wheelhouse \
 	  --extra-pip-arg=--require-hashes --extra-pip-arg=--no-deps
+
+# dwz aborts on libraries the wheels bundle ("Allocatable section after
+# non-allocatable ones" in pillow.libs): skip it, as dh-virtualenv users do.
+override_dh_dwz:
 MAKE
 }
 

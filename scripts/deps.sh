@@ -13,6 +13,9 @@ if [ "$what" = test ]; then
   pkgs="$pkgs python3-jsonschema"
   # Python.h for the C-extension fixture sdist (release tests: wheels build).
   pkgs="$pkgs python3-dev"
+  # debhelper tests: `man -l` renders the generated pages; pod2man (perl)
+  # and dpkg-buildpackage come with debhelper/dpkg-dev.
+  pkgs="$pkgs man-db"
 fi
 missing=
 for p in $pkgs; do

@@ -43,6 +43,9 @@ pub struct PackageConfig {
     pub fields: BTreeMap<String, String>,
     /// Also write a CycloneDX SBOM beside the build manifest (default true).
     pub sbom: bool,
+    /// A Debian copyright file to install as /usr/share/doc/<name>/copyright
+    /// (`venvdeb build` only; under debhelper, dh_installdocs does it).
+    pub copyright: Option<PathBuf>,
 }
 
 /// `[inputs]`: exactly what `venvdeb verify` takes.
@@ -146,6 +149,7 @@ struct RawPackage {
     replaces: Option<FieldValue>,
     provides: Option<FieldValue>,
     sbom: Option<bool>,
+    copyright: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +290,9 @@ impl Config {
                 architecture: p.architecture,
                 fields,
                 sbom: p.sbom.unwrap_or(true),
+                copyright: p
+                    .copyright
+                    .map(|c| if c.is_absolute() { c } else { dir.join(c) }),
             },
             inputs,
             venv: VenvConfig {
@@ -422,8 +429,13 @@ pub fn check_launcher_name(name: &str) -> Result<()> {
     {
         bail!("{name:?} is not a plain file name");
     }
-    if name.starts_with("python") {
-        bail!("{name:?} would shadow the venv's python");
+    // `python`, `python3`, `python3.11`, `pythonw`, …: the venv's own
+    // interpreter names (`python-foo` is fine).
+    if let Some(rest) = name.strip_prefix("python") {
+        let rest = rest.strip_suffix('w').unwrap_or(rest);
+        if rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            bail!("{name:?} would shadow the venv's python");
+        }
     }
     Ok(())
 }
@@ -526,12 +538,36 @@ expose = ["demoapp"]
             ("[venv]", "[venv]\nprefix = \"/opt/../x\"", "prefix"),
             ("[venv]", "[venv]\nbytecode = \"ship\"", "bytecode"),
             ("expose = [\"demoapp\"]", "expose = [\"python3\"]", "shadow"),
+            (
+                "expose = [\"demoapp\"]",
+                "expose = [\"python3.11\"]",
+                "shadow",
+            ),
             ("expose = [\"demoapp\"]", "expose = [\"../x\"]", "plain"),
         ] {
             let t = GOOD.replace(from, to);
             assert_ne!(t, GOOD);
             let e = format!("{:#}", parse(&t).unwrap_err());
             assert!(e.contains(word), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn launcher_names() {
+        for bad in [
+            "python",
+            "python3",
+            "python3.11",
+            "pythonw",
+            "python2",
+            "",
+            ".x",
+            "a/b",
+        ] {
+            assert!(check_launcher_name(bad).is_err(), "{bad}");
+        }
+        for good in ["python-foo", "pythonista", "demoapp", "x.y"] {
+            check_launcher_name(good).unwrap();
         }
     }
 

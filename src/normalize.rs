@@ -158,7 +158,7 @@ pub fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
 
 /// Whether `needle` (non-empty) occurs in `hay`: scan for its first byte,
 /// then compare (5x faster than comparing every window).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some(&first) = needle.first() else {
         return true;
     };
@@ -231,6 +231,26 @@ mod tests {
         for p in ["a", "a/b", "a/f", "a/b/x", "a/l"] {
             assert_eq!(m(p).mtime(), 1_700_000_000, "{p}");
         }
+    }
+
+    #[test]
+    fn ancestors_only() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("opt/venvs/x")).unwrap();
+        for p in ["opt", "opt/venvs", "opt/venvs/x"] {
+            std::fs::set_permissions(r.join(p), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        ancestors(r, "/opt/venvs/x", 1_700_000_000).unwrap();
+        let m = |p: &str| std::fs::symlink_metadata(r.join(p)).unwrap();
+        assert_eq!(m("opt").mode() & 0o7777, 0o755);
+        assert_eq!(m("opt/venvs").mode() & 0o7777, 0o755);
+        assert_eq!(m("opt/venvs").mtime(), 1_700_000_000);
+        assert_eq!(
+            m("opt/venvs/x").mode() & 0o7777,
+            0o700,
+            "the leaf is left alone"
+        );
     }
 
     #[test]

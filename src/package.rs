@@ -236,15 +236,26 @@ pub fn installed_size(root: &Path) -> Result<u64> {
 /// `DEBIAN/md5sums` as dh_md5sums writes it: every regular file outside
 /// `DEBIAN/`, sorted bytewise by path, `<md5>  <path>`.
 pub fn md5sums(root: &Path) -> Result<String> {
+    md5sums_scanning(root, None)
+}
+
+/// `md5sums`, and in the same read of every file (and every symlink's
+/// target) outside `DEBIAN/`, fail if `leak` occurs in it: one pass over
+/// the data instead of two.
+pub fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
     let mut files = Vec::new();
-    fn collect(root: &Path, p: &Path, out: &mut Vec<(Vec<u8>, std::path::PathBuf)>) -> Result<()> {
+    let mut links = Vec::new();
+    type Found = Vec<(Vec<u8>, std::path::PathBuf)>;
+    fn collect(root: &Path, p: &Path, out: &mut Found, links: &mut Found) -> Result<()> {
         for c in sorted_entries(p)? {
             let md = std::fs::symlink_metadata(&c)
                 .with_context(|| format!("reading {}", c.display()))?;
             let rel = c.strip_prefix(root).expect("below root");
-            if md.is_dir() {
+            if md.file_type().is_symlink() {
+                links.push((rel.as_os_str().as_encoded_bytes().to_vec(), c));
+            } else if md.is_dir() {
                 if rel != Path::new("DEBIAN") {
-                    collect(root, &c, out)?;
+                    collect(root, &c, out, links)?;
                 }
             } else if md.is_file() {
                 out.push((rel.as_os_str().as_encoded_bytes().to_vec(), c));
@@ -252,14 +263,30 @@ pub fn md5sums(root: &Path) -> Result<String> {
         }
         Ok(())
     }
-    collect(root, root, &mut files)?;
+    collect(root, root, &mut files, &mut links)?;
+    let needle = leak.filter(|n| !n.is_empty());
+    if let Some(n) = needle {
+        for (_, l) in &links {
+            let t = std::fs::read_link(l).with_context(|| format!("reading {}", l.display()))?;
+            if crate::normalize::contains(t.as_os_str().as_encoded_bytes(), n) {
+                bail!(
+                    "{} points into the build directory ({})",
+                    l.display(),
+                    t.display()
+                );
+            }
+        }
+    }
     files.sort();
+    let keep = needle.map_or(0, |n| n.len() - 1);
     let mut out = String::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut window: Vec<u8> = Vec::with_capacity((1 << 16) + keep);
     for (rel, path) in files {
         let mut h = Md5::new();
         let mut f =
             std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+        window.clear();
         loop {
             let n = f
                 .read(&mut buf)
@@ -268,6 +295,18 @@ pub fn md5sums(root: &Path) -> Result<String> {
                 break;
             }
             h.update(&buf[..n]);
+            if let Some(needle) = needle {
+                window.extend_from_slice(&buf[..n]);
+                if crate::normalize::contains(&window, needle) {
+                    bail!(
+                        "{} contains the build directory {:?}: refusing to package a build path",
+                        path.display(),
+                        String::from_utf8_lossy(needle)
+                    );
+                }
+                let drop = window.len().saturating_sub(keep);
+                window.drain(..drop);
+            }
         }
         let name = String::from_utf8(rel)
             .map_err(|_| anyhow::anyhow!("{}: file name is not valid UTF-8", path.display()))?;
@@ -278,6 +317,47 @@ pub fn md5sums(root: &Path) -> Result<String> {
         out.push_str(&format!("{hex}  {name}\n"));
     }
     Ok(out)
+}
+
+/// `gzip -9n` of `input` as Debian's gzip writes it (no name, mtime 0,
+/// XFL 2, OS 3), with the system zlib: what dh_installchangelogs installs.
+pub fn gzip9n(input: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
+    let mut enc = flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::new(9));
+    enc.write_all(input).context("compressing")?;
+    enc.finish().context("compressing")?;
+    let mut crc = flate2::Crc::new();
+    crc.update(input);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    Ok(out)
+}
+
+/// For `venvdeb build` (no debhelper): `/usr/share/doc/<name>/copyright`
+/// from `package.copyright`, and `changelog.Debian.gz` from the
+/// `debian/changelog` beside the configuration, when they exist.
+pub fn install_docs(root: &Path, cfg: &Config, sde: u64) -> Result<()> {
+    let changelog = cfg.dir.join("debian/changelog");
+    let has_changelog = changelog.is_file();
+    if cfg.package.copyright.is_none() && !has_changelog {
+        return Ok(());
+    }
+    let rel = format!("usr/share/doc/{}", cfg.package.name);
+    let doc = root.join(&rel);
+    std::fs::create_dir_all(&doc).with_context(|| format!("creating {}", doc.display()))?;
+    if let Some(c) = &cfg.package.copyright {
+        let bytes = std::fs::read(c)
+            .with_context(|| format!("reading package.copyright {}", c.display()))?;
+        crate::venv::layout::write_file(&doc.join("copyright"), &bytes, 0o644)?;
+    }
+    if has_changelog {
+        let bytes = std::fs::read(&changelog)
+            .with_context(|| format!("reading {}", changelog.display()))?;
+        crate::venv::layout::write_file(&doc.join("changelog.Debian.gz"), &gzip9n(&bytes)?, 0o644)?;
+    }
+    crate::normalize::normalize(&doc, sde)?;
+    crate::normalize::ancestors(root, &rel, sde)
 }
 
 /// A whole maintainer script from snippets.
@@ -385,6 +465,22 @@ mod tests {
     }
 
     #[test]
+    fn gzip_like_debian() {
+        let data = b"demoapp (1.0) unstable; urgency=low\n\n  * x\n".repeat(20);
+        let ours = gzip9n(&data).unwrap();
+        let mut child = std::process::Command::new("gzip")
+            .args(["-9n", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(ours, out.stdout, "differs from gzip -9n");
+    }
+
+    #[test]
     fn sizes_and_sums() {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
@@ -397,6 +493,22 @@ mod tests {
         std::os::unix::fs::symlink("b/x", r.join("a/l")).unwrap();
         // dirs: root, a-b, a, a/b, DEBIAN = 5; x = 2; y = 0; postinst = 1; l = 1
         assert_eq!(installed_size(r).unwrap(), 9);
+        // The scanning variant: same sums; finds a leak in a file or a link,
+        // also across read blocks; DEBIAN/ is not its business.
+        assert_eq!(
+            md5sums_scanning(r, Some(b"/nowhere")).unwrap(),
+            md5sums(r).unwrap()
+        );
+        std::fs::write(r.join("DEBIAN/postinst"), b"/build/dir").unwrap();
+        md5sums_scanning(r, Some(b"/build/dir")).unwrap();
+        let mut big = vec![b'x'; (1 << 16) - 4];
+        big.extend_from_slice(b"/build/dir");
+        std::fs::write(r.join("a-b/y"), &big).unwrap();
+        let e = md5sums_scanning(r, Some(b"/build/dir")).unwrap_err();
+        assert!(e.to_string().contains("a-b/y"), "{e}");
+        std::fs::write(r.join("a-b/y"), b"").unwrap();
+        std::os::unix::fs::symlink("/build/dir/z", r.join("a/m")).unwrap();
+        assert!(md5sums_scanning(r, Some(b"/build/dir")).is_err());
         assert_eq!(
             md5sums(r).unwrap(),
             "d41d8cd98f00b204e9800998ecf8427e  a-b/y\n\

@@ -170,6 +170,19 @@ fn build_install_run_purge_compare_rebuild() {
         files["usr/bin/demoapp"],
         Node::Link(PathBuf::from("/opt/venvs/demoapp/bin/demoapp"))
     );
+    assert!(files.contains_key("usr/share/doc/demoapp/copyright"));
+    assert!(files.contains_key("usr/share/doc/demoapp/changelog.Debian.gz"));
+    assert!(files.contains_key("usr/share/doc/demoapp/venvdeb-manifest.json"));
+    // lintian: the only errors are the ones inherent to a venv in /opt with
+    // the wheels' own (unstripped) binaries, which are shipped unaltered.
+    let lint = run(Command::new("lintian").arg("--allow-root").arg(&deb));
+    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
+    for l in lint.lines().filter(|l| l.starts_with("E: ")) {
+        assert!(
+            l.contains(" dir-or-file-in-opt ") || l.contains(" unstripped-binary-or-object "),
+            "unexpected lintian error: {l}\n{lint}"
+        );
+    }
     // md5sums verify with the real md5sum.
     ok(Command::new("md5sum")
         .args(["--check", "--quiet", "DEBIAN/md5sums"])

@@ -51,8 +51,12 @@ fn make_source(dir: &Path) -> PathBuf {
     if !src.join("pyproject.toml").exists() {
         fs::write(src.join("pyproject.toml"), PYPROJECT).unwrap();
     }
+    // The signers' key as an armored file in debian/upstream/, the way a
+    // packager ships it.
+    let _ = fs::remove_file(src.join("keyring.gpg"));
     ok(venvdeb()
-        .args(["init", ".", "--keyring", "keyring.gpg"])
+        .args(["init", ".", "--import-key"])
+        .arg(repo().join("fixtures/keys/test-key-a.public.asc"))
         .current_dir(&src)
         .env("DEBFULLNAME", "Demo Maintainer")
         .env("DEBEMAIL", "demo@example.org")
@@ -228,6 +232,29 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+
+    // Fail closed: one flipped byte in a wheel stops dpkg-buildpackage in
+    // dh_venvdeb with venvdeb's verification error, and no .deb is written.
+    let c = tmp.path().join("tampered");
+    fs::create_dir(&c).unwrap();
+    copy_tree(&src_b, &c.join("demoapp-1.0.0"));
+    let src_c = c.join("demoapp-1.0.0");
+    let _ = fs::remove_dir_all(src_c.join("debian/demoapp"));
+    let wheel = src_c.join("wheelhouse/tabulate-0.9.0-py3-none-any.whl");
+    let mut bytes = fs::read(&wheel).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    fs::write(&wheel, bytes).unwrap();
+    let mut cmd = Command::new("dpkg-buildpackage");
+    cmd.args(["-us", "-uc", "-b"]).current_dir(&src_c);
+    let out = run(dh_env(&mut cmd, tmp.path()));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a tampered wheel was packaged");
+    assert!(
+        log.contains("verification failed") && log.contains("tabulate-0.9.0-py3-none-any.whl"),
+        "{log}"
+    );
+    assert!(!c.join(DEB).exists());
 
     // lintian: no error or warning (overrides from venvdeb init apply).
     let out = run(Command::new("lintian").arg(&deb_a));

@@ -301,6 +301,46 @@ fn dh_venvdeb_acts_like_a_dh_command() {
         "dh_venvdeb's $VERSION differs from Cargo.toml's {}",
         env!("CARGO_PKG_VERSION")
     );
+    // A second binary package with its own file gets its own venv; -p
+    // picks one.
+    let mut control = fs::read_to_string(src.join("debian/control")).unwrap();
+    control.push_str("\nPackage: demo-tool\nArchitecture: all\nDepends: ${venvdeb:Depends}, ${misc:Depends}\nDescription: second venv\n Another one.\n");
+    fs::write(src.join("debian/control"), control).unwrap();
+    fs::copy(
+        src.join("debian/venvdeb.toml"),
+        src.join("debian/demo-tool.venvdeb.toml"),
+    )
+    .unwrap();
+    let out = stage_line(&["--no-act", "-v"]);
+    assert_eq!(out.matches(" stage ").count(), 2, "{out}");
+    assert!(
+        out.contains(
+            "--destdir debian/demo-tool --package demo-tool --version 2.0\\~rc1-1 --arch all"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("# config: debian/demo-tool.venvdeb.toml"),
+        "{out}"
+    );
+    let out = stage_line(&["--no-act", "-v", "-pdemo-tool"]);
+    assert_eq!(out.matches(" stage ").count(), 1, "{out}");
+    let out = stage_line(&["--no-act", "-v", "-i"]);
+    assert!(
+        out.contains("--package demo-tool") && !out.contains("--package demo-app "),
+        "{out}"
+    );
+    // override_dh_venvdeb is honoured by dh.
+    let mut rules = fs::read_to_string(src.join("debian/rules")).unwrap();
+    rules.push_str("\noverride_dh_venvdeb:\n\tdh_venvdeb --venvdeb=/opt/x/venvdeb\n");
+    fs::write(src.join("debian/rules"), rules).unwrap();
+    let out = ok(dh_env(
+        Command::new("dh").args(["binary", "--with", "venvdeb", "--no-act"]),
+        tmp.path(),
+    )
+    .current_dir(&src));
+    assert!(out.contains("debian/rules override_dh_venvdeb"), "{out}");
+    fs::remove_file(src.join("debian/demo-tool.venvdeb.toml")).unwrap();
     // No configuration file: nothing to do.
     fs::remove_file(src.join("debian/venvdeb.toml")).unwrap();
     assert!(!stage_line(&["--no-act", "-v"]).contains("stage"));

@@ -16,7 +16,7 @@ pub struct BuildArgs {
     /// The configuration file
     #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_FILE)]
     pub config: PathBuf,
-    /// Where to write the .deb (default: the current directory)
+    /// Where to write the .deb
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
     /// Member compressor: xz (default, as dpkg-deb), zstd, gzip or none
@@ -91,7 +91,13 @@ pub fn build(
         .with_context(|| format!("resolving {}", output_dir.display()))?;
     let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
     let root = staging.0.join("root");
-    let report = stage(cfg, &root, &StageOptions::default(), sde)?;
+    let opts = StageOptions {
+        caller_scans_for_leaks: true,
+        install_docs: true,
+        ..StageOptions::default()
+    };
+    let report = stage(cfg, &root, &opts, sde)?;
+    let mut t = super::Timings::new();
 
     // Maintainer scripts first: Installed-Size counts them, as
     // dpkg-gencontrol does after dh_installdeb; control and md5sums after.
@@ -122,10 +128,15 @@ pub fn build(
     }
     .render();
     crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
-    let sums = package::md5sums(&root)?;
+    t.done("maintainer scripts + Installed-Size + control");
+    // One read of every data file: md5sums, and no build path anywhere.
+    let needle = staging.0.as_os_str().as_encoded_bytes();
+    let sums = package::md5sums_scanning(&root, Some(needle))?;
     crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
+    crate::normalize::scan_for_leaks(&debian, needle)?;
+    t.done("md5sums + leak scan (package)");
     crate::normalize::normalize(&root, sde)?;
-    crate::normalize::scan_for_leaks(&root, staging.0.as_os_str().as_encoded_bytes())?;
+    t.done("normalize (package)");
 
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
     build_deb(
@@ -137,10 +148,13 @@ pub fn build(
             source_date_epoch: sde,
         },
     )?;
+    t.done("deb");
     let mut beside = Vec::new();
     if let Some(w) = &report.manifest {
         beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
     }
+    drop(staging);
+    t.done("copy manifest beside + remove staging");
     Ok(BuildResult {
         beside,
         deb,

@@ -16,7 +16,7 @@ use crate::plan::closure::{self, Dist};
 use crate::plan::pep440;
 use crate::plan::select::{select, Candidate, Wanted};
 use crate::plan::tags::TagPriority;
-use crate::venv::install::{install_verified, InstalledDist, Installer};
+use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
 use crate::verify::{verify, VerifyInputs};
@@ -39,7 +39,7 @@ pub struct StageArgs {
     /// Debian architecture the package is built for; must agree with the wheels
     #[arg(long, value_name = "A")]
     pub arch: Option<String>,
-    /// Append `venvdeb:Depends=…` (and `venvdeb:Architecture=…`) to this substvars file
+    /// Set `venvdeb:Depends=…` and `venvdeb:Architecture=…` in this substvars file (other lines kept)
     #[arg(long, value_name = "FILE")]
     pub substvars: Option<PathBuf>,
     /// Print the report (including maintainer-script snippets) as JSON
@@ -53,6 +53,12 @@ pub struct StageOptions {
     pub package: Option<String>,
     pub version: Option<String>,
     pub arch: Option<String>,
+    /// Leave the build-path scan of the venv to the caller (`build` scans
+    /// the whole package tree once, at the end).
+    pub caller_scans_for_leaks: bool,
+    /// Install /usr/share/doc/<package>/copyright and changelog.Debian.gz
+    /// (what dh_installdocs and dh_installchangelogs do under debhelper).
+    pub install_docs: bool,
 }
 
 /// What staging produced and what the package needs.
@@ -112,9 +118,11 @@ pub fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
 /// the caller to remove (`build` stages into a directory it deletes).
 pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Result<StageReport> {
     let cfg = &apply_options(cfg, opts)?;
+    let mut t = super::Timings::new();
     let python = &cfg.venv.python;
     let it = Interpreter::query(python, &cfg.venv.prefix)?;
     let env = MarkerEnv::query(python)?;
+    t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
     let inputs = VerifyInputs {
@@ -128,6 +136,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         max_uncompressed: cfg.inputs.max_uncompressed,
     };
     let wh = verify(&inputs)?;
+    t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
     let tags = TagPriority::for_interpreter(&it);
@@ -182,6 +191,8 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     };
     closure::check(&dists, &roots, &eval)?;
 
+    t.done("plan");
+
     // 3. Package needs: Architecture, Depends.
     let mut needs = BinaryNeeds::default();
     for s in &selected {
@@ -197,12 +208,17 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
-    let mut installed: Vec<(InstalledDist, String)> = Vec::new();
-    for s in &selected {
-        let d = install_verified(&mut installer, s.wheel)?;
-        installed.push((d, s.wheel.sha256_hex()));
-    }
+    // Every path claimed first (conflicts found in a fixed order), then the
+    // wheels unzipped in parallel: the bytes written do not depend on it.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let wheels: Vec<&crate::verify::VerifiedWheel> = selected.iter().map(|s| s.wheel).collect();
+    let installed: Vec<(InstalledDist, String)> = install_all(&mut installer, &wheels, threads)?
+        .into_iter()
+        .zip(&selected)
+        .map(|(d, s)| (d, s.wheel.sha256_hex()))
+        .collect();
     package::expose_links(&destdir, cfg, &layout.scripts)?;
+    t.done("install");
 
     // 5. Normalize what we staged, and prove no build path leaked into it.
     let venv_dir = layout.venv_dir();
@@ -212,10 +228,18 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
         normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
     }
-    normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    if !opts.caller_scans_for_leaks {
+        normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    }
 
     let mut signers: Vec<String> = wh.signers().to_vec();
     signers.sort();
+
+    t.done("normalize + leak scan (venv)");
+
+    if opts.install_docs {
+        crate::package::install_docs(&destdir, cfg, sde)?;
+    }
 
     // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
     let manifest = write_manifest(
@@ -237,6 +261,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
             sha256: sha,
         })
         .collect();
+    t.done("manifest + SBOM");
     Ok(StageReport {
         package: cfg.package.name.clone(),
         version: cfg.package.version.clone(),
@@ -373,6 +398,8 @@ pub fn run(args: &StageArgs) -> Result<()> {
         package: args.package.clone(),
         version: args.version.clone(),
         arch: args.arch.clone(),
+        caller_scans_for_leaks: false,
+        install_docs: false,
     };
     let report = stage(&cfg, &args.destdir, &opts, sde)?;
     if let Some(sv) = &args.substvars {

@@ -60,24 +60,29 @@ impl Compression {
 pub const ZSTD_IN_CHUNK: u64 = 128 * 1024;
 
 /// Worker threads for the multithreaded encoders. The output does not
-/// depend on it (tested with `taskset -c 0`).
+/// depend on it (tested with `taskset -c 0`); like dpkg-deb, one per CPU.
 fn threads() -> u32 {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .clamp(1, 16) as u32
+        .max(1) as u32
 }
 
-/// Half of MemTotal from /proc/meminfo (no limit when unreadable).
-fn half_of_physical_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(u64::MAX, |kib| kib * 1024 / 2)
+/// The memory the xz threads may use, as dpkg-deb decides it: what the
+/// kernel says is available (MemAvailable), else half of MemTotal, else
+/// 128 MiB.
+fn xz_memlimit() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    };
+    field("MemAvailable:")
+        .or_else(|| field("MemTotal:").map(|t| t / 2))
+        .unwrap_or(128 * 1024 * 1024)
 }
 
 /// A compressing writer; `finish` flushes the trailer and returns the sink.
@@ -98,11 +103,12 @@ impl<W: Write> Encoder<W> {
             Compression::Xz => {
                 let mut builder = xz2::stream::MtStreamBuilder::new();
                 builder.preset(level).check(xz2::stream::Check::Crc64);
-                // As dpkg-deb: fewer threads when they would need more than
-                // half the memory (the bytes do not depend on it).
-                let limit = half_of_physical_memory();
+                // As dpkg-deb: fewer threads when they would need more
+                // memory than is available (the bytes do not depend on it;
+                // one thread still uses the multithreaded block layout).
+                let limit = xz_memlimit();
                 let mut n = threads();
-                while n > 1 && builder.threads(n).memusage() > limit {
+                while n > 1 && builder.threads(n).memusage() >= limit {
                     n -= 1;
                 }
                 let stream = builder

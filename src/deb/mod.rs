@@ -2,7 +2,7 @@
 //! `SOURCE_DATE_EPOCH=S dpkg-deb --root-owner-group -Z<c> --build DIR FILE`
 //! that writes the same bytes (dpkg 1.21 on Debian 12).
 //!
-//! `build_deb` checks the control area (`control`), lists both trees in
+//! `build_deb` checks the control area (`control`), walks both trees in
 //! dpkg-deb's order (`walk`), streams them as GNU tar (`tar`) through the
 //! compressor (`compress`) straight into the ar container (`ar`), and writes
 //! atomically: a temporary file in the output's directory, renamed into

@@ -47,3 +47,51 @@ pub fn prerm_snippet(cfg: &Config) -> String {
         prefix = sh_quote(&cfg.venv.prefix),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn cfg(bytecode: &str) -> Config {
+        let text = format!(
+            "[package]\nname = \"app\"\nversion = \"1\"\nmaintainer = \"A <a@b.c>\"\n\
+             description = \"d\"\n[inputs]\nwheelhouse = \"w\"\nlock = \"l\"\nsums = \"s\"\n\
+             signature = \"g\"\nkeyring = \"k\"\n[venv]\nbytecode = \"{bytecode}\"\n"
+        );
+        Config::parse(&text, Path::new("/x/venvdeb.toml"), Path::new("/x")).unwrap()
+    }
+
+    #[test]
+    fn policies() {
+        let it = Interpreter::query(Path::new("/usr/bin/python3"), "/opt/venvs/app").unwrap();
+        let p = postinst_snippet(&cfg("postinst"), &it).unwrap();
+        assert!(p.contains(&format!(
+            "py3compile -p app -V {} '/opt/venvs/app'",
+            it.short_version()
+        )));
+        assert!(p.contains("\"$1\" = configure"));
+        assert!(postinst_snippet(&cfg("none"), &it).is_none());
+        // Removal happens whatever the policy: Python writes caches at run time.
+        for b in ["postinst", "none"] {
+            let r = prerm_snippet(&cfg(b));
+            assert!(r.contains("py3clean -p app"));
+            assert!(r.contains(
+                "find '/opt/venvs/app' -depth -type d -name __pycache__ -exec rm -rf {} +"
+            ));
+        }
+    }
+
+    #[test]
+    fn snippets_are_valid_sh() {
+        let it = Interpreter::query(Path::new("/usr/bin/python3"), "/opt/venvs/app").unwrap();
+        let c = cfg("postinst");
+        for s in [postinst_snippet(&c, &it).unwrap(), prerm_snippet(&c)] {
+            let st = std::process::Command::new("sh")
+                .args(["-n", "-c", &crate::package::maintainer_script(&s)])
+                .status()
+                .unwrap();
+            assert!(st.success(), "{s}");
+        }
+    }
+}

@@ -246,10 +246,26 @@ impl<'a> Installer<'a> {
             .with_context(|| format!("creating {}", path.display()))
     }
 
-    /// Install one wheel entry from `reader`. `executable`: the zip entry's
-    /// mode has an execute bit.
+    /// Install one wheel entry from `reader`, claiming its path first.
+    /// `executable`: the zip entry's mode has an execute bit.
     pub fn entry(
         &mut self,
+        dist: &mut DistInstall,
+        entry: &str,
+        executable: bool,
+        reader: &mut dyn Read,
+    ) -> Result<()> {
+        if let Some((rel, _)) = self.destination(dist, entry)? {
+            self.claim(&rel, format!("{} (entry {entry})", dist.wheel))?;
+        }
+        self.write_entry(dist, entry, executable, reader)
+    }
+
+    /// Install one wheel entry whose path was claimed by this wheel in
+    /// `plan` (no shared state is changed: wheels can be written in
+    /// parallel).
+    fn write_entry(
+        &self,
         dist: &mut DistInstall,
         entry: &str,
         executable: bool,
@@ -261,7 +277,7 @@ impl<'a> Installer<'a> {
                 .with_context(|| format!("{}: reading {entry}", dist.wheel))?;
             return Ok(());
         };
-        self.claim(&rel, format!("{} (entry {entry})", dist.wheel))?;
+        self.check_claimed(&rel, dist)?;
         let file = self.create(&rel, executable || is_script)?;
         let mut w = HashingWriter {
             inner: std::io::BufWriter::with_capacity(1 << 16, file),
@@ -292,36 +308,27 @@ impl<'a> Installer<'a> {
         Ok(())
     }
 
-    /// Write a generated file (launcher, RECORD, INSTALLER).
-    fn generated(
-        &mut self,
-        dist: &mut DistInstall,
-        rel: String,
-        who: String,
-        bytes: &[u8],
-        executable: bool,
-    ) -> Result<()> {
-        self.claim(&rel, who)?;
-        let mut f = self.create(&rel, executable)?;
-        f.write_all(bytes)
-            .with_context(|| format!("writing {}", self.layout.on_disk(&rel).display()))?;
-        dist.files.push(InstalledFile {
-            rel,
-            sha256: hex(&Sha256::digest(bytes)),
-            size: bytes.len() as u64,
-            from_wheel: false,
-        });
-        Ok(())
+    /// `rel` must have been claimed by `dist`'s wheel.
+    fn check_claimed(&self, rel: &str, dist: &DistInstall) -> Result<()> {
+        match self.owners.get(rel) {
+            Some(who) if who.starts_with(&format!("{} (", dist.wheel)) => Ok(()),
+            Some(who) => bail!("{}: {rel} belongs to {who}", dist.wheel),
+            None => bail!(
+                "{}: {rel} was not planned (an entry RECORD does not list?)",
+                dist.wheel
+            ),
+        }
     }
 
-    /// After all entries: launchers for `console_scripts` then `gui_scripts`
-    /// (each `(name, value)`), INSTALLER and the new RECORD.
-    pub fn finish(
-        &mut self,
-        mut dist: DistInstall,
+    /// The generated files of a dist (launchers for `console_scripts` then
+    /// `gui_scripts`, then INSTALLER): path, who, bytes, executable.
+    fn generated_files(
+        &self,
+        dist: &DistInstall,
         console: &[(String, String)],
         gui: &[(String, String)],
-    ) -> Result<InstalledDist> {
+    ) -> Result<Vec<Generated>> {
+        let mut out = Vec::new();
         for (group, list) in [("console_scripts", console), ("gui_scripts", gui)] {
             for (name, value) in list {
                 let ep = EntryPoint::parse(name, value)
@@ -332,23 +339,61 @@ impl<'a> Installer<'a> {
                     format!("{}/{}", self.layout.scripts, ep.name)
                 };
                 let who = format!("{} ([{group}] {})", dist.wheel, ep.name);
-                let text = ep.launcher(&self.layout.python);
-                self.generated(&mut dist, rel, who, &text, true)?;
+                out.push((rel, who, ep.launcher(&self.layout.python), true));
             }
         }
         let di = format!("{}/{}", self.layout.purelib, dist.dist_info);
-        let who = format!("{} (INSTALLER)", dist.wheel);
-        self.generated(
-            &mut dist,
+        out.push((
             format!("{di}/INSTALLER"),
-            who,
-            b"venvdeb\n",
+            format!("{} (INSTALLER)", dist.wheel),
+            b"venvdeb\n".to_vec(),
             false,
-        )?;
-        let record_rel = format!("{di}/RECORD");
+        ));
+        Ok(out)
+    }
+
+    fn record_rel(&self, dist: &DistInstall) -> String {
+        format!("{}/{}/RECORD", self.layout.purelib, dist.dist_info)
+    }
+
+    /// After all entries: launchers, INSTALLER and the new RECORD, claiming
+    /// their paths first.
+    pub fn finish(
+        &mut self,
+        dist: DistInstall,
+        console: &[(String, String)],
+        gui: &[(String, String)],
+    ) -> Result<InstalledDist> {
+        for (rel, who, _, _) in self.generated_files(&dist, console, gui)? {
+            self.claim(&rel, who)?;
+        }
+        let record_rel = self.record_rel(&dist);
+        self.claim(&record_rel, format!("{} (RECORD)", dist.wheel))?;
+        self.write_generated(dist, console, gui)
+    }
+
+    /// Write the generated files of a dist whose paths are claimed.
+    fn write_generated(
+        &self,
+        mut dist: DistInstall,
+        console: &[(String, String)],
+        gui: &[(String, String)],
+    ) -> Result<InstalledDist> {
+        for (rel, _, bytes, executable) in self.generated_files(&dist, console, gui)? {
+            self.check_claimed(&rel, &dist)?;
+            let mut f = self.create(&rel, executable)?;
+            f.write_all(&bytes)
+                .with_context(|| format!("writing {}", self.layout.on_disk(&rel).display()))?;
+            dist.files.push(InstalledFile {
+                rel,
+                sha256: hex(&Sha256::digest(&bytes)),
+                size: bytes.len() as u64,
+                from_wheel: false,
+            });
+        }
+        let record_rel = self.record_rel(&dist);
+        self.check_claimed(&record_rel, &dist)?;
         let record = render_record(&self.layout.purelib, &dist.files, &record_rel);
-        let who = format!("{} (RECORD)", dist.wheel);
-        self.claim(&record_rel, who)?;
         let mut f = self.create(&record_rel, false)?;
         f.write_all(record.as_bytes())
             .with_context(|| format!("writing {record_rel}"))?;
@@ -366,28 +411,84 @@ impl<'a> Installer<'a> {
             files: dist.files,
         })
     }
+
+    /// Claim every path a verified wheel will write — its RECORD's entries
+    /// (and RECORD.jws/.p7s, which RECORD need not list), its launchers,
+    /// INSTALLER and RECORD — before any byte is written, in a fixed order,
+    /// so that conflicts are found and reported the same way every time.
+    pub fn plan(&mut self, wheel: &VerifiedWheel) -> Result<Planned> {
+        let file_name = wheel.file_name().to_string();
+        let dist_info = wheel.dist_info();
+        let dist = DistInstall::new(wheel.dist_name(), wheel.version(), &file_name, dist_info)?;
+        let record = wheel.record();
+        let mut names: Vec<&str> = record.entries.keys().map(String::as_str).collect();
+        names.extend(record.unhashed.iter().map(String::as_str));
+        let jws = format!("{dist_info}/RECORD.jws");
+        let p7s = format!("{dist_info}/RECORD.p7s");
+        names.push(&jws);
+        names.push(&p7s);
+        names.sort();
+        names.dedup();
+        for name in names {
+            if let Some((rel, _)) = self.destination(&dist, name)? {
+                self.claim(&rel, format!("{file_name} (entry {name})"))?;
+            }
+        }
+        let (console, gui) = entry_points(wheel)?;
+        for (rel, who, _, _) in self.generated_files(&dist, &console, &gui)? {
+            self.claim(&rel, who)?;
+        }
+        let record_rel = self.record_rel(&dist);
+        self.claim(&record_rel, format!("{file_name} (RECORD)"))?;
+        Ok(Planned { dist, console, gui })
+    }
+
+    /// Write a planned wheel (read-only on the installer: call it from
+    /// several threads for several wheels).
+    pub fn write(&self, planned: Planned, wheel: &VerifiedWheel) -> Result<InstalledDist> {
+        let Planned {
+            mut dist,
+            console,
+            gui,
+        } = planned;
+        if dist.wheel != wheel.file_name() {
+            bail!("{} was planned, not {}", dist.wheel, wheel.file_name());
+        }
+        wheel.stream(|entry, reader| {
+            if entry.is_dir {
+                return Ok(());
+            }
+            self.write_entry(&mut dist, &entry.name, entry.is_executable(), reader)
+        })?;
+        self.write_generated(dist, &console, &gui)
+    }
 }
 
-/// Install one verified wheel: its entries stream through
-/// `VerifiedWheel::stream`, which refuses a RECORD other than the verified
-/// one before any byte is written, fails an entry whose bytes differ from
-/// RECORD, and checks the whole file's sha256 at the end. The only way in:
-/// an unverified wheel cannot reach the venv.
-pub fn install_verified(ins: &mut Installer, wheel: &VerifiedWheel) -> Result<InstalledDist> {
-    let file_name = wheel.file_name().to_string();
-    let dist_info = wheel.dist_info();
-    let mut dist = DistInstall::new(wheel.dist_name(), wheel.version(), &file_name, dist_info)?;
-    wheel.stream(|entry, reader| {
-        if entry.is_dir {
-            return Ok(());
-        }
-        ins.entry(&mut dist, &entry.name, entry.is_executable(), reader)
-    })?;
+/// A generated file: path (relative to the prefix), who writes it, bytes,
+/// executable.
+type Generated = (String, String, Vec<u8>, bool);
+
+/// A wheel whose paths are claimed, ready to be written.
+pub struct Planned {
+    dist: DistInstall,
+    console: Vec<(String, String)>,
+    gui: Vec<(String, String)>,
+}
+
+/// The `console_scripts` and `gui_scripts` of a wheel as (name, value).
+type Scripts = Vec<(String, String)>;
+
+fn entry_points(wheel: &VerifiedWheel) -> Result<(Scripts, Scripts)> {
     let mut console = Vec::new();
     let mut gui = Vec::new();
     if let Some(ep) = wheel.entry_points() {
-        let groups = parse_entry_points(ep)
-            .with_context(|| format!("{file_name}: {dist_info}/entry_points.txt"))?;
+        let groups = parse_entry_points(ep).with_context(|| {
+            format!(
+                "{}: {}/entry_points.txt",
+                wheel.file_name(),
+                wheel.dist_info()
+            )
+        })?;
         for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
             for e in groups.get(group).map(Vec::as_slice).unwrap_or_default() {
                 let value = match &e.attr {
@@ -398,7 +499,83 @@ pub fn install_verified(ins: &mut Installer, wheel: &VerifiedWheel) -> Result<In
             }
         }
     }
-    ins.finish(dist, &console, &gui)
+    Ok((console, gui))
+}
+
+/// Install verified wheels: every path claimed first (in the given order),
+/// then the wheels streamed and written by up to `threads` threads, the
+/// biggest first. The result is in the given order whatever the timing; on
+/// failures, the error of the first failing wheel in that order.
+pub fn install_all(
+    ins: &mut Installer,
+    wheels: &[&VerifiedWheel],
+    threads: usize,
+) -> Result<Vec<InstalledDist>> {
+    let mut planned = Vec::new();
+    for w in wheels {
+        planned.push(std::sync::Mutex::new(Some(ins.plan(w)?)));
+    }
+    let mut order: Vec<usize> = (0..wheels.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(wheels[i].uncompressed_size()), i));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<InstalledDist>>>> = (0..wheels.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    let ins: &Installer = ins;
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, wheels.len().max(1)) {
+            scope.spawn(|| loop {
+                if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { return };
+                let p = planned[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+                let r = match p {
+                    Some(p) => ins.write(p, wheels[i]),
+                    None => Err(anyhow::anyhow!("internal: wheel planned twice")),
+                };
+                if r.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    let mut out = Vec::new();
+    let mut first_err = None;
+    for r in results {
+        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(d)) => out.push(d),
+            Some(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            None => {} // not started after a failure
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    if out.len() != wheels.len() {
+        bail!(
+            "internal: {} of {} wheels installed",
+            out.len(),
+            wheels.len()
+        );
+    }
+    Ok(out)
+}
+
+/// Install one verified wheel: its paths claimed (`Installer::plan`), then
+/// its entries streamed through `VerifiedWheel::stream`, which refuses a
+/// RECORD other than the verified one before any byte is written, fails an
+/// entry whose bytes differ from RECORD, and checks the whole file's sha256
+/// at the end. The only ways in take a `VerifiedWheel`: an unverified wheel
+/// cannot reach the venv.
+pub fn install_verified(ins: &mut Installer, wheel: &VerifiedWheel) -> Result<InstalledDist> {
+    let planned = ins.plan(wheel)?;
+    ins.write(planned, wheel)
 }
 
 /// A path relative to `base` (both relative to the prefix), `/`-separated,
@@ -526,6 +703,66 @@ mod tests {
         // The same wheel twice: every path conflicts.
         let e = install_verified(&mut ins, wheel(&wh, "demoapp-")).unwrap_err();
         assert!(format!("{e:#}").contains("both write"), "{e:#}");
+    }
+
+    /// Every file under `root`: path → bytes (symlinks as their target).
+    fn snapshot(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+                let md = std::fs::symlink_metadata(&p).unwrap();
+                if md.file_type().is_symlink() {
+                    let t = std::fs::read_link(&p).unwrap();
+                    out.insert(rel, t.as_os_str().as_encoded_bytes().to_vec());
+                } else if md.is_dir() {
+                    out.insert(rel, b"<dir>".to_vec());
+                    stack.push(p);
+                } else {
+                    out.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn parallel_install_is_deterministic() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let wheels: Vec<&VerifiedWheel> = wh.wheels().collect();
+        let mut trees = Vec::new();
+        for threads in [1, 2, 4] {
+            let (tmp, l, it) = setup();
+            let mut ins = Installer::new(&l, &it.short_version());
+            let done = install_all(&mut ins, &wheels, threads).unwrap();
+            let names: Vec<&str> = done.iter().map(|d| d.wheel.as_str()).collect();
+            let given: Vec<&str> = wheels.iter().map(|w| w.file_name()).collect();
+            assert_eq!(names, given, "results in the given order");
+            trees.push(snapshot(tmp.path()));
+        }
+        assert!(trees[0].len() > 50);
+        assert!(trees[0] == trees[1] && trees[1] == trees[2]);
+    }
+
+    #[test]
+    fn conflicts_are_found_before_anything_is_written() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let demo = wheel(&wh, "demoapp-");
+        let tab = wheel(&wh, "tabulate-");
+        let (_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        let e = install_all(&mut ins, &[tab, demo, demo], 2).unwrap_err();
+        assert!(format!("{e:#}").contains("both write"), "{e:#}");
+        let sp = l.venv_dir().join(&l.purelib);
+        assert!(
+            !sp.join("tabulate.py").exists(),
+            "written before the conflict was known"
+        );
+        assert!(!sp.join("demoapp").exists());
     }
 
     #[test]
