@@ -68,25 +68,6 @@ pub fn rfc3339(epoch: u64) -> String {
     )
 }
 
-/// PEP 503 normalized name (lowercase, runs of `-_.` → `-`), which is also
-/// what the purl spec asks for PyPI names.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
-
 fn purl_escape(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -103,7 +84,7 @@ fn purl_escape(s: &str) -> String {
 pub fn pypi_purl(name: &str, version: &str) -> String {
     format!(
         "pkg:pypi/{}@{}",
-        purl_escape(&normalize_name(name)),
+        purl_escape(&crate::wheel::name::normalize_name(name)),
         purl_escape(version)
     )
 }

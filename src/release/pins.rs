@@ -23,15 +23,6 @@ pub struct Pin {
 
 pub use crate::wheel::name::normalize_name;
 
-fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
 fn valid_version(v: &str) -> bool {
     !v.is_empty()
         && v.bytes()
@@ -96,7 +87,7 @@ fn parse_line(line: &str) -> Result<Pin> {
     let Some((name, version)) = req.split_once("==") else {
         bail!("{req:?} is not pinned as name==version");
     };
-    if !valid_name(name) {
+    if !crate::wheel::name::is_valid_name(name) {
         bail!(
             "{name:?} is not a valid project name (extras, markers and URLs are not accepted here)"
         );

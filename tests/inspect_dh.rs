@@ -1,0 +1,110 @@
+//! The manifest of a package built through debhelper (`venvdeb init` on a
+//! copy of the bundled example, then `dpkg-buildpackage -b` with
+//! `dh $@ --with venvdeb`): dh_compress gzips documentation over 4 KiB, so
+//! the manifest may be `venvdeb-manifest.json.gz`; `audit` and
+//! `rebuild`'s reader find it either way, and the unpacked package's venv
+//! matches it (dh_strip and friends must not have altered a file).
+mod common;
+mod dh_support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{ok, repo, run, scratch, venvdeb};
+use dh_support::dh_env;
+
+const PYPROJECT: &str = r#"[project]
+name = "demoapp"
+version = "1.0.0"
+description = "demo application in a virtualenv"
+license = "GPL-2.0-or-later"
+authors = [{ name = "Demo Maintainer", email = "demo@example.org" }]
+
+[project.scripts]
+demoapp = "demoapp.cli:main"
+"#;
+
+#[test]
+fn dh_built_package_carries_a_manifest_that_audits_clean() {
+    let s = scratch();
+    let src = s.path().join("demoapp-1.0.0");
+    ok(Command::new("cp")
+        .arg("-a")
+        .arg(repo().join("example"))
+        .arg(&src));
+    let _ = fs::remove_dir_all(src.join("debian"));
+    let _ = fs::remove_file(src.join("venvdeb.toml"));
+    if !src.join("pyproject.toml").exists() {
+        fs::write(src.join("pyproject.toml"), PYPROJECT).unwrap();
+    }
+    ok(venvdeb()
+        .args(["init", ".", "--keyring", "keyring.gpg"])
+        .current_dir(&src)
+        .env("DEBFULLNAME", "Demo Maintainer")
+        .env("DEBEMAIL", "demo@example.org")
+        .env("SOURCE_DATE_EPOCH", "1704067200"));
+    let mut c = Command::new("dpkg-buildpackage");
+    c.args(["-us", "-uc", "-b"]).current_dir(&src);
+    dh_env(&mut c, s.path());
+    let out = run(&mut c);
+    assert!(
+        out.status.success(),
+        "dpkg-buildpackage:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = fs::read_dir(s.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("a .deb");
+    let x = s.path().join("x");
+    ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
+    let doc = x.join("usr/share/doc/demoapp");
+    let plain = doc.join("venvdeb-manifest.json");
+    let gz = doc.join("venvdeb-manifest.json.gz");
+    assert!(
+        plain.is_file() || gz.is_file(),
+        "no manifest in {}",
+        doc.display()
+    );
+    // Audit the unpacked package. The files' contents, types and links are
+    // exactly the manifest's. Known, and reported honestly by audit: the dh
+    // sequence's dh_fixperms clears the executable bit of the wheels'
+    // extension modules (.so: 0755 in the wheel and the manifest, 0644 in
+    // the package); every other mode matches.
+    let r = run(venvdeb().args(["audit", "demoapp", "--root"]).arg(&x));
+    let o = String::from_utf8_lossy(&r.stdout).into_owned();
+    let e = String::from_utf8_lossy(&r.stderr).into_owned();
+    assert!(
+        r.status.code() == Some(0) || r.status.code() == Some(1),
+        "{o}{e}"
+    );
+    for line in o.lines().filter(|l| !l.contains("paths match")) {
+        assert!(
+            line.starts_with("mode ") && line.contains(".so: expected 0755, found 0644 (from "),
+            "unexpected finding: {line}\n{o}"
+        );
+    }
+    // by prefix too
+    let r = run(venvdeb()
+        .args(["audit", "/opt/venvs/demoapp", "--root"])
+        .arg(&x));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout),
+        o,
+        "the same audit by prefix"
+    );
+    // an altered venv file is named
+    let init = x.join("opt/venvs/demoapp/lib/python3.11/site-packages/demoapp/__init__.py");
+    assert!(Path::new(&init).is_file());
+    fs::write(&init, "# altered\n").unwrap();
+    let r = run(venvdeb().args(["audit", "demoapp", "--root"]).arg(&x));
+    assert_eq!(r.status.code(), Some(1));
+    let o = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        o.contains("modified ") && o.contains("demoapp/__init__.py"),
+        "{o}"
+    );
+}
