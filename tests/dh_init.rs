@@ -246,6 +246,7 @@ fn dh_sequence_runs_dh_venvdeb_and_protects_the_venv() {
         "dh_dwz",
         "dh_strip_nondeterminism",
         "dh_makeshlibs",
+        "dh_fixperms",
     ] {
         let l = lines[pos(cmd)];
         assert!(

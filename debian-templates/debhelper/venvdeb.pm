@@ -10,7 +10,9 @@
 #   dh_strip, dh_dwz and dh_strip_nondeterminism (they rewrite ELF files,
 #   PNGs, zips) and dh_makeshlibs (it would declare the libraries wheels
 #   bundle in *.libs/ as public shlibs) get `-X<prefix>/` for each venv
-#   prefix; dh_python3 gets --no-shebang-rewrite (it would follow the
+#   prefix; so does dh_fixperms (it would clear the executable bit the
+#   wheels give their .so modules: venvdeb's staging already normalized the
+#   venv's modes and ownership, and the build manifest records them); dh_python3 gets --no-shebang-rewrite (it would follow the
 #   /usr/bin launcher links and rewrite the venv's shebangs).
 #   dh_shlibdeps still reads the venv's ELF files, so ${shlibs:Depends}
 #   covers what manylinux wheels link against.
@@ -56,7 +58,7 @@ sub venvdeb_prefixes {
 }
 
 my @exclude = map { "-X$_" } venvdeb_prefixes();
-for my $command (qw(dh_strip dh_dwz dh_strip_nondeterminism dh_makeshlibs)) {
+for my $command (qw(dh_strip dh_dwz dh_strip_nondeterminism dh_makeshlibs dh_fixperms)) {
 	add_command_options($command, @exclude);
 }
 add_command_options('dh_python3', '--no-shebang-rewrite');
