@@ -323,16 +323,20 @@ fn check_single_line(key: &str, v: &str) -> Result<()> {
 
 /// Debian policy 5.6.1: lowercase letters, digits, `+ - .`; at least two
 /// characters; starts with an alphanumeric.
-pub fn check_package_name(name: &str) -> Result<()> {
-    let ok = name.len() >= 2
+pub fn is_valid_package_name(name: &str) -> bool {
+    name.len() >= 2
         && name
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if !ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+}
+
+/// `package.name` must be a valid Debian package name (policy 5.6.1).
+pub fn check_package_name(name: &str) -> Result<()> {
+    if !is_valid_package_name(name) {
         bail!(
             "package.name {name:?} is not a valid Debian package name \
              (lowercase letters, digits, '+', '-', '.', at least 2 characters, starting \

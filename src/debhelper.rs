@@ -170,18 +170,10 @@ fn fill(template: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
     Ok(out)
 }
 
-/// Debian policy 5.6.1/5.6.7: lowercase letters, digits, `+ - .`, at least
-/// two characters, starting with an alphanumeric.
+/// The package name `init` derives must be a valid Debian package name
+/// (policy 5.6.1, as `crate::config` checks it).
 pub fn check_package_name(name: &str) -> Result<()> {
-    let ok = name.len() >= 2
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if !ok {
+    if !crate::config::is_valid_package_name(name) {
         bail!("{name:?} is not a valid Debian package name (lowercase letters, digits, '+', '-', '.'; at least 2 characters; starting with a letter or digit): pass --name");
     }
     Ok(())
@@ -204,20 +196,7 @@ fn check_command_name(name: &str) -> Result<()> {
 /// A Python project name as a Debian package name: PEP 503 normalization
 /// (runs of `-_.` become `-`, lowercase).
 pub fn debian_name(project: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
-    for c in project.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
+    crate::wheel::name::normalize_name(project.trim())
 }
 
 /// A PEP 440 version in Debian syntax: pre-releases and dev releases sort
