@@ -16,6 +16,10 @@ if [ "$what" = test ]; then
   # debhelper tests: `man -l` renders the generated pages; pod2man (perl)
   # and dpkg-buildpackage come with debhelper/dpkg-dev.
   pkgs="$pkgs man-db"
+  # reprotest's recommends that tests/dh_reprotest.rs relies on: diffoscope
+  # compares the two builds (reprotest fails without it), locales-all backs
+  # its locale variation.
+  pkgs="$pkgs diffoscope-minimal locales-all"
 fi
 missing=
 for p in $pkgs; do
