@@ -7,25 +7,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{ok, repo, run, scratch, venvdeb};
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
+use common::{copy_example, ok, repo, run, scratch, venvdeb};
 
 fn example(dir: &Path) -> PathBuf {
-    let ex = dir.join("example");
-    copy_dir(&repo().join("example"), &ex);
-    ex
+    copy_example(dir)
 }
 
 /// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.

@@ -12,30 +12,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ok, repo, run, scratch, venvdeb, DPKG_LOCK};
+use common::{copy_example, ok, run, scratch, venvdeb, DPKG_LOCK};
 
 const PKG: &str = "demoapp";
 const PREFIX: &str = "/opt/venvs/demoapp";
 const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 /// Copy the example (config, wheels, signed list, changelog) to `dir`.
 fn example_copy(dir: &Path) -> PathBuf {
-    let ex = dir.join("example");
-    copy_dir(&repo().join("example"), &ex);
-    ex
+    copy_example(dir)
 }
 
 /// Purges the package and removes the prefix, pass or fail.

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ok, repo, run, scratch, venvdeb, DPKG_LOCK};
+use common::{copy_example, ok, repo, run, scratch, venvdeb, DPKG_LOCK};
 
 const PKG: &str = "demoapp";
 const PREFIX: &str = "/opt/venvs/demoapp";
@@ -17,24 +17,9 @@ const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
 const STEM: &str = "demoapp_1.0.0-1_amd64";
 const TABULATE: &str = "tabulate-0.9.0-py3-none-any.whl";
 
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 /// A copy of the bundled example under `dir`; returns its venvdeb.toml.
 fn example(dir: &Path) -> PathBuf {
-    let ex = dir.join("example");
-    copy_dir(&repo().join("example"), &ex);
-    ex.join("venvdeb.toml")
+    copy_example(dir).join("venvdeb.toml")
 }
 
 fn build(config: &Path, out: &Path) -> PathBuf {

@@ -57,3 +57,27 @@ pub fn sha256_file(path: &Path) -> String {
     let d = Sha256::digest(&bytes);
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Copy a directory tree (files by content; a symlink is copied as the file
+/// it points to).
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap_or_else(|e| panic!("mkdir {}: {e}", dst.display()));
+    for e in std::fs::read_dir(src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to)
+                .unwrap_or_else(|err| panic!("copy {}: {err}", e.path().display()));
+        }
+    }
+}
+
+/// A copy of the bundled example (config, wheels, signed list, changelog)
+/// at `dir/example`; returns that directory.
+pub fn copy_example(dir: &Path) -> PathBuf {
+    let ex = dir.join("example");
+    copy_dir(&repo().join("example"), &ex);
+    ex
+}
