@@ -8,6 +8,7 @@
 //! (diff, manifest, SBOM, audit for reproducibility checkers), `debhelper`
 //! (dh_venvdeb's behaviour) and `commands` (one file per subcommand).
 
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod config;

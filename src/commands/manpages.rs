@@ -55,10 +55,7 @@ fn write_one(
         .render(&mut bytes)
         .with_context(|| format!("rendering the man page of {name}"))?;
     let path = dir.join(format!("{name}.1"));
-    let tmp = dir.join(format!(".{name}.1.tmp"));
-    fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, &path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    crate::atomic::write(&path, &bytes)?;
     written.push(path);
     let mut subs: Vec<&clap::Command> = cmd
         .get_subcommands()

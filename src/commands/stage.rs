@@ -386,9 +386,7 @@ pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
     for (k, v) in vars {
         out.push_str(&format!("{k}={v}\n"));
     }
-    let tmp = path.with_extension("venvdeb-tmp");
-    std::fs::write(&tmp, out).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    crate::atomic::write(path, out.as_bytes())
 }
 
 pub fn run(args: &StageArgs) -> Result<()> {

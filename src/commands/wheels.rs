@@ -139,7 +139,7 @@ pub fn run(cmd: &WheelsCommand) -> Result<()> {
             }
             for out in staged {
                 let dest = a.output.join(out.file_name().unwrap_or_default());
-                let mut f = digest::AtomicFile::create(&dest)?;
+                let mut f = crate::atomic::AtomicFile::create(&dest)?;
                 std::io::copy(&mut std::fs::File::open(&out)?, f.file())?;
                 f.commit()?;
                 let (sha, _) = digest::sha256_file(&dest)?;

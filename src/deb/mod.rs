@@ -14,9 +14,8 @@ pub mod tar;
 pub mod walk;
 
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -86,9 +85,9 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
 /// Write the package into a temporary file beside `output` and rename it
 /// into place; on any error the temporary file is removed.
 fn write_atomically(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
-    let mut tmp = TempOutput::create(output)?;
+    let mut tmp = crate::atomic::AtomicFile::create(output)?;
     write_deb(tmp.file(), root, opts).with_context(|| format!("writing {}", output.display()))?;
-    tmp.persist()
+    tmp.commit()
 }
 
 fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {
@@ -252,74 +251,6 @@ fn output_dir(output: &Path) -> PathBuf {
     match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    }
-}
-
-/// A temporary file beside the output, removed on drop unless persisted.
-struct TempOutput {
-    file: Option<File>,
-    tmp: PathBuf,
-    dest: PathBuf,
-}
-
-impl TempOutput {
-    fn create(dest: &Path) -> Result<Self> {
-        let dir = output_dir(dest);
-        let base = dest
-            .file_name()
-            .with_context(|| format!("output {} has no file name", dest.display()))?;
-        for attempt in 0u32..100 {
-            let mut name = std::ffi::OsString::from(".");
-            name.push(base);
-            name.push(format!(".tmp-{}-{attempt}", std::process::id()));
-            let tmp = dir.join(name);
-            match OpenOptions::new()
-                .write(true)
-                .read(true)
-                .create_new(true)
-                .mode(0o644)
-                .open(&tmp)
-            {
-                Ok(file) => {
-                    return Ok(TempOutput {
-                        file: Some(file),
-                        tmp,
-                        dest: dest.to_path_buf(),
-                    })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", tmp.display()))
-                }
-            }
-        }
-        bail!("cannot create a temporary file beside {}", dest.display())
-    }
-
-    fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("temporary output is open")
-    }
-
-    fn persist(mut self) -> Result<()> {
-        drop(self.file.take());
-        fs::rename(&self.tmp, &self.dest).with_context(|| {
-            format!(
-                "cannot rename {} to {}",
-                self.tmp.display(),
-                self.dest.display()
-            )
-        })?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for TempOutput {
-    fn drop(&mut self) {
-        drop(self.file.take());
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 

@@ -349,32 +349,19 @@ fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) ->
     Ok(())
 }
 
-/// Write `bytes` to `dir/name` atomically (temp file + rename), mode 0644,
+/// Write `bytes` to `dir/name` atomically (`crate::atomic`), mode 0644,
 /// mtime = `sde`.
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8], sde: u64) -> Result<PathBuf> {
     let dest = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f =
-            fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        drop(f);
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
-        let t = filetime::FileTime::from_unix_time(sde as i64, 0);
-        filetime::set_file_mtime(&tmp, t)
-            .with_context(|| format!("setting the mtime of {}", tmp.display()))?;
-        fs::rename(&tmp, &dest)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map(|()| dest)
+    let mut f = crate::atomic::AtomicFile::create(&dest)?;
+    f.file()
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", dest.display()))?;
+    let t = filetime::FileTime::from_unix_time(sde as i64, 0);
+    filetime::set_file_handle_times(f.file(), None, Some(t))
+        .with_context(|| format!("setting the mtime of {}", dest.display()))?;
+    f.commit()?;
+    Ok(dest)
 }
 
 /// Create `/usr/share/doc/<package>` in the staging tree (0755, mtime SDE

@@ -194,7 +194,7 @@ pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
     for w in &built {
         let name = w.file_name().context("wheel name")?;
         let dest = o.output.join(name);
-        let mut f = digest::AtomicFile::create(&dest)?;
+        let mut f = crate::atomic::AtomicFile::create(&dest)?;
         std::io::copy(&mut fs::File::open(w)?, f.file())
             .with_context(|| format!("writing {}", dest.display()))?;
         f.commit()?;

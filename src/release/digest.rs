@@ -1,9 +1,8 @@
-//! Streaming sha256, the `urlsafe-base64-nopad` encoding RECORD uses, and
-//! atomic file output (a temporary file in the destination directory, renamed
-//! into place only on success).
+//! Streaming sha256 and the `urlsafe-base64-nopad` encoding RECORD uses
+//! (atomic output is `crate::atomic`).
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -89,76 +88,6 @@ pub fn copy_hashed(src: &Path, dst: &Path) -> Result<(String, u64)> {
     Ok((hex(&d), n))
 }
 
-/// A file being written beside its final name; `commit` renames it into
-/// place, dropping it uncommitted removes it.
-pub struct AtomicFile {
-    tmp: PathBuf,
-    dest: PathBuf,
-    file: Option<File>,
-}
-
-impl AtomicFile {
-    pub fn create(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = dest
-            .file_name()
-            .with_context(|| format!("{}: not a file name", dest.display()))?
-            .to_string_lossy()
-            .into_owned();
-        let tmp = dir.join(format!(".{name}.venvdeb-tmp-{}", std::process::id()));
-        let _ = fs::remove_file(&tmp);
-        let file = File::create_new(&tmp)
-            .with_context(|| format!("creating temporary file {}", tmp.display()))?;
-        Ok(Self {
-            tmp,
-            dest: dest.to_path_buf(),
-            file: Some(file),
-        })
-    }
-
-    pub fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("AtomicFile used after commit")
-    }
-
-    /// Take the file out (e.g. to hand to a zip writer); `commit` still renames.
-    pub fn take(&mut self) -> File {
-        self.file.take().expect("AtomicFile used after commit")
-    }
-
-    pub fn commit(mut self) -> Result<()> {
-        if let Some(f) = self.file.take() {
-            f.sync_all()
-                .with_context(|| format!("writing {}", self.tmp.display()))?;
-        }
-        set_mode(&self.tmp, 0o644)?;
-        fs::rename(&self.tmp, &self.dest).with_context(|| {
-            format!("renaming {} to {}", self.tmp.display(), self.dest.display())
-        })?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Write `bytes` to `dest` atomically.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(dest)?;
-    f.file()
-        .write_all(bytes)
-        .with_context(|| format!("writing {}", dest.display()))?;
-    f.commit()
-}
-
 /// Set a file's permission bits exactly (independent of the umask).
 pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -197,18 +126,5 @@ mod tests {
             b64url_nopad(&d),
             "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
         );
-    }
-
-    #[test]
-    fn atomic_file_leaves_nothing_when_dropped() {
-        let d = tempfile::tempdir().unwrap();
-        let dest = d.path().join("out.txt");
-        {
-            let mut f = AtomicFile::create(&dest).unwrap();
-            f.file().write_all(b"x").unwrap();
-        }
-        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
-        write_atomic(&dest, b"y").unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"y");
     }
 }

@@ -139,7 +139,7 @@ pub fn write(dir: &Path, output: &Path, format: Format) -> Result<usize> {
             render_pylock(&locked, &relative_dir(&lock_dir, dir)?)
         }
     };
-    digest::write_atomic(output, text.as_bytes())?;
+    crate::atomic::write(output, text.as_bytes())?;
     Ok(locked.len())
 }
 

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use zip::write::SimpleFileOptions;
 
-use super::digest::{self, AtomicFile};
+use super::digest;
+use crate::atomic::AtomicFile;
 use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 use crate::wheel::contents::read_wheel;
 use crate::wheel::record::Hasher;

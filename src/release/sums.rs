@@ -61,7 +61,7 @@ pub fn render(dir: &Path) -> Result<String> {
 /// Write the list for `dir` to `output` (atomically).
 pub fn write(dir: &Path, output: &Path) -> Result<usize> {
     let text = render(dir)?;
-    digest::write_atomic(output, text.as_bytes())?;
+    crate::atomic::write(output, text.as_bytes())?;
     Ok(text.lines().count())
 }
 
