@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 
-const EXIT_CODES: &str = "\
+/// The exit-status table every subcommand's `--help` ends with.
+pub const EXIT_CODES: &str = "\
 Exit status:
   0  success (comparisons: identical)
   1  differs (diff, audit, rebuild --check)
@@ -43,7 +44,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Init(commands::init::InitArgs),
     /// The release signer's tools: build, normalize, sum, lock and index wheels
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXIT_CODES)]
     Wheels(commands::wheels::WheelsCommand),
     /// Compare two .deb files and name every difference
     #[command(after_help = EXIT_CODES)]
