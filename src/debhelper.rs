@@ -263,33 +263,13 @@ pub fn synopsis(description: Option<&str>, name: &str) -> String {
 /// RFC 2822 date (changelog trailer) of a Unix time, in UTC.
 pub fn rfc2822(epoch: u64) -> (String, u32) {
     let days = (epoch / 86_400) as i64;
-    let secs = epoch % 86_400;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d, hh, mm, ss) = crate::sde::utc_parts(epoch);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ][(m - 1) as usize];
-    let s = format!(
-        "{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} +0000",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    let s = format!("{weekday}, {d:02} {month} {y} {hh:02}:{mm:02}:{ss:02} +0000");
     (s, y as u32)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The DEP-5 short name and, when the text is not in

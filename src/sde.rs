@@ -135,6 +135,25 @@ pub fn parse_rfc2822(s: &str) -> Result<u64> {
     u64::try_from(secs).map_err(|_| anyhow::anyhow!("date before 1970"))
 }
 
+/// A Unix time as a UTC civil date and time: (year, month, day, hour,
+/// minute, second). Howard Hinnant's civil-from-days algorithm; every
+/// timestamp venvdeb renders (changelog, SBOM, zip, signature messages)
+/// comes through here, so none depends on the local time zone.
+pub fn utc_parts(epoch: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (epoch / 86_400) as i64;
+    let secs = (epoch % 86_400) as u32;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +196,25 @@ mod tests {
         assert_eq!(from_changelog(&p).unwrap(), 1_700_000_000);
         std::fs::write(&p, "demoapp (1) unstable; urgency=low\n\n  * a\n").unwrap();
         assert!(from_changelog(&p).is_err());
+    }
+
+    #[test]
+    fn utc_parts_known_dates() {
+        assert_eq!(utc_parts(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(utc_parts(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(utc_parts(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+        assert_eq!(utc_parts(4_354_819_198), (2107, 12, 31, 23, 59, 58));
+        for t in [0u64, 86_399, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            let (y, m, d, hh, mm, ss) = utc_parts(t);
+            let back = parse_rfc2822(&format!(
+                "Mon, {d} {} {y} {hh:02}:{mm:02}:{ss:02} +0000",
+                [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec"
+                ][(m - 1) as usize]
+            ));
+            assert_eq!(back.ok(), Some(t), "{t}");
+        }
     }
 
     #[test]

@@ -40,26 +40,8 @@ pub fn dos_time_parts(epoch: u64) -> (u16, u8, u8, u8, u8, u8) {
     const MIN: u64 = 315_532_800; // 1980-01-01T00:00:00Z
     const MAX: u64 = 4_354_819_198; // 2107-12-31T23:59:58Z
     let t = epoch.clamp(MIN, MAX);
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    (
-        year,
-        month,
-        day,
-        (secs / 3600) as u8,
-        (secs / 60 % 60) as u8,
-        (secs % 60) as u8,
-    )
+    let (y, mo, d, h, mi, s) = crate::sde::utc_parts(t);
+    (y as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8)
 }
 
 fn zip_time(epoch: u64) -> Result<zip::DateTime> {
