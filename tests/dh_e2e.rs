@@ -23,34 +23,13 @@ const PACKAGE: &str = "demoapp";
 const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
 const PREFIX: &str = "/opt/venvs/demoapp";
 
-/// The example's application metadata, as its source tree would carry it
-/// (the bundled example ships the wheel, not a pyproject.toml).
-const PYPROJECT: &str = r#"[project]
-name = "demoapp"
-version = "1.0.0"
-description = "demo application in a virtualenv"
-license = "GPL-2.0-or-later"
-authors = [{ name = "Demo Maintainer", email = "demo@example.org" }]
-
-[project.scripts]
-demoapp = "demoapp.cli:main"
-"#;
-
 fn copy_tree(from: &Path, to: &Path) {
     ok(Command::new("cp").arg("-a").arg(from).arg(to));
 }
 
 /// A source package: the example plus `venvdeb init`'s debian/.
 fn make_source(dir: &Path) -> PathBuf {
-    let src = dir.join("demoapp-1.0.0");
-    copy_tree(&repo().join("example"), &src);
-    // The example's own debian/ (a changelog for `venvdeb build`) and build
-    // configuration are not part of a dh source package.
-    let _ = fs::remove_dir_all(src.join("debian"));
-    let _ = fs::remove_file(src.join("venvdeb.toml"));
-    if !src.join("pyproject.toml").exists() {
-        fs::write(src.join("pyproject.toml"), PYPROJECT).unwrap();
-    }
+    let src = dh_support::example_source(dir);
     // The signers' key as an armored file in debian/upstream/, the way a
     // packager ships it.
     let _ = fs::remove_file(src.join("keyring.gpg"));

@@ -11,33 +11,13 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ok, repo, run, scratch, venvdeb};
+use common::{ok, run, scratch, venvdeb};
 use dh_support::dh_env;
-
-const PYPROJECT: &str = r#"[project]
-name = "demoapp"
-version = "1.0.0"
-description = "demo application in a virtualenv"
-license = "GPL-2.0-or-later"
-authors = [{ name = "Demo Maintainer", email = "demo@example.org" }]
-
-[project.scripts]
-demoapp = "demoapp.cli:main"
-"#;
 
 #[test]
 fn dh_built_package_carries_a_manifest_that_audits_clean() {
     let s = scratch();
-    let src = s.path().join("demoapp-1.0.0");
-    ok(Command::new("cp")
-        .arg("-a")
-        .arg(repo().join("example"))
-        .arg(&src));
-    let _ = fs::remove_dir_all(src.join("debian"));
-    let _ = fs::remove_file(src.join("venvdeb.toml"));
-    if !src.join("pyproject.toml").exists() {
-        fs::write(src.join("pyproject.toml"), PYPROJECT).unwrap();
-    }
+    let src = dh_support::example_source(s.path());
     ok(venvdeb()
         .args(["init", ".", "--keyring", "keyring.gpg"])
         .current_dir(&src)

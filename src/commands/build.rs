@@ -19,17 +19,8 @@ pub struct BuildArgs {
     /// Where to write the .deb
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
-    /// Member compressor: xz (default, as dpkg-deb), zstd, gzip or none
-    #[arg(
-        short = 'Z',
-        long = "compression",
-        value_name = "xz|zstd|gzip|none",
-        default_value = "xz"
-    )]
-    pub compression: Compression,
-    /// Compression level; default as dpkg-deb
-    #[arg(short = 'z', long = "level", value_name = "LEVEL")]
-    pub level: Option<u32>,
+    #[command(flatten)]
+    pub compression: super::deb::CompressionArgs,
 }
 
 /// What a build wrote.
@@ -166,7 +157,13 @@ pub fn build(
 pub fn run(args: &BuildArgs) -> Result<()> {
     let cfg = Config::load(&args.config)?;
     let sde = crate::sde::resolve_with_changelog(&cfg.dir.join("debian/changelog"))?;
-    let r = build(&cfg, &args.output_dir, args.compression, args.level, sde)?;
+    let r = build(
+        &cfg,
+        &args.output_dir,
+        args.compression.compression,
+        args.compression.level,
+        sde,
+    )?;
     println!("{}", r.deb.display());
     println!(
         "{} {} ({}): {} wheels, {} files, {} bytes under {}; signed by {}",

@@ -50,3 +50,37 @@ pub fn dh_env<'a>(c: &'a mut Command, scratch: &Path) -> &'a mut Command {
         .env_remove("MAKEFLAGS")
         .env_remove("VENVDEB")
 }
+
+/// The example's application metadata, as its source tree would carry it
+/// (the bundled example ships the wheel, not a pyproject.toml).
+pub const EXAMPLE_PYPROJECT: &str = r#"[project]
+name = "demoapp"
+version = "1.0.0"
+description = "demo application in a virtualenv"
+license = "GPL-2.0-or-later"
+authors = [{ name = "Demo Maintainer", email = "demo@example.org" }]
+
+[project.scripts]
+demoapp = "demoapp.cli:main"
+"#;
+
+/// A source tree for the example at `dir/demoapp-1.0.0`, ready for
+/// `venvdeb init`: the example's wheels and signed list plus a
+/// pyproject.toml, without its own debian/ (a changelog for `venvdeb
+/// build`) and build configuration, which are not part of a dh source
+/// package.
+pub fn example_source(dir: &Path) -> PathBuf {
+    let src = dir.join("demoapp-1.0.0");
+    crate::common::ok(
+        Command::new("cp")
+            .arg("-a")
+            .arg(crate::common::repo().join("example"))
+            .arg(&src),
+    );
+    let _ = fs::remove_dir_all(src.join("debian"));
+    let _ = fs::remove_file(src.join("venvdeb.toml"));
+    if !src.join("pyproject.toml").exists() {
+        fs::write(src.join("pyproject.toml"), EXAMPLE_PYPROJECT).unwrap();
+    }
+    src
+}
