@@ -18,6 +18,10 @@ pub mod exit;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
+pub mod pep440;
+pub mod pep508;
+#[cfg(test)]
+mod pep508_differential;
 pub mod plan;
 pub mod release;
 pub mod sde;

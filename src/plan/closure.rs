@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context, Result};
 
-use super::pep440::satisfies;
-use super::requires::Requirement;
+use crate::pep440::satisfies;
+use crate::pep508::Requirement;
 
 /// A distribution about to be installed.
 #[derive(Debug, Clone)]

@@ -3,7 +3,6 @@
 //! installed is closed under their `Requires-Dist` (`closure`). It reads no
 //! wheel bytes of its own and writes nothing.
 pub mod closure;
-pub mod pep440;
-pub mod requires;
+
 pub mod select;
 pub mod tags;
