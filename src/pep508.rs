@@ -74,6 +74,15 @@ pub struct Requirement {
     pub marker: Option<String>,
 }
 
+/// Quoted for a message, cut at 200 characters: a 1.5 MB marker is not
+/// repeated whole.
+pub(crate) fn shown(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{:?}...", &s[..i]),
+        None => format!("{s:?}"),
+    }
+}
+
 fn skip_ws(s: &str) -> &str {
     s.trim_start_matches([' ', '\t'])
 }
@@ -130,7 +139,7 @@ fn specifier_list(spec: &str) -> Result<Vec<Specifier>> {
 impl Requirement {
     /// Parse `name [extras] (specifiers | @ url) ; marker`.
     pub fn parse(raw: &str) -> Result<Requirement> {
-        let err = |why: String| anyhow!("requirement {:?}: {why}", raw.trim());
+        let err = |why: String| anyhow!("requirement {}: {why}", shown(raw.trim()));
         let s = skip_ws(raw);
         let end = s
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
@@ -372,7 +381,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>> {
             b'\'' | b'"' => {
                 let end = s[i + 1..]
                     .find(c as char)
-                    .with_context(|| format!("marker {s:?}: unterminated string"))?;
+                    .with_context(|| format!("marker {}: unterminated string", shown(s)))?;
                 out.push(Tok::Str(s[i + 1..i + 1 + end].to_string()));
                 i += end + 2;
             }
@@ -380,7 +389,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>> {
                 let k = OPS
                     .iter()
                     .position(|(sym, _)| s[i..].starts_with(sym))
-                    .with_context(|| format!("marker {s:?}: unknown operator at byte {i}"))?;
+                    .with_context(|| {
+                        format!("marker {}: unknown operator at byte {i}", shown(s))
+                    })?;
                 out.push(Tok::Op(MarkerOp::Cmp(k)));
                 i += OPS[k].0.len();
             }
@@ -396,7 +407,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>> {
                     w => Tok::Ident(w.to_string()),
                 });
             }
-            _ => bail!("marker {s:?}: unexpected character at byte {i}"),
+            _ => bail!("marker {}: unexpected character at byte {i}", shown(s)),
         }
     }
     Ok(out)

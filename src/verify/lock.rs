@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::exit::verification;
 use crate::pep440::Op;
-use crate::pep508::{is_valid_name, normalize_name, Marker, MarkerEnv, Requirement};
+use crate::pep508::{is_valid_name, normalize_name, shown, Marker, MarkerEnv, Requirement};
 use crate::wheel::record::HashValue;
 
 /// One accepted hash, with the wheel file name and size when the lock
@@ -40,7 +40,7 @@ impl LockedRequirement {
             None => Ok(true),
             Some(m) => Marker::parse(m)
                 .and_then(|mk| mk.evaluate(env, &[]))
-                .map_err(|e| verification(format!("{}: marker {m:?}: {e}", self.origin))),
+                .map_err(|e| verification(format!("{}: marker {}: {e}", self.origin, shown(m)))),
         }
     }
 }
