@@ -15,7 +15,7 @@ use crate::plan::target::plan;
 use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
-use crate::verify::{verify, VerifyInputs};
+use crate::verify::{verify, VerifiedWheel, VerifyInputs};
 use crate::wheel::markers::MarkerEnv;
 
 /// Overrides `dh_venvdeb` passes from debian/control.
@@ -159,7 +159,11 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         &it,
         sde,
         &signers,
-        &selected_files(&selected, &installed),
+        &wheels
+            .iter()
+            .zip(&installed)
+            .map(|(w, (d, _))| (*w, d))
+            .collect::<Vec<_>>(),
     )?;
     let wheels = installed
         .into_iter()
@@ -191,28 +195,9 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     })
 }
 
-/// For each installed wheel: (file name, sha256, name, version, installed dist).
-type WheelFiles<'a> = Vec<(&'a str, String, &'a str, &'a str, &'a InstalledDist)>;
-
-fn selected_files<'a>(
-    selected: &'a [crate::plan::select::Selected<'a, crate::verify::VerifiedWheel>],
-    installed: &'a [(InstalledDist, String)],
-) -> WheelFiles<'a> {
-    selected
-        .iter()
-        .zip(installed)
-        .map(|(s, (d, sha))| {
-            (
-                s.file_name.as_str(),
-                sha.clone(),
-                s.wheel.metadata().name.as_str(),
-                s.wheel.metadata().version.as_str(),
-                d,
-            )
-        })
-        .collect()
-}
-
+/// The manifest (and SBOM) into the staging tree: the wheels as verified
+/// (name, version and licenses from the METADATA verification parsed), the
+/// files each installed.
 fn write_manifest(
     cfg: &Config,
     destdir: &Path,
@@ -220,23 +205,29 @@ fn write_manifest(
     it: &Interpreter,
     sde: u64,
     signers: &[String],
-    wheels: &WheelFiles,
+    wheels: &[(&VerifiedWheel, &InstalledDist)],
 ) -> Result<crate::inspect::manifest::Written> {
-    use crate::inspect::manifest::{self as m, ManifestInput};
+    use crate::inspect::manifest::{self as m, Licenses, ManifestInput};
     let mut origins = BTreeMap::new();
     let mut inputs = Vec::new();
-    for (file, sha, name, version, dist) in wheels {
+    let mut licenses = BTreeMap::new();
+    for (w, dist) in wheels {
+        let md = w.metadata();
         inputs.push(m::InputWheel {
-            filename: file.to_string(),
-            sha256: sha.clone(),
-            name: name.to_string(),
-            version: version.to_string(),
+            filename: w.file_name().to_string(),
+            sha256: w.sha256_hex(),
+            name: md.name.clone(),
+            version: md.version.clone(),
         });
+        licenses.insert(w.file_name().to_string(), md.license_fields.clone());
         for f in dist.files.iter().filter(|f| f.from_wheel) {
-            origins.insert(format!("{}/{}", cfg.venv.prefix, f.rel), file.to_string());
+            origins.insert(
+                format!("{}/{}", cfg.venv.prefix, f.rel),
+                w.file_name().to_string(),
+            );
         }
     }
-    m::write_into(
+    m::write_docs(
         destdir,
         &ManifestInput {
             package: m::PackageId {
@@ -255,6 +246,7 @@ fn write_manifest(
             origins,
             sbom: cfg.package.sbom,
         },
+        Licenses::Verified(&licenses),
     )
     .context("writing the build manifest")
 }
