@@ -18,6 +18,7 @@ pub mod exit;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod sde;
