@@ -134,6 +134,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         threshold: cfg.inputs.threshold,
         marker_env: env.clone(),
         max_uncompressed: cfg.inputs.max_uncompressed,
+        signature_policy: cfg.inputs.signature_policy,
     };
     let wh = verify(&inputs)?;
     t.done("verify");
