@@ -180,8 +180,8 @@ struct RawVenv {
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading configuration {}", path.display()))?;
+        // Regular file, no blocking open, size cap (crate::input).
+        let text = crate::input::read_regular_text(path, "configuration", crate::input::MAX_TEXT)?;
         let file = std::path::absolute(path)
             .with_context(|| format!("resolving configuration path {}", path.display()))?;
         let dir = file
