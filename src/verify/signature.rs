@@ -1051,6 +1051,67 @@ mod tests {
         }
     }
 
+    /// A data signature carrying an unknown subpacket (type 100, in the
+    /// experimental range rPGP itself lets through): invalid when marked
+    /// critical, fine when not (so the check is what refuses it). gpg cannot
+    /// make one, so it is made here with rPGP and test key A's subkey.
+    #[test]
+    fn unknown_critical_subpacket_type_100_invalidates_a_data_signature() {
+        use pgp::composed::SignedSecretKey;
+        use pgp::packet::{SignatureConfig, Subpacket};
+        use pgp::types::{Password, Timestamp};
+        let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys");
+        let (sk, _) = SignedSecretKey::from_armor_single(
+            std::fs::File::open(keys.join("test-key-a.secret.asc")).unwrap(),
+        )
+        .unwrap();
+        let sub = &sk.secret_subkeys[0].key;
+        let data = b"sha256sums\n";
+        let d = tempfile::tempdir().unwrap();
+        let sig_path = d.path().join("s.sig");
+        let kr = keys.join("test-key-a.public.gpg");
+        let t = 1_717_200_000u32;
+        for critical in [false, true] {
+            let mut cfg = SignatureConfig::v4(
+                SignatureType::Binary,
+                sub.algorithm(),
+                HashAlgorithm::Sha256,
+            );
+            let exp = SubpacketData::Experimental(100, vec![1u8, 2, 3].into());
+            cfg.hashed_subpackets = vec![
+                Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::from_secs(
+                    t,
+                )))
+                .unwrap(),
+                Subpacket::regular(SubpacketData::IssuerFingerprint(sub.fingerprint())).unwrap(),
+                if critical {
+                    Subpacket::critical(exp).unwrap()
+                } else {
+                    Subpacket::regular(exp).unwrap()
+                },
+            ];
+            let sig = cfg.sign(sub, &Password::empty(), &data[..]).unwrap();
+            std::fs::write(&sig_path, DetachedSignature::new(sig).to_bytes().unwrap()).unwrap();
+            let r = verify_detached_policy(
+                data,
+                "list",
+                &sig_path,
+                &kr,
+                1,
+                u64::from(t) + 60,
+                &SignaturePolicy::default(),
+            );
+            if critical {
+                let err = r.unwrap_err();
+                let e = format!("{err:#}");
+                assert!(e.contains("unknown critical subpacket type 100"), "{e}");
+                assert_eq!(crate::exit::code_for(&err), 3);
+            } else {
+                assert_eq!(r.unwrap().good.len(), 1);
+            }
+        }
+    }
+
     #[test]
     fn loads_both_test_keyrings() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys");
