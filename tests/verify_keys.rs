@@ -364,3 +364,135 @@ fn lfs_pointers_are_named_as_such() {
     // Hash first: no zip-level complaint.
     assert!(!e.contains("central directory"), "{e}");
 }
+
+#[test]
+fn keys_extended_after_signing_still_verify() {
+    // gpg keeps only the newest self-signature (or binding) after an expiry
+    // change: the one in the keyring postdates the signature.
+    ok(
+        "time-expiry-extended-after-signing",
+        &[],
+        &["made 2024-06-01 00:00:00 UTC"],
+    );
+    ok("time-subkey-extended-after-signing", &[], &["(subkey "]);
+}
+
+/// venvdeb's verdict beside gpgv's (GnuPG 2.2, measured here on every run):
+/// the table docs/verify.md shows. gpgv's exit status is 0 for signatures
+/// by expired and revoked keys (only its status lines say so), and with
+/// several copies of a certificate the first one decides.
+#[test]
+fn side_by_side_with_gpgv() {
+    let table: &[(&str, &str, i32, i32, &str)] = &[
+        (
+            "time-expired-after-signing",
+            "keyring.gpg",
+            0,
+            0,
+            "EXPKEYSIG",
+        ),
+        ("time-signed-after-expiry", "keyring.gpg", 3, 0, "EXPKEYSIG"),
+        (
+            "time-expiry-extended-after-signing",
+            "keyring.gpg",
+            0,
+            0,
+            "GOODSIG",
+        ),
+        ("time-hard-revoked", "keyring.gpg", 3, 0, "REVKEYSIG"),
+        (
+            "time-soft-revoked-after-signing",
+            "keyring.gpg",
+            0,
+            0,
+            "REVKEYSIG",
+        ),
+        (
+            "time-soft-revoked-before-signing",
+            "keyring.gpg",
+            3,
+            0,
+            "REVKEYSIG",
+        ),
+        ("time-sha1-revocation", "keyring.gpg", 3, 0, "REVKEYSIG"),
+        ("time-future", "keyring.gpg", 3, 0, "GOODSIG"),
+        ("time-signature-expires", "keyring.gpg", 3, 1, "EXPSIG"),
+        (
+            "merge-revocation-in-second-copy",
+            "keyring.gpg",
+            3,
+            0,
+            "GOODSIG",
+        ),
+        (
+            "merge-revocation-in-second-copy",
+            "keyring-reversed.gpg",
+            3,
+            0,
+            "REVKEYSIG",
+        ),
+        (
+            "merge-expiry-in-second-copy",
+            "keyring.gpg",
+            3,
+            0,
+            "GOODSIG",
+        ),
+        (
+            "merge-expiry-in-second-copy",
+            "keyring-reversed.gpg",
+            3,
+            0,
+            "EXPKEYSIG",
+        ),
+        (
+            "merge-subkey-revoked-in-second-copy",
+            "keyring.gpg",
+            3,
+            0,
+            "GOODSIG",
+        ),
+        (
+            "merge-subkey-revoked-in-second-copy",
+            "keyring-reversed.gpg",
+            3,
+            0,
+            "REVKEYSIG",
+        ),
+        ("crit-data-signature", "keyring.gpg", 3, 1, "BADSIG"),
+        ("crit-self-signature", "keyring.gpg", 3, 2, "ERRSIG"),
+        ("crit-subkey-binding", "keyring.gpg", 3, 2, "ERRSIG"),
+    ];
+    for &(case, keyring, ours, gpgv_code, status) in table {
+        let d = case_dir(case);
+        let k = d.join(keyring);
+        let out = run_case(BIN, case, &["--keyring", k.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(ours),
+            "{case} {keyring}: venvdeb\n{}",
+            stderr(&out)
+        );
+        let g = std::process::Command::new("gpgv")
+            .arg("--status-fd")
+            .arg("1")
+            .arg("--homedir")
+            .arg(d.join("no-such-gnupg-home"))
+            .arg("--keyring")
+            .arg(&k)
+            .arg(d.join("sha256sums.txt.asc"))
+            .arg(d.join("sha256sums.txt"))
+            .output()
+            .unwrap();
+        let st = String::from_utf8_lossy(&g.stdout);
+        assert_eq!(
+            g.status.code(),
+            Some(gpgv_code),
+            "{case} {keyring}: gpgv\n{st}"
+        );
+        assert!(
+            st.contains(&format!("[GNUPG:] {status} ")),
+            "{case} {keyring}: gpgv status lacks {status}:\n{st}"
+        );
+    }
+}

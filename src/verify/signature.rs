@@ -225,17 +225,31 @@ fn sig_bytes(sig: &Signature) -> Vec<u8> {
     sig.to_bytes().unwrap_or_default()
 }
 
-/// The signature in force at `t`: the latest one made at or before `t` and
-/// not expired at `t` (ties broken by their bytes).
+/// The self-signature or binding in force at `t` (at or after the key's
+/// creation): the latest one made at or before `t` and not expired at `t`
+/// (ties broken by their bytes). When every one was made after `t`, the
+/// earliest stands in from the key's creation on: gpg keeps and exports
+/// only the newest self-signature after an expiry change, so a key
+/// extended after signing has nothing older (Sequoia issue 1105; rpm-sequoia
+/// does the same).
 fn in_force<'a>(sigs: &[&'a Signature], t: u64) -> Option<&'a Signature> {
-    sigs.iter()
+    let order = |a: &&Signature, b: &&Signature| {
+        created(a)
+            .cmp(&created(b))
+            .then_with(|| sig_bytes(a).cmp(&sig_bytes(b)))
+    };
+    let before = sigs
+        .iter()
         .copied()
-        .filter(|s| created(s) <= t && sig_expiry(s).is_none_or(|e| t < e))
-        .max_by(|a, b| {
-            created(a)
-                .cmp(&created(b))
-                .then_with(|| sig_bytes(a).cmp(&sig_bytes(b)))
-        })
+        .filter(|s| created(s) <= t)
+        .collect::<Vec<_>>();
+    if before.is_empty() {
+        return sigs.iter().copied().min_by(order);
+    }
+    before
+        .into_iter()
+        .filter(|s| sig_expiry(s).is_none_or(|e| t < e))
+        .max_by(order)
 }
 
 /// The revocation that voids a signature made at `t`, if any: a hard one of
