@@ -377,35 +377,56 @@ fn keys_extended_after_signing_still_verify() {
     ok("time-subkey-extended-after-signing", &[], &["(subkey "]);
 }
 
-/// venvdeb's verdict beside gpgv's (GnuPG 2.2, measured here on every run):
-/// the table docs/verify.md shows. gpgv's exit status is 0 for signatures
-/// by expired and revoked keys (only its status lines say so), and with
-/// several copies of a certificate the first one decides.
+/// venvdeb's verdict beside gpgv's (GnuPG 2.2) and sqv's (Sequoia), both
+/// measured here on every run: the table of docs/verify.md. gpgv's exit
+/// status is 0 for signatures by expired and revoked keys (only its status
+/// lines say so), and with several copies of a certificate the first one
+/// decides. sqv judges at the signature's time like venvdeb, except for keys
+/// whose only self-signature postdates the signature.
 #[test]
-fn side_by_side_with_gpgv() {
-    let table: &[(&str, &str, i32, i32, &str)] = &[
+fn side_by_side_with_gpgv_and_sqv() {
+    // (case, keyring, venvdeb, gpgv exit, gpgv status, sqv exit)
+    let table: &[(&str, &str, i32, i32, &str, i32)] = &[
         (
             "time-expired-after-signing",
             "keyring.gpg",
             0,
             0,
             "EXPKEYSIG",
+            0,
         ),
-        ("time-signed-after-expiry", "keyring.gpg", 3, 0, "EXPKEYSIG"),
+        (
+            "time-signed-after-expiry",
+            "keyring.gpg",
+            3,
+            0,
+            "EXPKEYSIG",
+            1,
+        ),
         (
             "time-expiry-extended-after-signing",
             "keyring.gpg",
             0,
             0,
             "GOODSIG",
+            1,
         ),
-        ("time-hard-revoked", "keyring.gpg", 3, 0, "REVKEYSIG"),
+        (
+            "time-subkey-extended-after-signing",
+            "keyring.gpg",
+            0,
+            0,
+            "GOODSIG",
+            1,
+        ),
+        ("time-hard-revoked", "keyring.gpg", 3, 0, "REVKEYSIG", 1),
         (
             "time-soft-revoked-after-signing",
             "keyring.gpg",
             0,
             0,
             "REVKEYSIG",
+            0,
         ),
         (
             "time-soft-revoked-before-signing",
@@ -413,16 +434,18 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "REVKEYSIG",
+            1,
         ),
-        ("time-sha1-revocation", "keyring.gpg", 3, 0, "REVKEYSIG"),
-        ("time-future", "keyring.gpg", 3, 0, "GOODSIG"),
-        ("time-signature-expires", "keyring.gpg", 3, 1, "EXPSIG"),
+        ("time-sha1-revocation", "keyring.gpg", 3, 0, "REVKEYSIG", 1),
+        ("time-future", "keyring.gpg", 3, 0, "GOODSIG", 1),
+        ("time-signature-expires", "keyring.gpg", 3, 1, "EXPSIG", 1),
         (
             "merge-revocation-in-second-copy",
             "keyring.gpg",
             3,
             0,
             "GOODSIG",
+            1,
         ),
         (
             "merge-revocation-in-second-copy",
@@ -430,6 +453,7 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "REVKEYSIG",
+            1,
         ),
         (
             "merge-expiry-in-second-copy",
@@ -437,6 +461,7 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "GOODSIG",
+            1,
         ),
         (
             "merge-expiry-in-second-copy",
@@ -444,6 +469,7 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "EXPKEYSIG",
+            1,
         ),
         (
             "merge-subkey-revoked-in-second-copy",
@@ -451,6 +477,7 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "GOODSIG",
+            1,
         ),
         (
             "merge-subkey-revoked-in-second-copy",
@@ -458,12 +485,13 @@ fn side_by_side_with_gpgv() {
             3,
             0,
             "REVKEYSIG",
+            1,
         ),
-        ("crit-data-signature", "keyring.gpg", 3, 1, "BADSIG"),
-        ("crit-self-signature", "keyring.gpg", 3, 2, "ERRSIG"),
-        ("crit-subkey-binding", "keyring.gpg", 3, 2, "ERRSIG"),
+        ("crit-data-signature", "keyring.gpg", 3, 1, "BADSIG", 1),
+        ("crit-self-signature", "keyring.gpg", 3, 2, "ERRSIG", 1),
+        ("crit-subkey-binding", "keyring.gpg", 3, 2, "ERRSIG", 1),
     ];
-    for &(case, keyring, ours, gpgv_code, status) in table {
+    for &(case, keyring, ours, gpgv_code, status, sqv_code) in table {
         let d = case_dir(case);
         let k = d.join(keyring);
         let out = run_case(BIN, case, &["--keyring", k.to_str().unwrap()]);
@@ -493,6 +521,19 @@ fn side_by_side_with_gpgv() {
         assert!(
             st.contains(&format!("[GNUPG:] {status} ")),
             "{case} {keyring}: gpgv status lacks {status}:\n{st}"
+        );
+        let q = std::process::Command::new("sqv")
+            .arg("--keyring")
+            .arg(&k)
+            .arg(d.join("sha256sums.txt.asc"))
+            .arg(d.join("sha256sums.txt"))
+            .output()
+            .expect("sqv (scripts/deps.sh test installs it)");
+        assert_eq!(
+            q.status.code(),
+            Some(sqv_code),
+            "{case} {keyring}: sqv\n{}",
+            String::from_utf8_lossy(&q.stderr)
         );
     }
 }
