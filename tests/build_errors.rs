@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{copy_example, ok, repo, run, scratch, venvdeb};
+use common::{copy_example, example_deb, ok, repo, run, scratch, venvdeb};
 
 fn example(dir: &Path) -> PathBuf {
     copy_example(dir)
@@ -182,7 +182,7 @@ fn source_date_epoch_from_env_beats_changelog() {
     let listing = ok(Command::new("dpkg-deb")
         .env("TZ", "UTC")
         .arg("--contents")
-        .arg(out.join("demoapp_1.0.0-1_amd64.deb")));
+        .arg(out.join(example_deb())));
     assert!(
         listing.contains("2009-02-13 23:31 ./opt/venvs/demoapp/pyvenv.cfg"),
         "{listing}"
