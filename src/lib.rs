@@ -15,6 +15,7 @@ pub mod config;
 pub mod deb;
 pub mod debhelper;
 pub mod exit;
+pub mod input;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
@@ -22,6 +23,7 @@ pub mod pep440;
 pub mod pep508;
 #[cfg(test)]
 mod pep508_differential;
+pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod sde;

@@ -86,19 +86,23 @@ fn requirements_with(ex: &Path, marker: &str) -> std::path::PathBuf {
 fn pylock_with(ex: &Path, marker: &str) -> std::path::PathBuf {
     let mut t = String::from("lock-version = \"1.0\"\ncreated-by = \"marker_chains\"\n");
     let sums = std::fs::read_to_string(ex.join("sha256sums.txt")).unwrap();
+    let mut packages: std::collections::BTreeMap<(&str, &str), Vec<String>> = Default::default();
     for line in sums.lines() {
         let (hash, file) = line.split_once("  ").unwrap();
         let mut parts = file.split('-');
-        let (name, version) = (parts.next().unwrap(), parts.next().unwrap());
+        let key = (parts.next().unwrap(), parts.next().unwrap());
+        packages.entry(key).or_default().push(format!(
+            "{{ name = \"{file}\", hashes = {{ sha256 = \"{hash}\" }} }}"
+        ));
+    }
+    for ((name, version), wheels) in packages {
         t.push_str(&format!(
             "\n[[packages]]\nname = \"{name}\"\nversion = \"{version}\"\n"
         ));
         if name == "demoapp" {
             t.push_str(&format!("marker = '{marker}'\n"));
         }
-        t.push_str(&format!(
-            "wheels = [{{ name = \"{file}\", hashes = {{ sha256 = \"{hash}\" }} }}]\n"
-        ));
+        t.push_str(&format!("wheels = [{}]\n", wheels.join(", ")));
     }
     let p = ex.join("pylock.toml");
     std::fs::write(&p, t).unwrap();
