@@ -7,7 +7,10 @@ module depends on another when it names it in a path: `use crate::x::y`,
 `use`. A path resolves to the longest module prefix it names, so
 `crate::venv::interpreter::QUERY_TIMEOUT` is a dependency on
 venv::interpreter, not on venv. `mod` declarations are not dependencies, nor is code in a `#[cfg(test)]`
-module (tests may share fixtures across modules). Comments and string
+module (tests may share fixtures across modules), nor a path between a
+module and its own submodules (`super::X` in a child, `child::Y` in its
+parent: nesting is containment, and a parent's facade re-exports its
+children). Comments and string
 literals are ignored.
 
 Prints every cycle (a strongly connected component of more than one module,
@@ -150,7 +153,8 @@ def deps(mods, me, text):
         if any(sp[0] < pos < sp[1] and sp[3] for sp in spans):
             return None  # #[cfg(test)] code: not part of the architecture
         m = resolve(mods, target)
-        if m and not (tuple(target[:len(me)]) == tuple(me) and len(m) <= len(me)):
+        n = min(len(m), len(me))
+        if m and m[:n] != tuple(me)[:n]:  # nesting is containment, not an import
             found.add(m)
         return m
 
