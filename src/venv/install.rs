@@ -287,13 +287,7 @@ impl<'a> Installer<'a> {
         let ctx = || format!("{}: installing {entry} as {rel}", dist.wheel);
         if is_script {
             let mut br = BufReader::with_capacity(1 << 16, reader);
-            let mut first = Vec::new();
-            br.read_until(b'\n', &mut first).with_context(ctx)?;
-            match rewrite_first_line(&first, &self.layout.python) {
-                Some(line) => w.write_all(&line).with_context(ctx)?,
-                None => w.write_all(&first).with_context(ctx)?,
-            }
-            std::io::copy(&mut br, &mut w).with_context(ctx)?;
+            copy_script(&mut br, &mut w, &self.layout.python).with_context(ctx)?;
         } else {
             std::io::copy(reader, &mut w).with_context(ctx)?;
         }
@@ -325,14 +319,12 @@ impl<'a> Installer<'a> {
     fn generated_files(
         &self,
         dist: &DistInstall,
-        console: &[(String, String)],
-        gui: &[(String, String)],
+        console: &[EntryPoint],
+        gui: &[EntryPoint],
     ) -> Result<Vec<Generated>> {
         let mut out = Vec::new();
         for (group, list) in [("console_scripts", console), ("gui_scripts", gui)] {
-            for (name, value) in list {
-                let ep = EntryPoint::parse(name, value)
-                    .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
+            for ep in list {
                 let rel = if self.layout.scripts.is_empty() {
                     ep.name.clone()
                 } else {
@@ -361,8 +353,8 @@ impl<'a> Installer<'a> {
     pub fn finish(
         &mut self,
         dist: DistInstall,
-        console: &[(String, String)],
-        gui: &[(String, String)],
+        console: &[EntryPoint],
+        gui: &[EntryPoint],
     ) -> Result<InstalledDist> {
         for (rel, who, _, _) in self.generated_files(&dist, console, gui)? {
             self.claim(&rel, who)?;
@@ -376,8 +368,8 @@ impl<'a> Installer<'a> {
     fn write_generated(
         &self,
         mut dist: DistInstall,
-        console: &[(String, String)],
-        gui: &[(String, String)],
+        console: &[EntryPoint],
+        gui: &[EntryPoint],
     ) -> Result<InstalledDist> {
         for (rel, _, bytes, executable) in self.generated_files(&dist, console, gui)? {
             self.check_claimed(&rel, &dist)?;
@@ -471,35 +463,96 @@ type Generated = (String, String, Vec<u8>, bool);
 /// A wheel whose paths are claimed, ready to be written.
 pub struct Planned {
     dist: DistInstall,
-    console: Vec<(String, String)>,
-    gui: Vec<(String, String)>,
+    console: Vec<EntryPoint>,
+    gui: Vec<EntryPoint>,
 }
 
-/// The `console_scripts` and `gui_scripts` of a wheel as (name, value).
-type Scripts = Vec<(String, String)>;
+/// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
+/// `fix_script` does (the whole first line replaced), in bounded memory:
+/// the decision needs the first `#!python`.len() bytes only; the rest of
+/// a replaced first line is skipped as it streams by, however long.
+fn copy_script(r: &mut impl BufRead, w: &mut impl Write, python: &str) -> std::io::Result<()> {
+    const MAGIC: &[u8] = b"#!python";
+    // The first bytes, up to MAGIC's length or the first newline.
+    let mut head = Vec::with_capacity(MAGIC.len());
+    while head.len() < MAGIC.len() && head.last() != Some(&b'\n') {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let want = MAGIC.len() - head.len();
+        let take = match buf[..want.min(buf.len())].iter().position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => want.min(buf.len()),
+        };
+        head.extend_from_slice(&buf[..take]);
+        r.consume(take);
+    }
+    match rewrite_first_line(&head, python) {
+        Some(line) => {
+            w.write_all(&line)?;
+            // Skip what is left of the first line, newline included.
+            loop {
+                let buf = r.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        r.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = buf.len();
+                        r.consume(n);
+                    }
+                }
+            }
+        }
+        None => w.write_all(&head)?,
+    }
+    std::io::copy(r, w)?;
+    Ok(())
+}
 
-fn entry_points(wheel: &VerifiedWheel) -> Result<(Scripts, Scripts)> {
+/// The `console_scripts` and `gui_scripts` of a wheel, parsed once
+/// (`wheel::metadata::parse_entry_points`) and checked as launchers: a
+/// callable suffix, a name that stays in `bin/`.
+fn entry_points(wheel: &VerifiedWheel) -> Result<(Vec<EntryPoint>, Vec<EntryPoint>)> {
     let mut console = Vec::new();
     let mut gui = Vec::new();
     if let Some(ep) = wheel.entry_points() {
-        let groups = parse_entry_points(ep).with_context(|| {
-            format!(
-                "{}: {}/entry_points.txt",
-                wheel.file_name(),
-                wheel.dist_info()
-            )
-        })?;
+        let what = format!(
+            "{}: {}/entry_points.txt",
+            wheel.file_name(),
+            wheel.dist_info()
+        );
+        let groups = parse_entry_points(ep).with_context(|| what.clone())?;
         for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
             for e in groups.get(group).map(Vec::as_slice).unwrap_or_default() {
-                let value = match &e.attr {
-                    Some(a) => format!("{}:{a}", e.module),
-                    None => e.module.clone(),
-                };
-                out.push((e.name.clone(), value));
+                out.push(launcher(e).with_context(|| format!("{what} [{group}]"))?);
             }
         }
     }
     Ok((console, gui))
+}
+
+/// An entry point as a launcher.
+fn launcher(e: &crate::wheel::metadata::EntryPoint) -> Result<EntryPoint> {
+    crate::config::check_launcher_name(&e.name)
+        .map_err(|err| anyhow::anyhow!("launcher {:?}: {err}", e.name))?;
+    let Some(attr) = &e.attr else {
+        bail!(
+            "entry point {} = {}: a callable suffix (module:function) is required",
+            e.name,
+            e.module
+        );
+    };
+    Ok(EntryPoint {
+        name: e.name.clone(),
+        module: e.module.clone(),
+        attr: attr.clone(),
+    })
 }
 
 /// Install verified wheels: every path claimed first (in the given order),
@@ -865,7 +918,11 @@ mod tests {
         let e = put(&mut ins, &mut d, "demo/__init__.py", b"", false).unwrap_err();
         assert!(e.to_string().contains("both write"), "{e}");
         let done = ins
-            .finish(d, &[("demo".into(), "demo.cli:main".into())], &[])
+            .finish(
+                d,
+                &[EntryPoint::parse("demo", "demo.cli:main").unwrap()],
+                &[],
+            )
             .unwrap();
         let v = l.venv_dir();
         let sp = format!("lib/python{sv}/site-packages");
@@ -948,14 +1005,69 @@ mod tests {
         )
         .unwrap();
         let e = ins
-            .finish(b, &[("tool".into(), "b:main".into())], &[])
+            .finish(b, &[EntryPoint::parse("tool", "b:main").unwrap()], &[])
             .unwrap_err();
         assert!(format!("{e:#}").contains("a-1-py3-none-any.whl"), "{e:#}");
-        let c = DistInstall::new("c", "1", "c-1-py3-none-any.whl", "c-1.dist-info").unwrap();
-        let e = ins
-            .finish(c, &[("python3".into(), "c:main".into())], &[])
-            .unwrap_err();
+        let python3 = crate::wheel::metadata::EntryPoint {
+            name: "python3".into(),
+            module: "c".into(),
+            attr: Some("main".into()),
+        };
+        let e = launcher(&python3).unwrap_err();
         assert!(format!("{e:#}").contains("shadow"), "{e:#}");
+        let no_attr = crate::wheel::metadata::EntryPoint {
+            name: "c".into(),
+            attr: None,
+            ..python3
+        };
+        let e = launcher(&no_attr).unwrap_err();
+        assert!(format!("{e:#}").contains("callable suffix"), "{e:#}");
+    }
+
+    #[test]
+    fn script_first_line_streams() {
+        let run = |input: &[u8]| {
+            let mut out = Vec::new();
+            copy_script(
+                &mut BufReader::with_capacity(3, input),
+                &mut out,
+                "/p/bin/python",
+            )
+            .unwrap();
+            out
+        };
+        assert_eq!(run(b"#!python\nx\n"), b"#!/p/bin/python\nx\n");
+        assert_eq!(run(b"#!pythonw -u\nx\ny"), b"#!/p/bin/python\nx\ny");
+        assert_eq!(run(b"#!python"), b"#!/p/bin/python\n");
+        assert_eq!(run(b"#!/bin/sh\necho\n"), b"#!/bin/sh\necho\n");
+        assert_eq!(run(b"#!py\n#!python\n"), b"#!py\n#!python\n");
+        assert_eq!(run(b""), b"");
+        assert_eq!(run(b"\n#!python"), b"\n#!python");
+        // A first line of 64 MiB without a newline: rewritten in bounded
+        // memory (the reader is never asked for more than its buffer).
+        struct Long(u64);
+        impl Read for Long {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Ok(0);
+                }
+                let n = buf.len().min(self.0 as usize);
+                buf[..n].fill(b'x');
+                if self.0 == 64 << 20 {
+                    buf[..8].copy_from_slice(b"#!python");
+                }
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        copy_script(
+            &mut BufReader::with_capacity(1 << 16, Long(64 << 20)),
+            &mut out,
+            "/p/bin/python",
+        )
+        .unwrap();
+        assert_eq!(out, b"#!/p/bin/python\n");
     }
 
     #[test]
