@@ -15,6 +15,7 @@ pub mod config;
 pub mod deb;
 pub mod debhelper;
 pub mod exit;
+pub mod input;
 pub mod inspect;
 pub mod normalize;
 pub mod package;

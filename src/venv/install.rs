@@ -319,19 +319,28 @@ impl<'a> Installer<'a> {
     fn generated_files(
         &self,
         dist: &DistInstall,
-        console: &[EntryPoint],
-        gui: &[EntryPoint],
+        console: &[(String, String)],
+        gui: &[(String, String)],
     ) -> Result<Vec<Generated>> {
         let mut out = Vec::new();
-        for (group, list) in [("console_scripts", console), ("gui_scripts", gui)] {
-            for ep in list {
+        // pip's own versioned launchers (pip, pipX, pipX.Y) as pip makes them.
+        let console = self.layout.launchers.console_scripts(console);
+        for (group, list) in [("console_scripts", &console[..]), ("gui_scripts", gui)] {
+            for (name, value) in list {
+                let ep = EntryPoint::parse(name, value)
+                    .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
                 let rel = if self.layout.scripts.is_empty() {
                     ep.name.clone()
                 } else {
                     format!("{}/{}", self.layout.scripts, ep.name)
                 };
                 let who = format!("{} ([{group}] {})", dist.wheel, ep.name);
-                out.push((rel, who, ep.launcher(&self.layout.python), true));
+                let bytes = self
+                    .layout
+                    .launchers
+                    .launcher(&ep, &self.layout.python)
+                    .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
+                out.push((rel, who, bytes, true));
             }
         }
         let di = format!("{}/{}", self.layout.purelib, dist.dist_info);
@@ -353,8 +362,8 @@ impl<'a> Installer<'a> {
     pub fn finish(
         &mut self,
         dist: DistInstall,
-        console: &[EntryPoint],
-        gui: &[EntryPoint],
+        console: &[(String, String)],
+        gui: &[(String, String)],
     ) -> Result<InstalledDist> {
         for (rel, who, _, _) in self.generated_files(&dist, console, gui)? {
             self.claim(&rel, who)?;
@@ -368,8 +377,8 @@ impl<'a> Installer<'a> {
     fn write_generated(
         &self,
         mut dist: DistInstall,
-        console: &[EntryPoint],
-        gui: &[EntryPoint],
+        console: &[(String, String)],
+        gui: &[(String, String)],
     ) -> Result<InstalledDist> {
         for (rel, _, bytes, executable) in self.generated_files(&dist, console, gui)? {
             self.check_claimed(&rel, &dist)?;
@@ -463,8 +472,8 @@ type Generated = (String, String, Vec<u8>, bool);
 /// A wheel whose paths are claimed, ready to be written.
 pub struct Planned {
     dist: DistInstall,
-    console: Vec<EntryPoint>,
-    gui: Vec<EntryPoint>,
+    console: Vec<(String, String)>,
+    gui: Vec<(String, String)>,
 }
 
 /// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
@@ -515,44 +524,31 @@ fn copy_script(r: &mut impl BufRead, w: &mut impl Write, python: &str) -> std::i
     Ok(())
 }
 
-/// The `console_scripts` and `gui_scripts` of a wheel, parsed once
-/// (`wheel::metadata::parse_entry_points`) and checked as launchers: a
-/// callable suffix, a name that stays in `bin/`.
-fn entry_points(wheel: &VerifiedWheel) -> Result<(Vec<EntryPoint>, Vec<EntryPoint>)> {
+/// The `console_scripts` and `gui_scripts` of a wheel as (name, value).
+type Scripts = Vec<(String, String)>;
+
+fn entry_points(wheel: &VerifiedWheel) -> Result<(Scripts, Scripts)> {
     let mut console = Vec::new();
     let mut gui = Vec::new();
     if let Some(ep) = wheel.entry_points() {
-        let what = format!(
-            "{}: {}/entry_points.txt",
-            wheel.file_name(),
-            wheel.dist_info()
-        );
-        let groups = parse_entry_points(ep).with_context(|| what.clone())?;
+        let groups = parse_entry_points(ep).with_context(|| {
+            format!(
+                "{}: {}/entry_points.txt",
+                wheel.file_name(),
+                wheel.dist_info()
+            )
+        })?;
         for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
             for e in groups.get(group).map(Vec::as_slice).unwrap_or_default() {
-                out.push(launcher(e).with_context(|| format!("{what} [{group}]"))?);
+                let value = match &e.attr {
+                    Some(a) => format!("{}:{a}", e.module),
+                    None => e.module.clone(),
+                };
+                out.push((e.name.clone(), value));
             }
         }
     }
     Ok((console, gui))
-}
-
-/// An entry point as a launcher.
-fn launcher(e: &crate::wheel::metadata::EntryPoint) -> Result<EntryPoint> {
-    crate::config::check_launcher_name(&e.name)
-        .map_err(|err| anyhow::anyhow!("launcher {:?}: {err}", e.name))?;
-    let Some(attr) = &e.attr else {
-        bail!(
-            "entry point {} = {}: a callable suffix (module:function) is required",
-            e.name,
-            e.module
-        );
-    };
-    Ok(EntryPoint {
-        name: e.name.clone(),
-        module: e.module.clone(),
-        attr: attr.clone(),
-    })
 }
 
 /// Install verified wheels: every path claimed first (in the given order),
@@ -726,6 +722,7 @@ mod tests {
             marker_env: crate::wheel::markers::MarkerEnv::query(Path::new("/usr/bin/python3"))
                 .unwrap(),
             max_uncompressed: 1 << 30,
+            signature_policy: Default::default(),
         })
         .unwrap()
     }
@@ -785,7 +782,12 @@ mod tests {
     fn parallel_install_is_deterministic() {
         let s = tempfile::tempdir().unwrap();
         let wh = verified_example(s.path());
-        let wheels: Vec<&VerifiedWheel> = wh.wheels().collect();
+        // One wheel per distribution (the example has some for two CPythons).
+        let mut seen = std::collections::BTreeSet::new();
+        let wheels: Vec<&VerifiedWheel> = wh
+            .wheels()
+            .filter(|w| seen.insert(w.dist_name().to_string()))
+            .collect();
         let mut trees = Vec::new();
         for threads in [1, 2, 4] {
             let (tmp, l, it) = setup();
@@ -918,11 +920,7 @@ mod tests {
         let e = put(&mut ins, &mut d, "demo/__init__.py", b"", false).unwrap_err();
         assert!(e.to_string().contains("both write"), "{e}");
         let done = ins
-            .finish(
-                d,
-                &[EntryPoint::parse("demo", "demo.cli:main").unwrap()],
-                &[],
-            )
+            .finish(d, &[("demo".into(), "demo.cli:main".into())], &[])
             .unwrap();
         let v = l.venv_dir();
         let sp = format!("lib/python{sv}/site-packages");
@@ -1005,23 +1003,14 @@ mod tests {
         )
         .unwrap();
         let e = ins
-            .finish(b, &[EntryPoint::parse("tool", "b:main").unwrap()], &[])
+            .finish(b, &[("tool".into(), "b:main".into())], &[])
             .unwrap_err();
         assert!(format!("{e:#}").contains("a-1-py3-none-any.whl"), "{e:#}");
-        let python3 = crate::wheel::metadata::EntryPoint {
-            name: "python3".into(),
-            module: "c".into(),
-            attr: Some("main".into()),
-        };
-        let e = launcher(&python3).unwrap_err();
+        let c = DistInstall::new("c", "1", "c-1-py3-none-any.whl", "c-1.dist-info").unwrap();
+        let e = ins
+            .finish(c, &[("python3".into(), "c:main".into())], &[])
+            .unwrap_err();
         assert!(format!("{e:#}").contains("shadow"), "{e:#}");
-        let no_attr = crate::wheel::metadata::EntryPoint {
-            name: "c".into(),
-            attr: None,
-            ..python3
-        };
-        let e = launcher(&no_attr).unwrap_err();
-        assert!(format!("{e:#}").contains("callable suffix"), "{e:#}");
     }
 
     #[test]
