@@ -648,26 +648,31 @@ fn csv_field(s: &str) -> String {
 }
 
 /// RECORD for the installed files: paths relative to site-packages, sha256 in
-/// urlsafe base64 without padding, sizes, sorted; RECORD itself last-listed
-/// without hash.
+/// urlsafe base64 without padding, sizes; RECORD itself listed without hash.
+/// Rows sorted as pip sorts them (`_normalized_outrows`: by the tuple of
+/// the three fields as strings, so by path first), not by the whole CSV
+/// line, which differs when a path is a prefix of another followed by a
+/// character below `,` or when a field is quoted.
 fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> String {
-    let mut rows: Vec<String> = files
+    let mut rows: Vec<[String; 3]> = files
         .iter()
         .map(|f| {
             let (rel, hexd, size) = (&f.rel, &f.sha256, f.size);
             let raw: Vec<u8> = (0..hexd.len() / 2)
                 .map(|i| u8::from_str_radix(&hexd[2 * i..2 * i + 2], 16).unwrap_or(0))
                 .collect();
-            format!(
-                "{},sha256={},{size}\n",
-                csv_field(&relpath(rel, purelib)),
-                b64url(&raw)
-            )
+            [
+                relpath(rel, purelib),
+                format!("sha256={}", b64url(&raw)),
+                size.to_string(),
+            ]
         })
         .collect();
-    rows.push(format!("{},,\n", csv_field(&relpath(record_rel, purelib))));
+    rows.push([relpath(record_rel, purelib), String::new(), String::new()]);
     rows.sort();
-    rows.concat()
+    rows.iter()
+        .map(|[path, hash, size]| format!("{},{hash},{size}\n", csv_field(path)))
+        .collect()
 }
 
 fn b64url(data: &[u8]) -> String {
@@ -1057,6 +1062,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, b"#!/p/bin/python\n");
+    }
+
+    #[test]
+    fn record_rows_sorted_by_path_as_pip() {
+        let f = |rel: &str| InstalledFile {
+            rel: format!("lib/site-packages/{rel}"),
+            sha256: "00".repeat(32),
+            size: 1,
+            from_wheel: true,
+        };
+        let files = [f("foo+bar"), f("foo"), f("a,b"), f("a")];
+        let record = render_record("lib/site-packages", &files, "lib/site-packages/x/RECORD");
+        let paths: Vec<&str> = record
+            .lines()
+            .map(|l| l.rsplitn(3, ',').last().unwrap())
+            .collect();
+        // Whole-line sorting would put `"a,b"` (quoted) first and `foo+bar`
+        // before `foo`.
+        assert_eq!(paths, ["a", "\"a,b\"", "foo", "foo+bar", "x/RECORD"]);
     }
 
     #[test]
