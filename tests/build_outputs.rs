@@ -139,3 +139,104 @@ fn stage_refuses_symlinks_out_of_destdir() {
         assert_eq!(listing(&outside), vec![], "{link}: written outside DESTDIR");
     }
 }
+
+/// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.
+fn resign(ex: &Path) {
+    let sums = common::ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("LC_ALL=C sha256sum -- *.whl")
+            .current_dir(ex.join("wheelhouse")),
+    );
+    std::fs::write(ex.join("sha256sums.txt"), sums).unwrap();
+    let home = scratch();
+    common::ok(
+        Command::new("gpg")
+            .args(["--batch", "--quiet", "--import"])
+            .arg(common::repo().join("fixtures/keys/test-key-a.secret.asc"))
+            .env("GNUPGHOME", home.path()),
+    );
+    common::ok(
+        Command::new("gpg")
+            .args(["--batch", "--yes", "--armor", "--detach-sign", "-o"])
+            .arg(ex.join("sha256sums.txt.asc"))
+            .arg(ex.join("sha256sums.txt"))
+            .env("GNUPGHOME", home.path()),
+    );
+}
+
+/// A wheel whose `.data/scripts/big` is one `#!python` line of `size` bytes
+/// without a newline, streamed into the zip by Debian's python3; returns its
+/// sha256.
+fn make_big_script_wheel(wheelhouse: &Path, size: u64) -> String {
+    let script = r##"
+import base64, hashlib, sys, zipfile
+path, size = sys.argv[1], int(sys.argv[2])
+def b64(d): return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+records = []
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    def add(name, data):
+        z.writestr(name, data)
+        records.append(f"{name},sha256={b64(hashlib.sha256(data).digest())},{len(data)}")
+    add("bigscript/__init__.py", b"")
+    h = hashlib.sha256()
+    with z.open("bigscript-1.0.data/scripts/big", "w", force_zip64=True) as f:
+        head = b"#!python"
+        f.write(head); h.update(head)
+        chunk = b"x" * (1 << 20)
+        left = size - len(head)
+        while left > 0:
+            c = chunk[: min(left, len(chunk))]
+            f.write(c); h.update(c); left -= len(c)
+    records.append(f"bigscript-1.0.data/scripts/big,sha256={b64(h.digest())},{size}")
+    add("bigscript-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: bigscript\nVersion: 1.0\n")
+    add("bigscript-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    records.append("bigscript-1.0.dist-info/RECORD,,")
+    z.writestr("bigscript-1.0.dist-info/RECORD", "\n".join(records) + "\n")
+print(hashlib.sha256(open(path, "rb").read()).hexdigest())
+"##;
+    let whl = wheelhouse.join("bigscript-1.0-py3-none-any.whl");
+    common::ok(
+        Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&whl)
+            .arg(size.to_string()),
+    )
+    .trim()
+    .to_string()
+}
+
+/// A `.data/scripts` file whose `#!python` first line is 640 MiB long is
+/// rewritten under a 256 MiB data limit: the line is never held whole (it
+/// was read whole before, and the build aborted).
+#[test]
+fn long_first_line_of_a_script_streams() {
+    let s = scratch();
+    let ex = copy_example(s.path());
+    let sha = make_big_script_wheel(&ex.join("wheelhouse"), 640 << 20);
+    let mut lock = std::fs::read_to_string(ex.join("requirements.txt")).unwrap();
+    lock.push_str(&format!("bigscript==1.0 --hash=sha256:{sha}\n"));
+    std::fs::write(ex.join("requirements.txt"), lock).unwrap();
+    resign(&ex);
+    let out = s.path().join("out");
+    let tmp = s.path().join("tmp");
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--data={}", 256 << 20))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_venvdeb"))
+        .args(build_cmd(&ex, &out, &tmp).get_args())
+        .env("TMPDIR", &tmp)
+        .env_remove("SOURCE_DATE_EPOCH");
+    let r = run(&mut cmd);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{:?}: {err}", r.status);
+    let deb = out.join(format!("{STEM}.deb"));
+    let x = s.path().join("x");
+    common::ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
+    assert_eq!(
+        std::fs::read(x.join("opt/venvs/demoapp/bin/big")).unwrap(),
+        b"#!/opt/venvs/demoapp/bin/python\n"
+    );
+    assert_eq!(listing(&tmp), vec![], "staging left in TMPDIR");
+}
