@@ -19,6 +19,7 @@ pub mod input;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod sde;

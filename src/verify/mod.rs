@@ -60,6 +60,24 @@ pub struct VerifyInputs {
     pub signature_policy: SignaturePolicy,
 }
 
+impl VerifyInputs {
+    /// The inputs `[inputs]` of a venvdeb.toml names, for a target whose
+    /// marker environment is `marker_env`: the one config -> inputs path.
+    pub fn from_config(c: &crate::config::InputsConfig, marker_env: MarkerEnv) -> VerifyInputs {
+        VerifyInputs {
+            wheelhouse: c.wheelhouse.clone(),
+            lock: c.lock.clone(),
+            sums: c.sums.clone(),
+            signature: c.signature.clone(),
+            keyring: c.keyring.clone(),
+            threshold: c.threshold,
+            marker_env,
+            max_uncompressed: c.max_uncompressed,
+            signature_policy: c.signature_policy,
+        }
+    }
+}
+
 /// One wheel that passed every check.
 #[derive(Debug, Clone)]
 pub struct VerifiedWheel {
