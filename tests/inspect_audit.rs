@@ -204,3 +204,67 @@ fn audit_installed_package_finds_modified_missing_added_and_mode() {
     ok(Command::new("dpkg").args(["--purge", PKG]));
     assert!(!Path::new(&manifest).exists());
 }
+
+/// `venvdeb audit --root R --manifest M` with a manifest whose path climbs
+/// out of R with `..`, and with a directory in R that links out of it: the
+/// file outside R is never read (its sha256 never reported).
+#[test]
+fn audit_never_reads_outside_the_root() {
+    let dir = scratch();
+    let d = dir.path();
+    let root = d.join("root");
+    let outside = d.join("outside");
+    fs::create_dir_all(outside.join("venvs/demo")).unwrap();
+    let secret = outside.join("venvs/demo/secret");
+    fs::write(&secret, "not yours\n").unwrap();
+    let sha = common::sha256_file(&secret);
+    fs::create_dir_all(&root).unwrap();
+    let depth = root.components().count() + 3;
+    let escape = format!(
+        "/opt/venvs/demo/{}{}",
+        "../".repeat(depth),
+        secret.display()
+    );
+    let manifest = |path: &str| {
+        serde_json::json!({
+            "format": "venvdeb-manifest/1",
+            "tool": {"name": "venvdeb", "version": "0"},
+            "package": {"name": "demo", "version": "1.0-1", "architecture": "all"},
+            "source_date_epoch": 0,
+            "interpreter": {"path": "/usr/bin/python3", "version": "3.11.2"},
+            "prefix": "/opt/venvs/demo",
+            "signers": [],
+            "wheels": [],
+            "files": [{"path": path, "type": "file", "mode": "0644", "size": 1, "sha256": "00".repeat(32)}],
+        })
+        .to_string()
+    };
+    let m = d.join("m.json");
+    fs::write(&m, manifest(&escape)).unwrap();
+    let args = |m: &Path| {
+        vec![
+            "--root".to_string(),
+            root.display().to_string(),
+            "--manifest".to_string(),
+            m.display().to_string(),
+            "/opt/venvs/demo".to_string(),
+        ]
+    };
+    let a = args(&m);
+    let (code, out, err) = audit(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("normalized"), "{err}");
+    assert!(!out.contains(&sha) && !err.contains(&sha), "{out}{err}");
+
+    // /opt inside the root links out of it: resolved inside the root.
+    std::os::unix::fs::symlink(&outside, root.join("opt")).unwrap();
+    fs::write(&m, manifest("/opt/venvs/demo/secret")).unwrap();
+    let (code, out, err) = audit(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        "missing /opt/venvs/demo/secret: expected file",
+        "{out}"
+    );
+    assert!(!out.contains(&sha) && !err.contains(&sha), "{out}{err}");
+}

@@ -680,6 +680,7 @@ mod tests {
             marker_env: crate::wheel::markers::MarkerEnv::query(Path::new("/usr/bin/python3"))
                 .unwrap(),
             max_uncompressed: 1 << 30,
+            signature_policy: Default::default(),
         })
         .unwrap()
     }
