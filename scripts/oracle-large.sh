@@ -114,21 +114,14 @@ oracle-large (1.0-1) unstable; urgency=medium
  -- venvdeb oracle <oracle@example.org>  Mon, 01 Jan 2024 00:00:00 +0000
 CL
 cat >"$p/venvdeb.toml" <<'TOML'
+inputs = { wheelhouse = "wheelhouse", lock = "requirements.txt", sums = "sha256sums.txt", signature = "sha256sums.txt.asc", keyring = "keyring.gpg" }
+venv = { python = "/usr/bin/python3" }
+
 [package]
 name = "oracle-large"
 version = "1.0-1"
 maintainer = "venvdeb oracle <oracle@example.org>"
 description = "the bench wheel set in a virtualenv"
-
-[inputs]
-wheelhouse = "wheelhouse"
-lock = "requirements.txt"
-sums = "sha256sums.txt"
-signature = "sha256sums.txt.asc"
-keyring = "keyring.gpg"
-
-[venv]
-python = "/usr/bin/python3"
 TOML
 
 # 3. The oracle in each release's chroot.
