@@ -62,6 +62,8 @@ pub struct InputsConfig {
     pub keyring: PathBuf,
     pub threshold: usize,
     pub max_uncompressed: u64,
+    /// `at` (reference time) and `max-signature-age` (see docs/verify.md).
+    pub signature_policy: crate::verify::SignaturePolicy,
 }
 
 /// What to do with bytecode.
@@ -174,6 +176,8 @@ struct RawInputs {
     keyring: PathBuf,
     threshold: Option<usize>,
     max_uncompressed: Option<u64>,
+    at: Option<String>,
+    max_signature_age: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -190,8 +194,8 @@ struct RawVenv {
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading configuration {}", path.display()))?;
+        // Regular file, no blocking open, size cap (crate::input).
+        let text = crate::input::read_regular_text(path, "configuration", crate::input::MAX_TEXT)?;
         let file = std::path::absolute(path)
             .with_context(|| format!("resolving configuration path {}", path.display()))?;
         let dir = file
@@ -261,6 +265,20 @@ impl Config {
             keyring: rel(i.keyring),
             threshold,
             max_uncompressed: i.max_uncompressed.unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
+            signature_policy: crate::verify::SignaturePolicy {
+                at: i
+                    .at
+                    .as_deref()
+                    .map(crate::verify::signature::parse_time)
+                    .transpose()
+                    .context("inputs.at")?,
+                max_age: i
+                    .max_signature_age
+                    .as_deref()
+                    .map(crate::verify::signature::parse_duration)
+                    .transpose()
+                    .context("inputs.max-signature-age")?,
+            },
         };
 
         let v = raw.venv;

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ok, run, scratch, venvdeb, DPKG_LOCK};
+use common::{ok, py_short, run, scratch, venvdeb, DPKG_LOCK};
 use venvdeb::inspect::manifest::{write_into, InputWheel, Interpreter, ManifestInput, PackageId};
 
 const PKG: &str = "venvdeb-inspect-audit-test";
@@ -30,7 +30,7 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("tree");
     let prefix = format!("/opt/venvs/{PKG}");
     let venv = root.join(prefix.trim_start_matches('/'));
-    let site = venv.join("lib/python3.11/site-packages");
+    let site = venv.join(format!("lib/python{}/site-packages", py_short()));
     fs::create_dir_all(root.join("DEBIAN")).unwrap();
     fs::write(
         root.join("DEBIAN/control"),
@@ -68,8 +68,11 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
     }
     let wheel = "mod-1.0-py3-none-any.whl".to_string();
     let origins: BTreeMap<String, String> = [
-        format!("{prefix}/lib/python3.11/site-packages/mod.py"),
-        format!("{prefix}/lib/python3.11/site-packages/mod-1.0.dist-info/METADATA"),
+        format!("{prefix}/lib/python{}/site-packages/mod.py", py_short()),
+        format!(
+            "{prefix}/lib/python{}/site-packages/mod-1.0.dist-info/METADATA",
+            py_short()
+        ),
     ]
     .into_iter()
     .map(|p| (p, wheel.clone()))
@@ -135,12 +138,15 @@ fn audit_installed_package_finds_modified_missing_added_and_mode() {
         .args(["-m", "compileall", "-q"])
         .arg(&prefix));
     assert!(Path::new(&prefix)
-        .join("lib/python3.11/site-packages/__pycache__")
+        .join(format!(
+            "lib/python{}/site-packages/__pycache__",
+            py_short()
+        ))
         .is_dir());
     let (code, out, _) = audit(&[PKG]);
     assert_eq!(code, 0, "after compiling bytecode: {out}");
 
-    let site = format!("{prefix}/lib/python3.11/site-packages");
+    let site = format!("{prefix}/lib/python{}/site-packages", py_short());
     fs::write(format!("{site}/mod.py"), "VALUE = 2\n").unwrap();
     fs::remove_file(format!("{site}/mod-1.0.dist-info/METADATA")).unwrap();
     fs::write(format!("{site}/evil.pth"), "import os\n").unwrap();

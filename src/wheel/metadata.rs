@@ -79,6 +79,20 @@ fn all(headers: &[(String, String)], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The license-related header fields (`License-Expression`, `License`,
+/// `Classifier`) as (name as written, value), in order.
+pub fn license_fields(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(k, _)| {
+            ["License-Expression", "License", "Classifier"]
+                .iter()
+                .any(|f| k.eq_ignore_ascii_case(f))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The parts of core metadata venvdeb uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
@@ -88,6 +102,10 @@ pub struct Metadata {
     pub requires_dist: Vec<String>,
     pub requires_python: Option<String>,
     pub provides_extra: Vec<String>,
+    /// The `License-Expression`, `License` and `Classifier` fields as
+    /// (field name as written, value), in file order: what the SBOM needs,
+    /// so that it never parses METADATA again.
+    pub license_fields: Vec<(String, String)>,
 }
 
 impl Metadata {
@@ -106,6 +124,7 @@ impl Metadata {
             requires_dist: all(&h, "Requires-Dist"),
             requires_python: first(&h, "Requires-Python"),
             provides_extra: all(&h, "Provides-Extra"),
+            license_fields: license_fields(&h),
         })
     }
 }
