@@ -28,7 +28,7 @@
 //!   fetched; a second run fetches only the list and its signature.
 //! - **Bounded:** `retries` more attempts per file after a transient error
 //!   (backoff 1, 2, 4 … 30 s; an attempt that made progress does not use
-//!   one up), a connect timeout and an idle (per-read) timeout, a size cap
+//!   one up, unless retries are 0), a connect timeout and an idle (per-read) timeout, a size cap
 //!   per wheel and per list.
 //! - **Fail closed:** a bad signature, a malformed list, a listed name that
 //!   is not a plain wheel file name, a wheel whose bytes do not match, a
@@ -138,7 +138,13 @@ fn sync_into(o: &SyncOptions, source: &Source, staging: &Path) -> Result<SyncRep
         o.threshold,
         SystemTime::now(),
     )
-    .with_context(|| format!("checking {} against {}", sums_url, o.keyring.display()))?;
+    .with_context(|| {
+        format!(
+            "checking {sums_url} and its signature {} against {}",
+            source.describe(SIGNATURE_NAME),
+            o.keyring.display()
+        )
+    })?;
     let _ = fs::remove_file(&sig_path);
     report.signers = sig.good.iter().map(|g| g.key.clone()).collect();
     report.sums_sha256 = hex(&Sha256::digest(&sums_bytes));
@@ -328,7 +334,7 @@ fn fetch_wheel(
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
             Err(AttemptError::Transient(e, progressed)) => {
-                if progressed {
+                if progressed && o.retries > 0 {
                     failures = 0;
                 } else {
                     failures += 1;
