@@ -20,6 +20,10 @@ if [ "$what" = test ]; then
   # compares the two builds (reprotest fails without it), locales-all backs
   # its locale variation.
   pkgs="$pkgs diffoscope-minimal locales-all"
+  # Clean-chroot tests (scripts/chroot.sh, tests/chroot_*.rs): mmdebstrap
+  # makes the bookworm/trixie tarballs from Debian's archive; sbuild and
+  # uidmap for building in them the way Debian's buildds do.
+  pkgs="$pkgs mmdebstrap sbuild uidmap"
 fi
 missing=
 for p in $pkgs; do
