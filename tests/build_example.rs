@@ -99,7 +99,7 @@ fn build_install_run_purge_compare_rebuild() {
     let out = a.join("out");
     let deb = build(&example, &out);
     // Nothing else left in the output directory (staging removed): the
-    // .deb, and its build manifest and SBOM beside it.
+    // .deb, and its build manifest, SBOM and provenance statement beside it.
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -111,6 +111,7 @@ fn build_install_run_purge_compare_rebuild() {
         vec![
             format!("{stem}.cdx.json"),
             DEB.to_string(),
+            format!("{stem}.intoto.json"),
             format!("{stem}.venvdeb-manifest.json"),
         ]
     );

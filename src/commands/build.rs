@@ -143,6 +143,12 @@ pub fn build(
     let mut beside = Vec::new();
     if let Some(w) = &report.manifest {
         beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
+        beside.push(crate::inspect::provenance::write_for_build(
+            &deb,
+            &w.manifest_json,
+            &cfg.inputs.sums,
+            compression,
+        )?);
     }
     drop(staging);
     t.done("copy manifest beside + remove staging");
