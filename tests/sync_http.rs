@@ -551,3 +551,106 @@ fn file_urls_sync_too() {
         assert_eq!(sha256_file(&out.join(&name)), sha);
     }
 }
+
+/// Build the bundled example into `dir/out`; returns the .deb.
+fn build_example(dir: &Path) -> PathBuf {
+    let ex = common::copy_example(dir);
+    let out = dir.join("out");
+    ok(venvdeb()
+        .arg("build")
+        .arg("--config")
+        .arg(ex.join("venvdeb.toml"))
+        .arg("--output-dir")
+        .arg(&out));
+    out.join("demoapp_1.0.0-1_amd64.deb")
+}
+
+fn rebuild_from_index(server: &Server, deb: &str, result: &Path) -> Output {
+    run(venvdeb()
+        .args(["rebuild", "--check", deb, "--index"])
+        .arg(server.url())
+        .arg("--keyring")
+        .arg(repo().join("example/keyring.gpg"))
+        .arg("--result")
+        .arg(result)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY"))
+}
+
+#[test]
+fn rebuild_from_the_package_alone_syncing_its_inputs() {
+    let d = scratch();
+    let root = publish(d.path());
+    let deb = build_example(&d.path().join("b"));
+    // The package is served too: DEB given as a URL.
+    let pool = root.join("pool");
+    std::fs::create_dir_all(&pool).unwrap();
+    std::fs::copy(&deb, pool.join("demoapp_1.0.0-1_amd64.deb")).unwrap();
+    let server = Server::start(root.clone());
+    let url = format!(
+        "http://127.0.0.1:{}/pool/demoapp_1.0.0-1_amd64.deb",
+        server.port
+    );
+    let result = d.path().join("result.json");
+    let o = rebuild_from_index(&server, &url, &result);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.starts_with("identical:"), "{out}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(r["identical"], true);
+    assert_eq!(r["package_sha256"], sha256_file(&deb));
+    assert_eq!(r["rebuilt_sha256"], sha256_file(&deb));
+    // Only the list, its signature, the package and the manifest's wheels.
+    let paths: Vec<String> = server.take_log().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths.len(), 3 + listed().len(), "{paths:?}");
+
+    // A local package with its statement beside it: checked too.
+    let o = rebuild_from_index(&server, deb.to_str().unwrap(), &result);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert!(r["statement"].as_str().unwrap().ends_with(".intoto.json"));
+
+    // Altered after the build (one installed file changed, repacked with
+    // dpkg-deb): the rebuild differs and names the file; exit 1.
+    let x = d.path().join("x");
+    ok(Command::new("dpkg-deb").arg("-R").arg(&deb).arg(&x));
+    let g = x.join("opt/venvs/demoapp/share/demoapp/greeting.txt");
+    std::fs::write(&g, "altered after the build\n").unwrap();
+    let altered_dir = d.path().join("altered");
+    std::fs::create_dir(&altered_dir).unwrap();
+    let altered = altered_dir.join("demoapp_1.0.0-1_amd64.deb");
+    ok(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zxz", "--build"])
+        .arg(&x)
+        .arg(&altered)
+        .env("SOURCE_DATE_EPOCH", "1704067200"));
+    let o = rebuild_from_index(&server, altered.to_str().unwrap(), &result);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("greeting.txt"), "{out}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(r["identical"], false);
+    assert_eq!(r["rebuilt_sha256"], sha256_file(&deb));
+
+    // The index does not vouch for the package's wheels: refused (exit 3).
+    server.rule(
+        "/simple/sha256sums.txt.asc",
+        Rule::Replace(b"not a signature".to_vec()),
+    );
+    let o = rebuild_from_index(&server, deb.to_str().unwrap(), &result);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

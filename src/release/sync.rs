@@ -224,6 +224,54 @@ fn sync_into(o: &SyncOptions, source: &Source, staging: &Path) -> Result<SyncRep
     Ok(report)
 }
 
+/// Whether `s` is an http://, https:// or file:// URL (not a local path).
+pub fn is_url(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://") || l.starts_with("file://")
+}
+
+/// Fetch one file by URL into `dir` under its own (last path segment) name;
+/// nothing is verified but the transfer's length. Returns the path.
+pub fn fetch_file(url: &str, dir: &Path, timeout: Duration, retries: u32) -> Result<PathBuf> {
+    let clean = url.split(['#', '?']).next().unwrap_or(url);
+    let (base, last) = clean
+        .rsplit_once('/')
+        .with_context(|| format!("{url}: no file name in the URL"))?;
+    let name = percent_decode(last)?;
+    if !is_plain_file_name(&name) || name.starts_with('.') {
+        bail!("{url}: {name:?} is not a plain file name");
+    }
+    let source = Source::new(&format!("{base}/"), timeout)?;
+    let dest = dir.join(&name);
+    let mut failures = 0;
+    loop {
+        let r = source.open(&name, 0).and_then(|o| {
+            let mut f = crate::atomic::AtomicFile::create(&dest).map_err(AttemptError::Fatal)?;
+            let n = std::io::copy(&mut o.reader.take(u64::MAX), f.file()).map_err(|e| {
+                AttemptError::Transient(anyhow!(e).context(format!("fetching {url}")), false)
+            })?;
+            if o.length.is_some_and(|l| l != n) {
+                return Err(AttemptError::Transient(
+                    anyhow!("{url}: the transfer ended after {n} bytes"),
+                    false,
+                ));
+            }
+            f.commit().map_err(AttemptError::Fatal)
+        });
+        match r {
+            Ok(()) => return Ok(dest),
+            Err(AttemptError::Fatal(e)) => return Err(e),
+            Err(AttemptError::Transient(e, _)) => {
+                failures += 1;
+                if failures > retries {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_secs((1u64 << failures.min(5)) / 2));
+            }
+        }
+    }
+}
+
 /// One listed wheel to have.
 #[derive(Debug, Clone)]
 struct Wanted {
