@@ -24,11 +24,12 @@
 #
 # Needs root (CI runs as root) and: mmdebstrap, util-linux unshare, tar.
 # Base packages: what building the example's Debian source package
-# (debhelper, dpkg-dev, build-essential) and the per-release oracle (the
-# release's own python3, python3-venv and python3-pip) need — nothing else.
+# (debhelper, dpkg-dev, build-essential), the per-release oracle (the
+# release's own python3, python3-venv and python3-pip) and its rebuild under
+# another clock (faketime) need — nothing else.
 set -eu
 
-base_pkgs="build-essential debhelper dpkg-dev python3 python3-venv python3-pip"
+base_pkgs="build-essential debhelper dpkg-dev faketime python3 python3-venv python3-pip"
 variant=apt
 mirror=${VENVDEB_MIRROR:-http://deb.debian.org/debian}
 cache=${VENVDEB_CHROOT_CACHE:-/var/cache/venvdeb-chroots}

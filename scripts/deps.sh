@@ -11,6 +11,9 @@ if [ "$what" = test ]; then
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
+  # Sequoia's sqv: tests/verify_keys.rs compares venvdeb's signature verdicts
+  # with sqv's and gpgv's (docs/verify.md's table).
+  pkgs="$pkgs sqv"
   # Python.h for the C-extension fixture sdist (release tests: wheels build).
   pkgs="$pkgs python3-dev"
   # debhelper tests: `man -l` renders the generated pages; pod2man (perl)

@@ -604,9 +604,18 @@ fn rebuild_from_the_package_alone_syncing_its_inputs() {
     assert_eq!(r["identical"], true);
     assert_eq!(r["package_sha256"], sha256_file(&deb));
     assert_eq!(r["rebuilt_sha256"], sha256_file(&deb));
-    // Only the list, its signature, the package and the manifest's wheels.
+    // Only the package, the list, its signature and the manifest's wheels.
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(deb.with_file_name("demoapp_1.0.0-1_amd64.venvdeb-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let wheels = manifest["wheels"].as_array().unwrap();
     let paths: Vec<String> = server.take_log().into_iter().map(|(p, _)| p).collect();
-    assert_eq!(paths.len(), 3 + listed().len(), "{paths:?}");
+    assert_eq!(paths.len(), 3 + wheels.len(), "{paths:?}");
+    for w in wheels {
+        let name = w["filename"].as_str().unwrap();
+        assert!(paths.contains(&project_path(name)), "{name}: {paths:?}");
+    }
 
     // A local package with its statement beside it: checked too.
     let o = rebuild_from_index(&server, deb.to_str().unwrap(), &result);

@@ -15,7 +15,7 @@
 //!   interpreter and SOURCE_DATE_EPOCH.
 //!
 //! [`statement`] is a pure function from [`Facts`] to bytes: keys sorted at
-//! every level (serde_json's map is ordered), entries sorted, two-space
+//! every level (`canonical`), entries sorted, two-space
 //! pretty JSON with a final newline, no time at all (SOURCE_DATE_EPOCH is a
 //! parameter), no build path, host or user. [`check`] compares a statement
 //! with what a rebuild produced (`venvdeb rebuild`).
@@ -122,9 +122,7 @@ pub fn statement(f: &Facts<'_>) -> Vec<u8> {
             },
         },
     });
-    let mut out = serde_json::to_vec_pretty(&v).expect("JSON of plain values");
-    out.push(b'\n');
-    out
+    super::canonical::to_canonical_json(&v).expect("a JSON value always serializes")
 }
 
 /// Where the statement of `deb` goes: beside it, `.deb` replaced.

@@ -329,7 +329,9 @@ impl<'a> Installer<'a> {
         gui: &[(String, String)],
     ) -> Result<Vec<Generated>> {
         let mut out = Vec::new();
-        for (group, list) in [("console_scripts", console), ("gui_scripts", gui)] {
+        // pip's own versioned launchers (pip, pipX, pipX.Y) as pip makes them.
+        let console = self.layout.launchers.console_scripts(console);
+        for (group, list) in [("console_scripts", &console[..]), ("gui_scripts", gui)] {
             for (name, value) in list {
                 let ep = EntryPoint::parse(name, value)
                     .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
@@ -339,7 +341,12 @@ impl<'a> Installer<'a> {
                     format!("{}/{}", self.layout.scripts, ep.name)
                 };
                 let who = format!("{} ([{group}] {})", dist.wheel, ep.name);
-                out.push((rel, who, ep.launcher(&self.layout.python), true));
+                let bytes = self
+                    .layout
+                    .launchers
+                    .launcher(&ep, &self.layout.python)
+                    .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
+                out.push((rel, who, bytes, true));
             }
         }
         let di = format!("{}/{}", self.layout.purelib, dist.dist_info);
@@ -673,6 +680,7 @@ mod tests {
             marker_env: crate::wheel::markers::MarkerEnv::query(Path::new("/usr/bin/python3"))
                 .unwrap(),
             max_uncompressed: 1 << 30,
+            signature_policy: Default::default(),
         })
         .unwrap()
     }
@@ -732,7 +740,12 @@ mod tests {
     fn parallel_install_is_deterministic() {
         let s = tempfile::tempdir().unwrap();
         let wh = verified_example(s.path());
-        let wheels: Vec<&VerifiedWheel> = wh.wheels().collect();
+        // One wheel per distribution (the example has some for two CPythons).
+        let mut seen = std::collections::BTreeSet::new();
+        let wheels: Vec<&VerifiedWheel> = wh
+            .wheels()
+            .filter(|w| seen.insert(w.dist_name().to_string()))
+            .collect();
         let mut trees = Vec::new();
         for threads in [1, 2, 4] {
             let (tmp, l, it) = setup();

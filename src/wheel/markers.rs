@@ -51,17 +51,14 @@ impl MarkerEnv {
     /// Run `python` once (isolated mode, no site, empty environment) and read
     /// its marker environment.
     pub fn query(python: &Path) -> Result<MarkerEnv> {
-        let out = Command::new(python)
-            .args(["-I", "-S", "-c", QUERY])
-            .env_clear()
-            .env("LC_ALL", "C.UTF-8")
-            .output()
-            .with_context(|| {
-                format!(
-                    "running {} to read its marker environment",
-                    python.display()
-                )
-            })?;
+        let out = crate::venv::interpreter::output_with_timeout(
+            Command::new(python)
+                .args(["-I", "-S", "-c", QUERY])
+                .env_clear()
+                .env("LC_ALL", "C.UTF-8"),
+            crate::venv::interpreter::QUERY_TIMEOUT,
+            &format!("{} (reading its marker environment)", python.display()),
+        )?;
         if !out.status.success() {
             bail!(
                 "{} failed ({}) reading its marker environment: {}",
