@@ -554,15 +554,9 @@ fn file_urls_sync_too() {
 
 /// Build the bundled example into `dir/out`; returns the .deb.
 fn build_example(dir: &Path) -> PathBuf {
-    let ex = common::copy_example(dir);
-    let out = dir.join("out");
-    ok(venvdeb()
-        .arg("build")
-        .arg("--config")
-        .arg(ex.join("venvdeb.toml"))
-        .arg("--output-dir")
-        .arg(&out));
-    out.join("demoapp_1.0.0-1_amd64.deb")
+    common::build_example_copy(dir)
+        .1
+        .join("demoapp_1.0.0-1_amd64.deb")
 }
 
 fn rebuild_from_index(server: &Server, deb: &str, result: &Path) -> Output {

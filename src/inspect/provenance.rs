@@ -279,41 +279,25 @@ pub fn check(statement_bytes: &[u8], rebuilt: &[u8]) -> Result<Vec<Mismatch>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::{InputWheel, Interpreter, PackageId, Tool};
     use super::*;
 
     fn manifest() -> Manifest {
-        Manifest {
-            format: super::super::manifest::FORMAT.into(),
-            tool: Tool::current(),
-            package: PackageId {
-                name: "demo".into(),
-                version: "1.0-1".into(),
-                architecture: "amd64".into(),
-            },
-            source_date_epoch: 1_700_000_000,
-            interpreter: Interpreter {
-                path: "/usr/bin/python3".into(),
-                version: "3.11.2".into(),
-            },
-            prefix: "/opt/venvs/demo".into(),
-            signers: vec!["BBBB".into(), "AAAA".into()],
-            wheels: vec![
-                InputWheel {
-                    filename: "z_pkg-2.0-py3-none-any.whl".into(),
-                    sha256: "22".repeat(32),
-                    name: "Z_Pkg".into(),
-                    version: "2.0".into(),
-                },
-                InputWheel {
-                    filename: "a-1.0-py3-none-any.whl".into(),
-                    sha256: "11".repeat(32),
-                    name: "a".into(),
-                    version: "1.0".into(),
-                },
+        let w = |f: &str, sha: &str, n: &str, v: &str| json!({"filename": f, "sha256": sha.repeat(32), "name": n, "version": v});
+        let v = json!({
+            "format": super::super::manifest::FORMAT,
+            "tool": {"name": "venvdeb", "version": env!("CARGO_PKG_VERSION")},
+            "package": {"name": "demo", "version": "1.0-1", "architecture": "amd64"},
+            "source_date_epoch": 1_700_000_000u64,
+            "interpreter": {"path": "/usr/bin/python3", "version": "3.11.2"},
+            "prefix": "/opt/venvs/demo",
+            "signers": ["BBBB", "AAAA"],
+            "wheels": [
+                w("z_pkg-2.0-py3-none-any.whl", "22", "Z_Pkg", "2.0"),
+                w("a-1.0-py3-none-any.whl", "11", "a", "1.0"),
             ],
-            files: Vec::new(),
-        }
+            "files": [],
+        });
+        Manifest::from_json(&serde_json::to_vec(&v).unwrap()).unwrap()
     }
 
     fn facts(m: &Manifest) -> Facts<'_> {

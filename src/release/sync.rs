@@ -243,9 +243,8 @@ pub fn fetch_file(url: &str, dir: &Path, timeout: Duration, retries: u32) -> Res
     }
     let source = Source::new(&format!("{base}/"), timeout)?;
     let dest = dir.join(&name);
-    let mut failures = 0;
-    loop {
-        let r = source.open(&name, 0).and_then(|o| {
+    with_retries(retries, || {
+        source.open(&name, 0).and_then(|o| {
             let mut f = crate::atomic::AtomicFile::create(&dest).map_err(AttemptError::Fatal)?;
             let n = std::io::copy(&mut o.reader.take(u64::MAX), f.file()).map_err(|e| {
                 AttemptError::Transient(anyhow!(e).context(format!("fetching {url}")), false)
@@ -257,19 +256,9 @@ pub fn fetch_file(url: &str, dir: &Path, timeout: Duration, retries: u32) -> Res
                 ));
             }
             f.commit().map_err(AttemptError::Fatal)
-        });
-        match r {
-            Ok(()) => return Ok(dest),
-            Err(AttemptError::Fatal(e)) => return Err(e),
-            Err(AttemptError::Transient(e, _)) => {
-                failures += 1;
-                if failures > retries {
-                    return Err(e);
-                }
-                std::thread::sleep(Duration::from_secs((1u64 << failures.min(5)) / 2));
-            }
-        }
-    }
+        })
+    })?;
+    Ok(dest)
 }
 
 /// One listed wheel to have.
@@ -512,6 +501,28 @@ fn attempt(
     Ok((got, hex(&hasher.finalize())))
 }
 
+/// Run `attempt` until it succeeds, fails for good, or has failed
+/// transiently `retries` + 1 times (backoff 0.5, 1, 2 … 16 s).
+fn with_retries<T>(
+    retries: u32,
+    mut attempt: impl FnMut() -> std::result::Result<T, AttemptError>,
+) -> Result<T> {
+    let mut failures = 0;
+    loop {
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err(AttemptError::Fatal(e)) => return Err(e),
+            Err(AttemptError::Transient(e, _)) => {
+                failures += 1;
+                if failures > retries {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(500 << failures.min(6)) / 2);
+            }
+        }
+    }
+}
+
 /// An open transfer: the body from byte `start` of the file.
 struct Opened {
     start: u64,
@@ -656,9 +667,8 @@ impl Source {
 
     /// A small file (the list, the signature), whole, with retries.
     fn fetch_small(&self, rel: &str, retries: u32) -> Result<Vec<u8>> {
-        let mut failures = 0;
-        loop {
-            let r = self.open(rel, 0).and_then(|o| {
+        with_retries(retries, || {
+            self.open(rel, 0).and_then(|o| {
                 if o.length.is_some_and(|l| l > MAX_LIST) {
                     return Err(AttemptError::Fatal(verification(format!(
                         "{}: larger than {MAX_LIST} bytes",
@@ -694,19 +704,8 @@ impl Source {
                     }
                 }
                 Ok(buf)
-            });
-            match r {
-                Ok(b) => return Ok(b),
-                Err(AttemptError::Fatal(e)) => return Err(e),
-                Err(AttemptError::Transient(e, _)) => {
-                    failures += 1;
-                    if failures > retries {
-                        return Err(e);
-                    }
-                    std::thread::sleep(Duration::from_secs((1u64 << failures.min(5)) / 2));
-                }
-            }
-        }
+            })
+        })
     }
 
     /// Open `rel` from byte `offset` (the server may start at 0 instead).
