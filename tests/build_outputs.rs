@@ -8,9 +8,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{copy_example, run, scratch, venvdeb};
-
-const STEM: &str = "demoapp_1.0.0-1_amd64";
+use common::{copy_example, deb_arch, run, scratch, venvdeb};
 
 fn build_cmd(ex: &Path, out: &Path, tmp: &Path) -> Command {
     std::fs::create_dir_all(tmp).unwrap();
@@ -48,17 +46,19 @@ fn listing(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
 
 #[test]
 fn outputs_appear_together_or_not_at_all() {
+    let stem = format!("demoapp_1.0.0-1_{}", deb_arch());
     let s = scratch();
     let ex = copy_example(s.path());
     let tmp = s.path().join("tmp");
     for blocked in [
-        format!("{STEM}.venvdeb-manifest.json"),
-        format!("{STEM}.cdx.json"),
+        format!("{stem}.venvdeb-manifest.json"),
+        format!("{stem}.cdx.json"),
+        format!("{stem}.intoto.json"),
     ] {
         let out = s.path().join(format!("out-{blocked}"));
         std::fs::create_dir_all(out.join(&blocked)).unwrap();
         // An older .deb of the same name must survive the failed build.
-        std::fs::write(out.join(format!("{STEM}.deb")), b"the previous package").unwrap();
+        std::fs::write(out.join(format!("{stem}.deb")), b"the previous package").unwrap();
         let before = listing(&out);
         let r = run(&mut build_cmd(&ex, &out, &tmp));
         let err = String::from_utf8_lossy(&r.stderr);
@@ -67,7 +67,7 @@ fn outputs_appear_together_or_not_at_all() {
         assert_eq!(listing(&out), before, "{err}");
         assert_eq!(listing(&tmp), vec![], "staging left in TMPDIR");
     }
-    // Unblocked, all three appear, nothing else.
+    // Unblocked, all four appear, nothing else.
     let out = s.path().join("out-ok");
     let r = run(&mut build_cmd(&ex, &out, &tmp));
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -78,9 +78,10 @@ fn outputs_appear_together_or_not_at_all() {
     assert_eq!(
         names,
         vec![
-            format!("{STEM}.cdx.json"),
-            format!("{STEM}.deb"),
-            format!("{STEM}.venvdeb-manifest.json"),
+            format!("{stem}.cdx.json"),
+            format!("{stem}.deb"),
+            format!("{stem}.intoto.json"),
+            format!("{stem}.venvdeb-manifest.json"),
         ]
     );
 }
@@ -231,7 +232,7 @@ fn long_first_line_of_a_script_streams() {
     let r = run(&mut cmd);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{:?}: {err}", r.status);
-    let deb = out.join(format!("{STEM}.deb"));
+    let deb = out.join(format!("demoapp_1.0.0-1_{}.deb", deb_arch()));
     let x = s.path().join("x");
     common::ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     assert_eq!(
