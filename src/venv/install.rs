@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
+use crate::encoding::{b64url_encode as b64url, hex};
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 
@@ -121,10 +122,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<'a> Installer<'a> {
@@ -626,24 +623,6 @@ fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> St
     rows.push(format!("{},,\n", csv_field(&relpath(record_rel, purelib))));
     rows.sort();
     rows.concat()
-}
-
-fn b64url(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
