@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
-use crate::encoding::{b64url_encode as b64url, hex};
+use crate::encoding::{b64url_encode as b64url, hex, hex_decode};
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 
@@ -397,7 +397,7 @@ impl<'a> Installer<'a> {
         }
         let record_rel = self.record_rel(&dist);
         self.check_claimed(&record_rel, &dist)?;
-        let record = render_record(&self.layout.purelib, &dist.files, &record_rel);
+        let record = render_record(&self.layout.purelib, &dist.files, &record_rel)?;
         let mut f = self.create(&record_rel, false)?;
         f.write_all(record.as_bytes())
             .with_context(|| format!("writing {record_rel}"))?;
@@ -605,24 +605,23 @@ fn csv_field(s: &str) -> String {
 /// RECORD for the installed files: paths relative to site-packages, sha256 in
 /// urlsafe base64 without padding, sizes, sorted; RECORD itself last-listed
 /// without hash.
-fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> String {
+fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> Result<String> {
     let mut rows: Vec<String> = files
         .iter()
         .map(|f| {
             let (rel, hexd, size) = (&f.rel, &f.sha256, f.size);
-            let raw: Vec<u8> = (0..hexd.len() / 2)
-                .map(|i| u8::from_str_radix(&hexd[2 * i..2 * i + 2], 16).unwrap_or(0))
-                .collect();
-            format!(
+            let raw =
+                hex_decode(hexd).with_context(|| format!("{rel}: sha256 {hexd:?} is not hex"))?;
+            Ok(format!(
                 "{},sha256={},{size}\n",
                 csv_field(&relpath(rel, purelib)),
                 b64url(&raw)
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     rows.push(format!("{},,\n", csv_field(&relpath(record_rel, purelib))));
     rows.sort();
-    rows.concat()
+    Ok(rows.concat())
 }
 
 #[cfg(test)]
