@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod sde;
+pub mod system_site;
 pub mod venv;
 pub mod verify;
 pub mod wheel;

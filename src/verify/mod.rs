@@ -219,12 +219,17 @@ pub struct VerifiedWheelhouse {
     unselected: Vec<String>,
     marker_env: MarkerEnv,
     reference_time: u64,
+    at: Option<u64>,
 }
 
 impl VerifiedWheelhouse {
     /// The time signatures were judged at (Unix seconds).
     pub fn reference_time(&self) -> u64 {
         self.reference_time
+    }
+    /// The reference time when one was given (`--at`), else `None` (now).
+    pub fn at(&self) -> Option<u64> {
+        self.at
     }
     /// Primary key fingerprints of the signers (uppercase hex, sorted).
     pub fn signers(&self) -> &[String] {
@@ -686,5 +691,6 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
         unselected,
         marker_env: inputs.marker_env.clone(),
         reference_time: sig.reference_time,
+        at: inputs.signature_policy.at,
     })
 }
