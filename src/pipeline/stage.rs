@@ -15,7 +15,7 @@ use crate::plan::target::plan;
 use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
-use crate::verify::{verify, VerifiedWheel, VerifyInputs};
+use crate::verify::{verify, VerifiedWheel};
 use crate::wheel::markers::MarkerEnv;
 
 /// Overrides `dh_venvdeb` passes from debian/control.
@@ -96,7 +96,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
-    let wh = verify(&VerifyInputs::from_config(&cfg.inputs, env.clone()))?;
+    let wh = verify(&cfg.inputs.verify_inputs(env.clone()))?;
     t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
