@@ -84,3 +84,60 @@ pub fn example_source(dir: &Path) -> PathBuf {
     }
     src
 }
+
+/// Every `sha256=` line of every RECORD of the venv at `prefix` in the
+/// unpacked package `root` must match the file's bytes: nothing in the dh
+/// sequence altered a wheel's file. Returns how many files were checked.
+pub fn check_records(root: &Path, prefix: &str) -> usize {
+    let lib = root.join(prefix.trim_start_matches('/')).join("lib");
+    let mut sites: Vec<PathBuf> = fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
+        .map(|e| e.unwrap().path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(sites.len(), 1, "one site-packages under {}", lib.display());
+    let site = sites.pop().unwrap();
+    let mut checked = 0;
+    for e in fs::read_dir(&site).unwrap() {
+        let dist = e.unwrap().path();
+        if !dist.to_string_lossy().ends_with(".dist-info") {
+            continue;
+        }
+        let record = fs::read_to_string(dist.join("RECORD")).unwrap();
+        for line in record.lines() {
+            let mut f = line.rsplitn(3, ',');
+            let (_size, hash, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+            let Some(b64) = hash.strip_prefix("sha256=") else {
+                continue;
+            };
+            let file = site.join(path);
+            let want = hex_of_urlsafe_b64(b64);
+            assert_eq!(
+                crate::common::sha256_file(&file),
+                want,
+                "{} differs from its RECORD after the dh sequence",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn hex_of_urlsafe_b64(s: &str) -> String {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = ALPHA.iter().position(|&a| a == c).expect("base64url") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out.iter().map(|b| format!("{b:02x}")).collect()
+}
