@@ -11,6 +11,12 @@ if [ "$what" = test ]; then
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
+  # The reference the PEP 440/508 differential test and the tags test compare
+  # with (src/pep508_differential.rs, src/plan/tags.rs).
+  pkgs="$pkgs python3-packaging"
+  # Sequoia's sqv: tests/verify_keys.rs compares venvdeb's signature verdicts
+  # with sqv's and gpgv's (docs/verify.md's table).
+  pkgs="$pkgs sqv"
   # Python.h for the C-extension fixture sdist (release tests: wheels build).
   pkgs="$pkgs python3-dev"
   # debhelper tests: `man -l` renders the generated pages; pod2man (perl)
@@ -20,6 +26,13 @@ if [ "$what" = test ]; then
   # compares the two builds (reprotest fails without it), locales-all backs
   # its locale variation.
   pkgs="$pkgs diffoscope-minimal locales-all"
+  # Clean-chroot tests (scripts/chroot.sh, tests/chroot_*.rs): mmdebstrap
+  # makes the bookworm/trixie tarballs from Debian's archive; sbuild and
+  # uidmap for building in them the way Debian's buildds do.
+  pkgs="$pkgs mmdebstrap sbuild uidmap"
+  # tests/system_site_packages.rs: an app whose venv imports `yaml` from
+  # Debian's package ([venv] system-site-packages).
+  pkgs="$pkgs python3-yaml"
 fi
 missing=
 for p in $pkgs; do

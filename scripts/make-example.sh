@@ -14,21 +14,37 @@ ex=example
 wh=$ex/wheelhouse
 PY=/usr/bin/python3
 
-# name==version  sha256  file (from PyPI, fetched once with `pip download`)
+# name==version  sha256  file (from PyPI, fetched once with `pip download`).
+# Binary wheels come for CPython 3.11 (Debian 12 bookworm) and 3.13 (Debian 13
+# trixie): MarkupSafe as a cp311 and a cp313 wheel, charset-normalizer 3.3.2
+# (which has no cp313 wheel) as its cp311 wheel and its pure py3 wheel, which
+# a 3.13 interpreter selects. A requirement with several files gets one
+# --hash per file in the lock.
 pinned='
 tabulate==0.9.0 024ca478df22e9340661486f85298cff5f6dcdba14f3813e8830015b9ed1948f tabulate-0.9.0-py3-none-any.whl
 charset-normalizer==3.3.2 753f10e867343b4511128c6ed8c82f7bec3bd026875576dfd88483c5c73b2fd8 charset_normalizer-3.3.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
-markupsafe==2.1.5 b91c037585eba9095565a3556f611e3cbfaa42ca1e865f7b8015fe5c7336d5a5 MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+charset-normalizer==3.3.2 3e4d1f6587322d2788836a99c69062fbb091331ec940e02d12d179c1d53e25fc charset_normalizer-3.3.2-py3-none-any.whl
+markupsafe==3.0.2 a123e330ef0853c6e822384873bef7507557d8e4a082961e1defa947aa59ba84 MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+markupsafe==3.0.2 15ab75ef81add55874e7ab7055e9c397312385bd9ced94920f2802310c930396 MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 jupyterlab-pygments==0.3.0 841a89020971da1d8693f1a99997aefc5dc424bb1b251fd6322462a1b8842780 jupyterlab_pygments-0.3.0-py3-none-any.whl
 '
 
 if [ "${1:-}" = --fetch ]; then
+  rm -f "$wh"/*.whl
   echo "$pinned" | while read -r req sum file; do
     [ -n "$req" ] || continue
+    # The wheel's own tags say which interpreter to ask pip for.
+    case $file in
+      *-cp313-cp313-*) pyv=3.13 abi=cp313 plat=manylinux_2_17_x86_64 ;;
+      *-cp311-cp311-*) pyv=3.11 abi=cp311 plat=manylinux_2_17_x86_64 ;;
+      *) pyv=3.13 abi=none plat=any ;;
+    esac
+    tmp=$(mktemp -d)
     PIP_FIND_LINKS= $PY -m pip download --quiet --no-deps --only-binary=:all: \
-      --python-version 3.11 --implementation cp --abi cp311 \
-      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
-      -d "$wh" "$req"
+      --python-version "$pyv" --implementation cp --abi "$abi" --platform "$plat" \
+      -d "$tmp" "$req"
+    mv "$tmp/$file" "$wh/$file"
+    rm -rf "$tmp"
   done
 fi
 
@@ -106,10 +122,10 @@ PYEOF
 } > "$ex/requirements.txt.new"
 app=$wh/demoapp-1.0.0-py3-none-any.whl
 printf 'demoapp==1.0.0 \\\n    --hash=sha256:%s\n' "$(sha256sum "$app" | cut -d' ' -f1)" >> "$ex/requirements.txt.new"
-echo "$pinned" | sort | while read -r req sum file; do
-  [ -n "$req" ] || continue
-  printf '%s \\\n    --hash=sha256:%s\n' "$req" "$sum"
-done >> "$ex/requirements.txt.new"
+echo "$pinned" | LC_ALL=C sort | awk 'NF {
+  if ($1 != req) { if (req != "") printf "\n"; req = $1; printf "%s", req }
+  printf " \\\n    --hash=sha256:%s", $2
+} END { printf "\n" }' >> "$ex/requirements.txt.new"
 mv "$ex/requirements.txt.new" "$ex/requirements.txt"
 (cd "$wh" && LC_ALL=C sha256sum -- *.whl) > "$ex/sha256sums.txt"
 

@@ -12,11 +12,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_example, ok, run, scratch, venvdeb, DPKG_LOCK};
+use common::{
+    copy_example, deb_arch, example_deb, ok, py_next, py_short, run, scratch, venvdeb, DPKG_LOCK,
+};
 
 const PKG: &str = "demoapp";
 const PREFIX: &str = "/opt/venvs/demoapp";
-const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
 
 /// Copy the example (config, wheels, signed list, changelog) to `dir`.
 fn example_copy(dir: &Path) -> PathBuf {
@@ -77,7 +78,7 @@ fn build(example: &Path, out: &Path) -> PathBuf {
         .arg(example.join("venvdeb.toml"))
         .arg("--output-dir")
         .arg(out));
-    let deb = out.join(DEB);
+    let deb = out.join(example_deb());
     assert_eq!(
         stdout.lines().next(),
         Some(deb.to_str().unwrap()),
@@ -105,12 +106,13 @@ fn build_install_run_purge_compare_rebuild() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    let stem = DEB.trim_end_matches(".deb");
+    let deb_name = example_deb();
+    let stem = deb_name.trim_end_matches(".deb");
     assert_eq!(
         names,
         vec![
             format!("{stem}.cdx.json"),
-            DEB.to_string(),
+            deb_name.clone(),
             format!("{stem}.venvdeb-manifest.json"),
         ]
     );
@@ -120,11 +122,18 @@ fn build_install_run_purge_compare_rebuild() {
     ok(Command::new("dpkg-deb").arg("-R").arg(&deb).arg(&x));
     let control = std::fs::read_to_string(x.join("DEBIAN/control")).unwrap();
     assert!(
-        control.starts_with("Package: demoapp\nVersion: 1.0.0-1\nArchitecture: amd64\n"),
+        control.starts_with(&format!(
+            "Package: demoapp\nVersion: 1.0.0-1\nArchitecture: {}\n",
+            deb_arch()
+        )),
         "{control}"
     );
     assert!(
-        control.contains("\nDepends: python3 (>= 3.11~), python3 (<< 3.12), libc6 (>= 2.17)\n"),
+        control.contains(&format!(
+            "\nDepends: python3 (>= {}~), python3 (<< {}), libc6 (>= 2.17)\n",
+            py_short(),
+            py_next()
+        )),
         "{control}"
     );
     let gencontrol_size = installed_size_by_dpkg_gencontrol(&x);
@@ -191,9 +200,12 @@ fn build_install_run_purge_compare_rebuild() {
         .env("TZ", "Pacific/Kiritimati")
         .env("LC_ALL", "POSIX")
         .env("LANG", "POSIX"));
-    let same = std::fs::read(&deb).unwrap() == std::fs::read(out2.join(DEB)).unwrap();
+    let same = std::fs::read(&deb).unwrap() == std::fs::read(out2.join(example_deb())).unwrap();
     if !same {
-        let d = run(venvdeb().arg("diff").arg(&deb).arg(out2.join(DEB)));
+        let d = run(venvdeb()
+            .arg("diff")
+            .arg(&deb)
+            .arg(out2.join(example_deb())));
         panic!(
             "rebuild under another path/umask/TZ/locale/CPU set/clock differs:\n{}{}",
             String::from_utf8_lossy(&d.stdout),
@@ -251,7 +263,8 @@ fn build_install_run_purge_compare_rebuild() {
     // postinst compiled the bytecode.
     assert!(
         Path::new(&format!(
-            "{PREFIX}/lib/python3.11/site-packages/demoapp/__pycache__"
+            "{PREFIX}/lib/python{}/site-packages/demoapp/__pycache__",
+            py_short()
         ))
         .is_dir(),
         "postinst did not compile bytecode"
@@ -316,7 +329,8 @@ fn compare_with_pip(mut ours: BTreeMap<String, Node>, mut pip: BTreeMap<String, 
     }
     // The python links: Debian's venv chains python → python3 →
     // /usr/bin/python3; venvdeb links the versioned interpreter. Same target.
-    for l in ["bin/python", "bin/python3", "bin/python3.11"] {
+    let versioned = format!("bin/python{}", py_short());
+    for l in ["bin/python", "bin/python3", versioned.as_str()] {
         let resolve = |tree: &BTreeMap<String, Node>| {
             let mut cur = l.to_string();
             for _ in 0..8 {
@@ -331,9 +345,12 @@ fn compare_with_pip(mut ours: BTreeMap<String, Node>, mut pip: BTreeMap<String, 
             panic!("{l}: link loop");
         };
         assert_eq!(resolve(&ours), resolve(&pip), "{l}");
-        assert_eq!(resolve(&ours), PathBuf::from("/usr/bin/python3.11"));
+        assert_eq!(
+            resolve(&ours),
+            PathBuf::from(format!("/usr/bin/python{}", py_short()))
+        );
     }
-    for l in ["bin/python", "bin/python3", "bin/python3.11"] {
+    for l in ["bin/python", "bin/python3", versioned.as_str()] {
         ours.remove(l);
         pip.remove(l);
     }

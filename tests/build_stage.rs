@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, repo, run, scratch, venvdeb};
+use common::{deb_arch, ok, py_next, py_short, repo, run, scratch, venvdeb};
 
 fn stage(destdir: &Path, extra: &[&str]) -> std::process::Output {
     run(venvdeb()
@@ -26,6 +26,7 @@ fn stage_for_another_package_name_with_substvars_and_json() {
     let substvars = s.path().join("debian/other-app.substvars");
     std::fs::create_dir_all(&dest).unwrap();
     std::fs::write(&substvars, "misc:Depends=foo\nvenvdeb:Depends=stale\n").unwrap();
+    let arch = deb_arch();
     let out = stage(
         &dest,
         &[
@@ -34,7 +35,7 @@ fn stage_for_another_package_name_with_substvars_and_json() {
             "--version",
             "2:2.0-1",
             "--arch",
-            "amd64",
+            &arch,
             "--substvars",
             substvars.to_str().unwrap(),
             "--json",
@@ -48,11 +49,14 @@ fn stage_for_another_package_name_with_substvars_and_json() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["package"], "other-app");
     assert_eq!(report["version"], "2:2.0-1");
-    assert_eq!(report["architecture"], "amd64");
+    assert_eq!(report["architecture"], arch.as_str());
     assert_eq!(report["prefix"], "/opt/venvs/other-app");
     let postinst = report["postinst"].as_str().unwrap();
     assert!(
-        postinst.contains("py3compile -p other-app -V 3.11 '/opt/venvs/other-app'"),
+        postinst.contains(&format!(
+            "py3compile -p other-app -V {} '/opt/venvs/other-app'",
+            py_short()
+        )),
         "{postinst}"
     );
     let prerm = report["prerm"].as_str().unwrap();
@@ -78,9 +82,13 @@ fn stage_for_another_package_name_with_substvars_and_json() {
     let sv = std::fs::read_to_string(&substvars).unwrap();
     assert_eq!(
         sv,
-        "misc:Depends=foo\n\
-         venvdeb:Architecture=amd64\n\
-         venvdeb:Depends=python3 (>= 3.11~), python3 (<< 3.12), libc6 (>= 2.17)\n"
+        format!(
+            "misc:Depends=foo\n\
+             venvdeb:Architecture={arch}\n\
+             venvdeb:Depends=python3 (>= {}~), python3 (<< {}), libc6 (>= 2.17)\n",
+            py_short(),
+            py_next()
+        )
     );
 
     // Staging again over the same venv is refused.
@@ -97,7 +105,7 @@ fn binary_wheels_cannot_make_an_arch_all_package() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("architecture all") && err.contains("amd64"),
+        err.contains("architecture all") && err.contains(&deb_arch()),
         "{err}"
     );
     assert!(
@@ -117,6 +125,9 @@ fn plain_output_names_depends() {
         .arg(repo().join("example/venvdeb.toml"))
         .arg("--destdir")
         .arg(&dest));
-    assert!(out.contains("venvdeb:Depends=python3 (>= 3.11~)"), "{out}");
+    assert!(
+        out.contains(&format!("venvdeb:Depends=python3 (>= {}~)", py_short())),
+        "{out}"
+    );
     assert!(dest.join("opt/venvs/demoapp/pyvenv.cfg").is_file());
 }

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ok, run, scratch, venvdeb, DPKG_LOCK};
+use common::{ok, py_short, run, scratch, venvdeb, DPKG_LOCK};
 use venvdeb::inspect::manifest::{write_into, InputWheel, Interpreter, ManifestInput, PackageId};
 
 const PKG: &str = "venvdeb-inspect-audit-test";
@@ -30,7 +30,7 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("tree");
     let prefix = format!("/opt/venvs/{PKG}");
     let venv = root.join(prefix.trim_start_matches('/'));
-    let site = venv.join("lib/python3.11/site-packages");
+    let site = venv.join(format!("lib/python{}/site-packages", py_short()));
     fs::create_dir_all(root.join("DEBIAN")).unwrap();
     fs::write(
         root.join("DEBIAN/control"),
@@ -68,8 +68,11 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
     }
     let wheel = "mod-1.0-py3-none-any.whl".to_string();
     let origins: BTreeMap<String, String> = [
-        format!("{prefix}/lib/python3.11/site-packages/mod.py"),
-        format!("{prefix}/lib/python3.11/site-packages/mod-1.0.dist-info/METADATA"),
+        format!("{prefix}/lib/python{}/site-packages/mod.py", py_short()),
+        format!(
+            "{prefix}/lib/python{}/site-packages/mod-1.0.dist-info/METADATA",
+            py_short()
+        ),
     ]
     .into_iter()
     .map(|p| (p, wheel.clone()))
@@ -95,6 +98,7 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
         }],
         origins,
         sbom: true,
+        system_modules: Vec::new(),
     };
     write_into(&root, &input).unwrap();
     let deb = dir.join(format!("{PKG}.deb"));
@@ -135,12 +139,15 @@ fn audit_installed_package_finds_modified_missing_added_and_mode() {
         .args(["-m", "compileall", "-q"])
         .arg(&prefix));
     assert!(Path::new(&prefix)
-        .join("lib/python3.11/site-packages/__pycache__")
+        .join(format!(
+            "lib/python{}/site-packages/__pycache__",
+            py_short()
+        ))
         .is_dir());
     let (code, out, _) = audit(&[PKG]);
     assert_eq!(code, 0, "after compiling bytecode: {out}");
 
-    let site = format!("{prefix}/lib/python3.11/site-packages");
+    let site = format!("{prefix}/lib/python{}/site-packages", py_short());
     fs::write(format!("{site}/mod.py"), "VALUE = 2\n").unwrap();
     fs::remove_file(format!("{site}/mod-1.0.dist-info/METADATA")).unwrap();
     fs::write(format!("{site}/evil.pth"), "import os\n").unwrap();
@@ -197,4 +204,68 @@ fn audit_installed_package_finds_modified_missing_added_and_mode() {
 
     ok(Command::new("dpkg").args(["--purge", PKG]));
     assert!(!Path::new(&manifest).exists());
+}
+
+/// `venvdeb audit --root R --manifest M` with a manifest whose path climbs
+/// out of R with `..`, and with a directory in R that links out of it: the
+/// file outside R is never read (its sha256 never reported).
+#[test]
+fn audit_never_reads_outside_the_root() {
+    let dir = scratch();
+    let d = dir.path();
+    let root = d.join("root");
+    let outside = d.join("outside");
+    fs::create_dir_all(outside.join("venvs/demo")).unwrap();
+    let secret = outside.join("venvs/demo/secret");
+    fs::write(&secret, "not yours\n").unwrap();
+    let sha = common::sha256_file(&secret);
+    fs::create_dir_all(&root).unwrap();
+    let depth = root.components().count() + 3;
+    let escape = format!(
+        "/opt/venvs/demo/{}{}",
+        "../".repeat(depth),
+        secret.display()
+    );
+    let manifest = |path: &str| {
+        serde_json::json!({
+            "format": "venvdeb-manifest/1",
+            "tool": {"name": "venvdeb", "version": "0"},
+            "package": {"name": "demo", "version": "1.0-1", "architecture": "all"},
+            "source_date_epoch": 0,
+            "interpreter": {"path": "/usr/bin/python3", "version": "3.11.2"},
+            "prefix": "/opt/venvs/demo",
+            "signers": [],
+            "wheels": [],
+            "files": [{"path": path, "type": "file", "mode": "0644", "size": 1, "sha256": "00".repeat(32)}],
+        })
+        .to_string()
+    };
+    let m = d.join("m.json");
+    fs::write(&m, manifest(&escape)).unwrap();
+    let args = |m: &Path| {
+        vec![
+            "--root".to_string(),
+            root.display().to_string(),
+            "--manifest".to_string(),
+            m.display().to_string(),
+            "/opt/venvs/demo".to_string(),
+        ]
+    };
+    let a = args(&m);
+    let (code, out, err) = audit(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("normalized"), "{err}");
+    assert!(!out.contains(&sha) && !err.contains(&sha), "{out}{err}");
+
+    // /opt inside the root links out of it: resolved inside the root.
+    std::os::unix::fs::symlink(&outside, root.join("opt")).unwrap();
+    fs::write(&m, manifest("/opt/venvs/demo/secret")).unwrap();
+    let (code, out, err) = audit(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        "missing /opt/venvs/demo/secret: expected file",
+        "{out}"
+    );
+    assert!(!out.contains(&sha) && !err.contains(&sha), "{out}{err}");
 }

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ok, run, scratch, venvdeb};
+use common::{ok, py_short, run, scratch, venvdeb};
 use dh_support::dh_env;
 
 #[test]
@@ -70,7 +70,10 @@ fn dh_built_package_carries_a_manifest_that_audits_clean() {
         "the same audit by prefix"
     );
     // an altered venv file is named
-    let init = x.join("opt/venvs/demoapp/lib/python3.11/site-packages/demoapp/__init__.py");
+    let init = x.join(format!(
+        "opt/venvs/demoapp/lib/python{}/site-packages/demoapp/__init__.py",
+        py_short()
+    ));
     assert!(Path::new(&init).is_file());
     fs::write(&init, "# altered\n").unwrap();
     let r = run(venvdeb().args(["audit", "demoapp", "--root"]).arg(&x));

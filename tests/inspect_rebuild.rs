@@ -9,12 +9,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_example, ok, repo, run, scratch, venvdeb, DPKG_LOCK};
+use common::{copy_example, example_deb, ok, py_short, repo, run, scratch, venvdeb, DPKG_LOCK};
+
+fn stem() -> String {
+    example_deb().trim_end_matches(".deb").to_string()
+}
 
 const PKG: &str = "demoapp";
 const PREFIX: &str = "/opt/venvs/demoapp";
-const DEB: &str = "demoapp_1.0.0-1_amd64.deb";
-const STEM: &str = "demoapp_1.0.0-1_amd64";
 const TABULATE: &str = "tabulate-0.9.0-py3-none-any.whl";
 
 /// A copy of the bundled example under `dir`; returns its venvdeb.toml.
@@ -29,7 +31,7 @@ fn build(config: &Path, out: &Path) -> PathBuf {
         .arg(config)
         .arg("--output-dir")
         .arg(out));
-    out.join(DEB)
+    out.join(example_deb())
 }
 
 /// (exit code, stdout, stderr)
@@ -71,11 +73,11 @@ fn manifest_and_sbom_of_the_example_validate_match_and_audit() {
     let sbom = fs::read(doc.join("venvdeb-sbom.cdx.json")).unwrap();
     assert_eq!(
         manifest,
-        fs::read(out.join(format!("{STEM}.venvdeb-manifest.json"))).unwrap()
+        fs::read(out.join(format!("{}.venvdeb-manifest.json", stem()))).unwrap()
     );
     assert_eq!(
         sbom,
-        fs::read(out.join(format!("{STEM}.cdx.json"))).unwrap()
+        fs::read(out.join(format!("{}.cdx.json", stem()))).unwrap()
     );
     validate(
         "fixtures/manifest/venvdeb-manifest-1.schema.json",
@@ -111,7 +113,11 @@ fn manifest_and_sbom_of_the_example_validate_match_and_audit() {
     let tabulate_py = files
         .iter()
         .find(|f| {
-            f["path"] == format!("{PREFIX}/lib/python3.11/site-packages/tabulate/__init__.py")
+            f["path"]
+                == format!(
+                    "{PREFIX}/lib/python{}/site-packages/tabulate/__init__.py",
+                    py_short()
+                )
         })
         .expect("tabulate/__init__.py listed");
     assert_eq!(tabulate_py["wheel"], TABULATE);
@@ -145,11 +151,17 @@ fn manifest_and_sbom_of_the_example_validate_match_and_audit() {
     let _purge = Purge;
     ok(Command::new("dpkg").arg("-i").arg(&deb));
     assert!(Path::new(PREFIX)
-        .join("lib/python3.11/site-packages/tabulate/__pycache__")
+        .join(format!(
+            "lib/python{}/site-packages/tabulate/__pycache__",
+            py_short()
+        ))
         .is_dir());
     let (code, o, e) = outcome(venvdeb().args(["audit", PKG]));
     assert_eq!(code, 0, "{o}{e}");
-    let target = format!("{PREFIX}/lib/python3.11/site-packages/tabulate/__init__.py");
+    let target = format!(
+        "{PREFIX}/lib/python{}/site-packages/tabulate/__init__.py",
+        py_short()
+    );
     let mut text = fs::read_to_string(&target).unwrap();
     text.push_str("\n# altered\n");
     fs::write(&target, text).unwrap();
@@ -196,8 +208,8 @@ fn rebuild_check_untouched_is_identical_and_changed_inputs_differ() {
     );
     // the manifest and SBOM beside the rebuilt .deb are byte-identical too
     for name in [
-        format!("{STEM}.venvdeb-manifest.json"),
-        format!("{STEM}.cdx.json"),
+        format!("{}.venvdeb-manifest.json", stem()),
+        format!("{}.cdx.json", stem()),
     ] {
         assert_eq!(
             fs::read(out.join(&name)).unwrap(),

@@ -107,7 +107,7 @@ fn copy_checkout(dst: &Path) {
 #[test]
 fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
     let tmp = scratch();
-    let arch = ok(Command::new("dpkg").arg("--print-architecture"));
+    let arch = deb_arch();
     let version = env!("CARGO_PKG_VERSION");
     let name = format!("venvdeb_{version}-1_{}.deb", arch.trim());
 

@@ -32,6 +32,7 @@ fn inputs(case: &Path) -> VerifyInputs {
         threshold: 1,
         marker_env: MarkerEnv::query(Path::new("/usr/bin/python3")).unwrap(),
         max_uncompressed: DEFAULT_MAX_UNCOMPRESSED,
+        signature_policy: Default::default(),
     }
 }
 

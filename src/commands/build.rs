@@ -1,15 +1,13 @@
-//! `venvdeb build`: verified wheels → a virtualenv for its final prefix,
-//! installed natively → normalized → `<name>_<version>_<arch>.deb`, written
-//! atomically into the output directory. Staging happens in a private
-//! directory inside the output directory, removed afterwards, pass or fail.
-use std::path::{Path, PathBuf};
+//! `venvdeb build`: the arguments and the printing around
+//! [`crate::pipeline::build`] — verified wheels → a virtualenv for its final
+//! prefix, installed natively → normalized → `<name>_<version>_<arch>.deb`,
+//! written atomically into the output directory.
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::stage::{stage, StageOptions, StageReport};
 use crate::config::Config;
-use crate::deb::{build_deb, Compression, DebOptions};
-use crate::package::{self, Control};
+use crate::pipeline::build;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -21,137 +19,6 @@ pub struct BuildArgs {
     pub output_dir: PathBuf,
     #[command(flatten)]
     pub compression: super::deb::CompressionArgs,
-}
-
-/// What a build wrote.
-#[derive(Debug, Clone)]
-pub struct BuildResult {
-    pub deb: PathBuf,
-    /// The manifest (and SBOM) copied beside the .deb.
-    pub beside: Vec<PathBuf>,
-    pub report: StageReport,
-    pub control: String,
-}
-
-/// A staging directory removed when dropped.
-struct StagingDir(PathBuf);
-
-impl StagingDir {
-    fn create(parent: &Path, name: &str) -> Result<StagingDir> {
-        let mut n = 0u32;
-        loop {
-            let p = parent.join(format!(".venvdeb-build-{name}-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(StagingDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("creating staging directory {}", p.display()))
-                }
-            }
-        }
-    }
-}
-
-impl Drop for StagingDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The .deb's file name: `<name>_<version without epoch>_<arch>.deb`.
-pub fn deb_file_name(cfg: &Config, arch: &str) -> String {
-    format!(
-        "{}_{}_{arch}.deb",
-        cfg.package.name,
-        cfg.version_in_filename()
-    )
-}
-
-/// Build the package of `cfg` into `output_dir`.
-pub fn build(
-    cfg: &Config,
-    output_dir: &Path,
-    compression: Compression,
-    level: Option<u32>,
-    sde: u64,
-) -> Result<BuildResult> {
-    std::fs::create_dir_all(output_dir)
-        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
-    let output_dir = std::path::absolute(output_dir)
-        .with_context(|| format!("resolving {}", output_dir.display()))?;
-    let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
-    let root = staging.0.join("root");
-    let opts = StageOptions {
-        caller_scans_for_leaks: true,
-        install_docs: true,
-        ..StageOptions::default()
-    };
-    let report = stage(cfg, &root, &opts, sde)?;
-    let mut t = super::Timings::new();
-
-    // Maintainer scripts first: Installed-Size counts them, as
-    // dpkg-gencontrol does after dh_installdeb; control and md5sums after.
-    let debian = root.join("DEBIAN");
-    std::fs::create_dir_all(&debian).with_context(|| format!("creating {}", debian.display()))?;
-    if let Some(p) = &report.postinst {
-        crate::venv::layout::write_file(
-            &debian.join("postinst"),
-            package::maintainer_script(p).as_bytes(),
-            0o755,
-        )?;
-    }
-    crate::venv::layout::write_file(
-        &debian.join("prerm"),
-        package::maintainer_script(&report.prerm).as_bytes(),
-        0o755,
-    )?;
-    let control = Control {
-        package: report.package.clone(),
-        version: report.version.clone(),
-        architecture: report.architecture.clone(),
-        maintainer: cfg.package.maintainer.clone(),
-        installed_size: package::installed_size(&root)?,
-        depends: report.depends.clone(),
-        fields: cfg.package.fields.clone(),
-        synopsis: cfg.package.synopsis.clone(),
-        long_description: cfg.package.long_description.clone(),
-    }
-    .render();
-    crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
-    t.done("maintainer scripts + Installed-Size + control");
-    // One read of every data file: md5sums, and no build path anywhere.
-    let needle = staging.0.as_os_str().as_encoded_bytes();
-    let sums = package::md5sums_scanning(&root, Some(needle))?;
-    crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
-    crate::normalize::scan_for_leaks(&debian, needle)?;
-    t.done("md5sums + leak scan (package)");
-    crate::normalize::normalize(&root, sde)?;
-    t.done("normalize (package)");
-
-    let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    build_deb(
-        &root,
-        &deb,
-        &DebOptions {
-            compression,
-            level,
-            source_date_epoch: sde,
-        },
-    )?;
-    t.done("deb");
-    let mut beside = Vec::new();
-    if let Some(w) = &report.manifest {
-        beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
-    }
-    drop(staging);
-    t.done("copy manifest beside + remove staging");
-    Ok(BuildResult {
-        beside,
-        deb,
-        report,
-        control,
-    })
 }
 
 pub fn run(args: &BuildArgs) -> Result<()> {

@@ -1,5 +1,6 @@
 //! One file per subcommand: argument struct (clap) and `run`. Commands only
-//! wire the pipeline stages together; the work lives in the stage modules.
+//! parse arguments, call the library (`pipeline` for stage/build/rebuild)
+//! and print; the work lives in the stage modules.
 pub mod audit;
 pub mod build;
 pub mod deb;
@@ -11,52 +12,3 @@ pub mod rebuild;
 pub mod stage;
 pub mod verify;
 pub mod wheels;
-
-/// Phase timings on stderr when `VENVDEB_TIMINGS` is set (for the
-/// benchmarks); silent otherwise.
-pub(crate) struct Timings {
-    on: bool,
-    last: std::time::Instant,
-    last_cpu: f64,
-}
-
-/// This process's user + system CPU seconds (all threads), from
-/// /proc/self/stat (clock ticks of 1/100 s); 0 if unreadable.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesized command name: state is field 3,
-    // utime 14, stime 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
-impl Timings {
-    pub(crate) fn new() -> Timings {
-        Timings {
-            on: std::env::var_os("VENVDEB_TIMINGS").is_some(),
-            last: std::time::Instant::now(),
-            last_cpu: cpu_seconds(),
-        }
-    }
-
-    /// Print how long the phase that just ended took.
-    pub(crate) fn done(&mut self, phase: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            let cpu = cpu_seconds();
-            eprintln!(
-                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu",
-                (now - self.last).as_secs_f64(),
-                cpu - self.last_cpu
-            );
-            self.last = now;
-            self.last_cpu = cpu;
-        }
-    }
-}

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::commands::build::build;
 use crate::config::Config;
 use crate::deb::Compression;
 use crate::inspect::debreader::Codec;
 use crate::inspect::diff::{compare_files, files_identical, Difference};
 use crate::inspect::rebuild::{check_inputs_after, check_inputs_before, read_facts, InputFinding};
+use crate::pipeline::build;
 
 #[derive(Debug, clap::Args)]
 pub struct RebuildArgs {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::verify::inputs::InputsTable;
 use crate::verify::report::Report;
-use crate::verify::{verify, VerifyInputs, DEFAULT_MAX_UNCOMPRESSED};
+use crate::verify::{verify, SignaturePolicy, VerifyInputs, DEFAULT_MAX_UNCOMPRESSED};
 use crate::wheel::markers::MarkerEnv;
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +37,14 @@ pub struct VerifyArgs {
     /// Cap on each wheel's total uncompressed size, in bytes [default: 4 GiB]
     #[arg(long, value_name = "BYTES")]
     pub max_uncompressed: Option<u64>,
+    /// Judge signatures as of this time instead of now: YYYY-MM-DD,
+    /// YYYY-MM-DDTHH:MM:SSZ (UTC) or @SECONDS
+    #[arg(long, value_name = "TIME", value_parser = crate::verify::signature::parse_time)]
+    pub at: Option<u64>,
+    /// Refuse signatures older than this at the reference time (e.g. 90d;
+    /// units s, m, h, d, w, y)
+    #[arg(long, value_name = "AGE", value_parser = crate::verify::signature::parse_duration)]
+    pub max_signature_age: Option<u64>,
     /// Read [inputs] from this file instead of ./venvdeb.toml
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -55,7 +63,7 @@ pub fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
         Some(p) => InputsTable::from_file(p)?,
         None => {
             let p = PathBuf::from("venvdeb.toml");
-            if p.is_file() {
+            if p.symlink_metadata().is_ok() {
                 InputsTable::from_file(&p)?
             } else {
                 InputsTable::default()
@@ -88,6 +96,10 @@ pub fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
             .max_uncompressed
             .or(table.max_uncompressed)
             .unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
+        signature_policy: SignaturePolicy {
+            at: args.at.or(table.at),
+            max_age: args.max_signature_age.or(table.max_signature_age),
+        },
     })
 }
 

@@ -7,6 +7,13 @@
 //! Where the manifest is found: `<root>/usr/share/doc/<package>/`; for a
 //! prefix, the manifest there whose `prefix` matches. When dpkg's md5sums
 //! for the package are present, the manifest itself is checked against them.
+//!
+//! Nothing outside `root` is ever read: a manifest path must be absolute and
+//! normalized (no `.`, `..` or empty components; otherwise the audit stops
+//! with an error naming it), and paths are resolved one component at a time
+//! as inside a chroot (a symlink's absolute target starts again at `root`,
+//! `..` stops at `root`); the last component is never followed, and a file
+//! is hashed only if the file opened is the one examined.
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -17,7 +24,7 @@ use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
 use serde::Serialize;
 
-use super::hashio::{hex, sha256_file};
+use super::hashio::hex;
 use super::manifest::{FileEntry, Manifest, MANIFEST_NAME};
 
 /// One difference between the installed files and the manifest.
@@ -69,9 +76,114 @@ impl Finding {
     }
 }
 
-/// `path` (absolute, in-package) under `root`.
+/// `path` (absolute, in-package) under `root`, without resolving anything:
+/// for paths venvdeb itself names (`/usr/share/doc`, dpkg's info dir).
 fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
+}
+
+/// Symlinks followed while resolving one path, at most (as Linux's 40).
+const MAX_LINKS: usize = 40;
+
+/// An absolute, normalized in-package path: `/` then components that are
+/// neither empty, `.` nor `..`, no NUL.
+fn check_path(path: &str) -> Result<()> {
+    let ok = path.len() > 1
+        && path.starts_with('/')
+        && !path.contains('\0')
+        && path[1..]
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    if !ok {
+        bail!(
+            "audit: the manifest lists {path:?}: expected an absolute, normalized path \
+             (no '.', '..' or empty components); refusing to look outside the root"
+        );
+    }
+    Ok(())
+}
+
+/// Where an in-package path is under `root`, resolved as in a chroot at
+/// `root`: every directory on the way is looked at without following it
+/// unless it is a symlink, which is then resolved inside `root` (absolute
+/// targets from `root`, `..` never above it). The last component is not
+/// followed. `None` when a directory on the way is missing or is not a
+/// directory (the path then does not exist under `root`).
+fn resolve(root: &Path, path: &str) -> Result<Option<PathBuf>> {
+    check_path(path)?;
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> =
+        path[1..].split('/').map(std::ffi::OsString::from).collect();
+    let mut dirs: Vec<std::ffi::OsString> = Vec::new();
+    let mut links = 0usize;
+    let here = |dirs: &[std::ffi::OsString]| {
+        let mut p = root.to_path_buf();
+        p.extend(dirs);
+        p
+    };
+    while let Some(comp) = todo.pop_front() {
+        if comp.is_empty() || comp == "." {
+            continue;
+        }
+        if comp == ".." {
+            dirs.pop();
+            continue;
+        }
+        let at = here(&dirs).join(&comp);
+        if todo.is_empty() {
+            return Ok(Some(at));
+        }
+        let meta = match fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("audit: reading {}", at.display())),
+        };
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_LINKS {
+                bail!(
+                    "audit: resolving {path} under {}: more than {MAX_LINKS} symbolic links",
+                    root.display()
+                );
+            }
+            let target = fs::read_link(&at)
+                .with_context(|| format!("audit: reading link {}", at.display()))?;
+            if target.is_absolute() {
+                dirs.clear();
+            }
+            let parts: Vec<std::ffi::OsString> = target
+                .components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(n) => Some(n.to_os_string()),
+                    std::path::Component::ParentDir => Some("..".into()),
+                    _ => None,
+                })
+                .collect();
+            for p in parts.into_iter().rev() {
+                todo.push_front(p);
+            }
+        } else if meta.is_dir() {
+            dirs.push(comp);
+        } else {
+            return Ok(None);
+        }
+    }
+    Ok(Some(root.to_path_buf()))
+}
+
+/// sha256 and size of the regular file at `full`, which `meta` describes:
+/// refused if the file opened is not that one (replaced meanwhile).
+fn hash_examined(full: &Path, meta: &fs::Metadata) -> Result<(String, u64)> {
+    let f = fs::File::open(full).with_context(|| format!("audit: opening {}", full.display()))?;
+    let opened = f
+        .metadata()
+        .with_context(|| format!("audit: reading {}", full.display()))?;
+    if opened.dev() != meta.dev() || opened.ino() != meta.ino() || !opened.is_file() {
+        bail!(
+            "audit: {} changed while it was checked (replaced by another file or a link)",
+            full.display()
+        );
+    }
+    super::hashio::sha256_reader(f).with_context(|| format!("audit: reading {}", full.display()))
 }
 
 fn kind_of(meta: &fs::Metadata) -> &'static str {
@@ -88,7 +200,19 @@ fn kind_of(meta: &fs::Metadata) -> &'static str {
 }
 
 fn check_entry(root: &Path, f: &FileEntry, out: &mut Vec<Finding>) -> Result<()> {
-    let full = under(root, &f.path);
+    let missing = |out: &mut Vec<Finding>| {
+        out.push(Finding::new(
+            &f.path,
+            "missing",
+            Some(f.kind.clone()),
+            None,
+            f.wheel.as_ref(),
+        ))
+    };
+    let Some(full) = resolve(root, &f.path)? else {
+        missing(out);
+        return Ok(());
+    };
     let meta = match fs::symlink_metadata(&full) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -142,7 +266,7 @@ fn check_entry(root: &Path, f: &FileEntry, out: &mut Vec<Finding>) -> Result<()>
             }
         }
         "file" => {
-            let (sha, size) = sha256_file(&full).context("audit")?;
+            let (sha, size) = hash_examined(&full, &meta)?;
             if f.sha256.as_deref() != Some(sha.as_str()) || f.size != Some(size) {
                 out.push(Finding::new(
                     &f.path,
@@ -169,7 +293,9 @@ fn find_added(
     known: &BTreeSet<&str>,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    let dir = under(root, rel);
+    let Some(dir) = resolve(root, rel)? else {
+        return Ok(());
+    };
     let mut names: Vec<std::ffi::OsString> = fs::read_dir(&dir)
         .with_context(|| format!("audit: reading directory {}", dir.display()))?
         .map(|e| e.map(|e| e.file_name()))
@@ -207,10 +333,9 @@ pub fn audit(root: &Path, m: &Manifest) -> Result<Vec<Finding>> {
     }
     let known: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
     let prefix = m.prefix.trim_end_matches('/');
-    if fs::symlink_metadata(under(root, prefix))
-        .map(|x| x.is_dir())
-        .unwrap_or(false)
-    {
+    check_path(prefix)?;
+    let at = resolve(root, prefix)?;
+    if at.is_some_and(|at| fs::symlink_metadata(at).is_ok_and(|x| x.is_dir())) {
         find_added(root, prefix, &known, &mut out)?;
     }
     out.sort_by(|a, b| {
@@ -222,22 +347,33 @@ pub fn audit(root: &Path, m: &Manifest) -> Result<Vec<Finding>> {
     Ok(out)
 }
 
+/// The regular file at the in-package `path` under `root` (resolved as by
+/// [`resolve`]; the file itself not a symlink), if there is one.
+fn regular_file_in(root: &Path, path: &str) -> Result<Option<PathBuf>> {
+    Ok(resolve(root, path)?.filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file())))
+}
+
 /// Find the manifest for `target`: a package name (its doc directory) or a
 /// venv prefix (an absolute path: the manifest whose prefix it is).
 pub fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)> {
     // As built, or gzipped by dh_compress in a debhelper build.
-    let in_doc_dir = |dir: &Path| {
-        [MANIFEST_NAME.to_string(), format!("{MANIFEST_NAME}.gz")]
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
+    let in_doc_dir = |package: &str| -> Result<Option<PathBuf>> {
+        let dir = super::manifest::doc_dir(package);
+        for n in [MANIFEST_NAME.to_string(), format!("{MANIFEST_NAME}.gz")] {
+            if let Some(p) = regular_file_in(root, &format!("{dir}/{n}"))? {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
     };
     if !target.starts_with('/') {
-        let dir = under(root, &super::manifest::doc_dir(target));
-        let Some(path) = in_doc_dir(&dir) else {
+        if !crate::config::is_valid_package_name(target) {
+            bail!("{target:?} is neither a Debian package name nor an absolute venv prefix");
+        }
+        let Some(path) = in_doc_dir(target)? else {
             bail!(
                 "no venvdeb manifest for package {target:?} at {} (not built by venvdeb, not installed, or /usr/share/doc excluded by a dpkg path-exclude)",
-                dir.join(MANIFEST_NAME).display()
+                under(root, &super::manifest::manifest_path(target)).display()
             );
         };
         let m = Manifest::read(&path)?;
@@ -245,12 +381,19 @@ pub fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)>
     }
     let want = target.trim_end_matches('/');
     let docs = under(root, "/usr/share/doc");
-    let mut found: Vec<PathBuf> = fs::read_dir(&docs)
+    let Some(docs_dir) = resolve(root, "/usr/share/doc")? else {
+        bail!("no venvdeb manifest: {} does not exist", docs.display());
+    };
+    let mut names: Vec<String> = fs::read_dir(&docs_dir)
         .with_context(|| format!("reading {}", docs.display()))?
-        .filter_map(|e| e.ok().and_then(|e| in_doc_dir(&e.path())))
+        .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+        .filter(|n| crate::config::is_valid_package_name(n))
         .collect();
-    found.sort();
-    for p in found {
+    names.sort();
+    for name in names {
+        let Some(p) = in_doc_dir(&name)? else {
+            continue;
+        };
         let m = Manifest::read(&p)?;
         if m.prefix.trim_end_matches('/') == want {
             return Ok((p, m));
@@ -271,17 +414,29 @@ pub fn check_manifest_md5(
     manifest_file: &Path,
     m: &Manifest,
 ) -> Result<Option<Finding>> {
-    let info = under(root, "/var/lib/dpkg/info");
-    let candidates = [
-        info.join(format!("{}.md5sums", m.package.name)),
-        info.join(format!(
-            "{}:{}.md5sums",
-            m.package.name, m.package.architecture
-        )),
-    ];
-    let Some(sums) = candidates.iter().find(|p| p.is_file()) else {
+    let name = &m.package.name;
+    let arch = &m.package.architecture;
+    if !crate::config::is_valid_package_name(name)
+        || arch.is_empty()
+        || !arch
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        bail!(
+            "audit: the manifest names the package {name:?} (architecture {arch:?}): not a Debian package name and architecture"
+        );
+    }
+    let mut sums = None;
+    for n in [format!("{name}.md5sums"), format!("{name}:{arch}.md5sums")] {
+        if let Some(p) = regular_file_in(root, &format!("/var/lib/dpkg/info/{n}"))? {
+            sums = Some(p);
+            break;
+        }
+    }
+    let Some(sums) = sums else {
         return Ok(None);
     };
+    let sums = &sums;
     // The path dpkg recorded: the manifest's own, relative to the root.
     let Ok(rel) = manifest_file.strip_prefix(root) else {
         return Ok(None);
@@ -402,5 +557,136 @@ mod tests {
         );
         assert_eq!(gm, m);
         assert_eq!(locate_manifest(d.path(), "/opt/venvs/demo").unwrap().1, m);
+    }
+
+    /// A file outside the audited root, and its sha256.
+    fn secret(outside: &Path) -> (PathBuf, String) {
+        let p = outside.join("secret.txt");
+        fs::write(&p, "outside the root\n").unwrap();
+        let (sha, _) = super::super::hashio::sha256_file(&p).unwrap();
+        (p, sha)
+    }
+
+    fn audited(root: &Path) -> Manifest {
+        let input = sample(root);
+        let w = write_into(root, &input).unwrap();
+        Manifest::from_json(&w.manifest_json).unwrap()
+    }
+
+    #[test]
+    fn manifest_paths_with_dot_dot_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        fs::create_dir(&root).unwrap();
+        let (secret, sha) = secret(d.path());
+        let mut m = audited(&root);
+        let depth = root.components().count() + 4;
+        let escape = format!(
+            "/opt/venvs/demo/{}{}",
+            "../".repeat(depth),
+            secret.display()
+        );
+        for bad in [
+            escape.as_str(),
+            "/opt/venvs/demo/./pyvenv.cfg",
+            "/opt/venvs//demo",
+            "opt/venvs/demo",
+            "/",
+        ] {
+            let mut m = m.clone();
+            let mut f = m.files[0].clone();
+            f.path = bad.to_string();
+            f.kind = "file".into();
+            m.files.push(f);
+            let e = format!("{:#}", audit(&root, &m).unwrap_err());
+            assert!(e.contains("normalized") && !e.contains(&sha), "{bad}: {e}");
+        }
+        m.prefix = "/opt/venvs/../..".into();
+        assert!(audit(&root, &m).is_err());
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        fs::create_dir(&root).unwrap();
+        let outside = d.path().join("outside");
+        fs::create_dir_all(outside.join("venvs/demo")).unwrap();
+        let (_, sha) = secret(&outside.join("venvs/demo"));
+        let m = audited(&root);
+        // The manifest lists a file the tree replaces by a link; and a
+        // directory on the way is a symlink out of the root (absolute and
+        // relative): each is resolved inside the root, never outside it.
+        let mut m2 = m.clone();
+        let mut f = m.files[0].clone();
+        f.path = "/opt/venvs/demo/secret.txt".into();
+        f.kind = "file".into();
+        f.sha256 = Some("00".repeat(32));
+        f.size = Some(1);
+        m2.files.push(f);
+        m2.files.sort_by(|a, b| a.path.cmp(&b.path));
+        for target in [
+            outside.clone(),
+            PathBuf::from(format!("../{}", "../".repeat(20)))
+                .join(outside.strip_prefix("/").unwrap()),
+        ] {
+            let opt = root.join("opt");
+            let _ = fs::remove_dir_all(&opt);
+            let _ = fs::remove_file(&opt);
+            std::os::unix::fs::symlink(&target, &opt).unwrap();
+            let found = audit(&root, &m2).unwrap();
+            let text = format!("{found:?}");
+            assert!(!text.contains(&sha), "read outside the root: {text}");
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.path == "/opt/venvs/demo/secret.txt" && f.what == "missing"),
+                "{text}"
+            );
+        }
+        // A link inside the root to another place inside it is followed.
+        let _ = fs::remove_file(root.join("opt"));
+        fs::create_dir_all(root.join("srv/venvs")).unwrap();
+        let fresh = tempfile::tempdir().unwrap();
+        let m = audited(fresh.path());
+        fs::rename(
+            fresh.path().join("opt/venvs/demo"),
+            root.join("srv/venvs/demo"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/srv", root.join("opt")).unwrap();
+        let found = audit(&root, &m).unwrap();
+        assert!(
+            found
+                .iter()
+                .all(|f| f.what != "missing" && f.what != "modified"),
+            "{found:?}"
+        );
+        // A listed file replaced by a link to a file outside: a type finding,
+        // its target never read.
+        let site = root.join("srv/venvs/demo/lib/python3.11/site-packages");
+        fs::remove_file(site.join("demo.py")).unwrap();
+        std::os::unix::fs::symlink(outside.join("venvs/demo/secret.txt"), site.join("demo.py"))
+            .unwrap();
+        let found = audit(&root, &m).unwrap();
+        let text = format!("{found:?}");
+        assert!(!text.contains(&sha), "{text}");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.path.ends_with("/demo.py") && f.what == "type"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn package_names_are_checked_before_they_become_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let e = format!("{:#}", locate_manifest(d.path(), "../../etc").unwrap_err());
+        assert!(e.contains("neither a Debian package name"), "{e}");
+        let mut m = audited(d.path());
+        m.package.name = "../../../etc/x".into();
+        let f = d.path().join("m.json");
+        assert!(check_manifest_md5(d.path(), &f, &m).is_err());
     }
 }

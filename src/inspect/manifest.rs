@@ -10,7 +10,7 @@
 //!
 //! The build calls [`write_into`] at the end of staging, after every file of
 //! the package is in place and before md5sums and Installed-Size are
-//! computed; then [`copy_beside`] once the .deb is written. Reading it back
+//! computed; then [`add_beside`] adds them to the outputs committed with the .deb. Reading it back
 //! (for `audit`, `rebuild --check`): [`Manifest::from_json`].
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use super::canonical::{canonical, to_canonical_json};
 use super::hashio::sha256_file;
 use super::sbom;
 
@@ -116,6 +117,22 @@ pub struct Manifest {
     pub signers: Vec<String>,
     pub wheels: Vec<InputWheel>,
     pub files: Vec<FileEntry>,
+    /// Modules taken from Debian's packages (`[venv] system-site-packages`),
+    /// absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_modules: Vec<SystemModule>,
+}
+
+/// A module the venv imports from the system site-packages: what the target
+/// interpreter imported at build time, and the Debian package owning it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemModule {
+    pub module: String,
+    /// The file it was imported from, e.g.
+    /// `/usr/lib/python3/dist-packages/yaml/__init__.py`.
+    pub file: String,
+    pub debian_package: String,
 }
 
 /// What the build hands over at the end of staging.
@@ -135,40 +152,18 @@ pub struct ManifestInput {
     pub origins: BTreeMap<String, String>,
     /// Also write the CycloneDX SBOM (`sbom::SBOM_NAME`) beside the manifest.
     pub sbom: bool,
+    /// Modules taken from Debian's packages (`crate::system_site`).
+    pub system_modules: Vec<SystemModule>,
 }
 
 /// Where `write_into` put its documents (paths inside the staging root),
-/// and their bytes (for `copy_beside` and for tests).
+/// and their bytes (for `add_beside` and for tests).
 #[derive(Debug, Clone)]
 pub struct Written {
     pub manifest_path: PathBuf,
     pub manifest_json: Vec<u8>,
     pub sbom_path: Option<PathBuf>,
     pub sbom_json: Option<Vec<u8>>,
-}
-
-/// Rebuild a JSON value with every object's keys inserted in sorted order,
-/// so that the output is sorted whether or not serde_json preserves order.
-pub fn canonical(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => {
-            let sorted: BTreeMap<String, serde_json::Value> =
-                m.into_iter().map(|(k, v)| (k, canonical(v))).collect();
-            serde_json::Value::Object(sorted.into_iter().collect())
-        }
-        serde_json::Value::Array(a) => {
-            serde_json::Value::Array(a.into_iter().map(canonical).collect())
-        }
-        other => other,
-    }
-}
-
-/// Serialize deterministically: sorted keys, 2-space indent, final newline.
-pub fn to_canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let v = canonical(serde_json::to_value(value).context("serializing to JSON")?);
-    let mut out = serde_json::to_vec_pretty(&v).context("serializing to JSON")?;
-    out.push(b'\n');
-    Ok(out)
 }
 
 impl Manifest {
@@ -475,22 +470,103 @@ pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> R
         signers,
         wheels,
         files,
+        system_modules: {
+            let mut v = input.system_modules.clone();
+            v.sort();
+            v
+        },
     })
 }
 
+/// Where the SBOM's licenses come from: the METADATA each wheel's
+/// verification already parsed (the build), or the installed METADATA files
+/// of the tree (callers without verified wheels).
+#[derive(Debug, Clone, Copy)]
+pub enum Licenses<'a> {
+    /// Wheel file name -> its METADATA license fields
+    /// (`wheel::metadata::Metadata::license_fields`).
+    Verified(&'a BTreeMap<String, Vec<(String, String)>>),
+    /// Read the header block of each wheel's installed `.dist-info/METADATA`
+    /// (its origin in `ManifestInput::origins`).
+    Installed,
+}
+
+/// Largest installed METADATA header block read for `Licenses::Installed`.
+const METADATA_HEADER_LIMIT: u64 = 1 << 20;
+
+/// The license fields of an installed METADATA file (its header block, at
+/// most `METADATA_HEADER_LIMIT` bytes, parsed by the one METADATA parser).
+fn installed_license_fields(path: &Path) -> Result<Vec<(String, String)>> {
+    use std::io::Read;
+    let f = fs::File::open(path).with_context(|| format!("sbom: opening {}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(METADATA_HEADER_LIMIT)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("sbom: reading {}", path.display()))?;
+    // Lossy: a header block cut at the limit may end inside a character.
+    let text = String::from_utf8_lossy(&bytes);
+    let h = crate::wheel::metadata::parse_headers(text.as_bytes(), "METADATA")
+        .with_context(|| format!("sbom: {}", path.display()))?;
+    Ok(crate::wheel::metadata::license_fields(&h))
+}
+
 /// Write the manifest (and the SBOM when `input.sbom`) into the staging tree
-/// `root` at `/usr/share/doc/<package>/`. Call it when every other file of
-/// the package is in place. Nothing is left behind on error.
+/// `root` at `/usr/share/doc/<package>/`, the SBOM's licenses read from the
+/// installed METADATA files. Call it when every other file of the package
+/// is in place. Nothing is left behind on error.
 pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
+    write_docs(root, input, Licenses::Installed)
+}
+
+/// [`write_into`] with the licenses from where `licenses` says.
+pub fn write_docs(root: &Path, input: &ManifestInput, licenses: Licenses) -> Result<Written> {
     check_name(&input.package.name)?;
     let doc = ensure_doc_dir(root, &input.package.name, input.source_date_epoch)?;
     let mut sbom_path = None;
     let mut sbom_json = None;
     if input.sbom {
-        // The SBOM needs the licenses from installed METADATA files: take a
-        // first manifest for the origins, without the SBOM in it.
-        let pre = build_manifest(root, input, &[])?;
-        let bytes = sbom::sbom_json(root, &pre)?;
+        let mut wheels = input.wheels.clone();
+        wheels.sort();
+        let mut fields: Vec<Vec<(String, String)>> = Vec::new();
+        for w in &wheels {
+            fields.push(match licenses {
+                Licenses::Verified(map) => map.get(&w.filename).cloned().unwrap_or_default(),
+                Licenses::Installed => {
+                    let metadata = input.origins.iter().find(|(path, wheel)| {
+                        **wheel == w.filename && path.ends_with(".dist-info/METADATA")
+                    });
+                    match metadata {
+                        Some((path, _)) => {
+                            installed_license_fields(&root.join(path.trim_start_matches('/')))?
+                        }
+                        None => Vec::new(),
+                    }
+                }
+            });
+        }
+        let tool = Tool::current();
+        let bytes = sbom::sbom_json(&sbom::SbomInput {
+            package: &input.package.name,
+            version: &input.package.version,
+            architecture: &input.package.architecture,
+            prefix: &input.prefix,
+            interpreter: &format!("{} {}", input.interpreter.path, input.interpreter.version),
+            source_date_epoch: input.source_date_epoch,
+            tool_name: &tool.name,
+            tool_version: &tool.version,
+            wheels: wheels
+                .iter()
+                .zip(&fields)
+                .map(|(w, f)| sbom::SbomWheel {
+                    filename: &w.filename,
+                    name: &w.name,
+                    version: &w.version,
+                    sha256: &w.sha256,
+                    license_fields: f,
+                })
+                .collect(),
+            system_modules: &input.system_modules,
+        })?;
         sbom_path = Some(write_atomic(
             &doc,
             sbom::SBOM_NAME,
@@ -502,8 +578,7 @@ pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
     // The doc directory (manifest, SBOM) is not listed: in a debhelper
     // build dh_compress and dh_installdocs change it after staging; dpkg's
     // md5sums cover it.
-    let extra: Vec<String> = Vec::new();
-    let manifest = build_manifest(root, input, &extra)?;
+    let manifest = build_manifest(root, input, &[])?;
     let json = manifest.to_json()?;
     let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
@@ -532,30 +607,20 @@ pub fn beside_names(deb: &Path) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Copy the documents of `written` beside the .deb (atomically); returns
-/// the paths written.
-pub fn copy_beside(written: &Written, deb: &Path, sde: u64) -> Result<Vec<PathBuf>> {
+/// Add the documents of `written` beside the .deb to `outputs` (committed
+/// with the .deb, all or nothing).
+pub fn add_beside(
+    written: &Written,
+    deb: &Path,
+    sde: u64,
+    outputs: &mut crate::atomic::OutputSet,
+) -> Result<()> {
     let (m, s) = beside_names(deb)?;
-    let dir = m.parent().unwrap_or(Path::new("."));
-    let mut out = vec![write_atomic(
-        dir,
-        m.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(MANIFEST_NAME),
-        &written.manifest_json,
-        sde,
-    )?];
+    outputs.bytes(&m, &written.manifest_json, Some(sde))?;
     if let Some(bytes) = &written.sbom_json {
-        out.push(write_atomic(
-            dir,
-            s.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("sbom.cdx.json"),
-            bytes,
-            sde,
-        )?);
+        outputs.bytes(&s, bytes, Some(sde))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -614,6 +679,7 @@ pub(crate) mod tests {
             }],
             origins,
             sbom: true,
+            system_modules: Vec::new(),
         }
     }
 

@@ -1,10 +1,11 @@
 //! Inspection for reproducibility checkers: reading any .deb as a stream
 //! (`debreader`, `tarstream`), comparing two packages (`diff`, `content`),
 //! the build manifest and CycloneDX SBOM venvdeb writes into every package
-//! (`manifest`, `sbom`), and checking an installed venv against its manifest
+//! (`manifest`, `sbom`, both in `canonical` JSON), and checking an installed venv against its manifest
 //! (`audit`). The build pipeline itself is not here: it calls
 //! `manifest::write_into` at the end of staging.
 pub mod audit;
+pub mod canonical;
 pub mod content;
 pub mod controlfile;
 pub mod debreader;

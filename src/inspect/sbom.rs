@@ -1,26 +1,22 @@
 //! The CycloneDX 1.5 JSON SBOM of a package's Python components: one
 //! `library` component per installed wheel (name, version,
 //! `pkg:pypi/<name>@<version>` purl, the wheel's sha256, the license from its
-//! installed METADATA), the Debian package as the described component.
+//! METADATA fields as verification parsed them), the Debian package as the
+//! described component. It reads no file: the manifest module hands it
+//! everything (`SbomInput`).
 //!
 //! Deterministic: the only timestamp is SOURCE_DATE_EPOCH; the serial
 //! number is a name-based (MD5, RFC 4122 version 3) UUID of the document's
 //! own canonical content; keys and components are sorted.
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
+use super::canonical::to_canonical_json;
 use super::hashio::hex;
-use super::manifest::{to_canonical_json, Manifest};
 
 /// The SBOM's file name, in `/usr/share/doc/<package>/`.
 pub const SBOM_NAME: &str = "venvdeb-sbom.cdx.json";
-
-/// Largest METADATA header block read for the license.
-const METADATA_HEADER_LIMIT: u64 = 1 << 20;
 
 /// RFC 4122 name-based UUID, version 3 (MD5), in the URL namespace.
 pub fn uuid_v3(name: &str) -> String {
@@ -73,24 +69,17 @@ pub fn pypi_purl(name: &str, version: &str) -> String {
     )
 }
 
-/// The licenses of a METADATA header block, as CycloneDX license choices:
-/// `License-Expression` (PEP 639) as an expression; else the `License`
-/// field (first line) and the `License ::` classifiers as names.
-pub fn licenses_from_metadata(text: &str) -> Vec<Value> {
+/// The licenses of METADATA license fields (`wheel::metadata::license_fields`), as CycloneDX
+/// license choices: `License-Expression` (PEP 639) as an expression; else
+/// the `License` field (first line) and the `License ::` classifiers as
+/// names.
+pub fn licenses_from_fields(fields: &[(String, String)]) -> Vec<Value> {
     let mut expression = None;
     let mut license: Option<String> = None;
     let mut classifiers = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() {
-            break;
-        }
-        if line.starts_with(' ') || line.starts_with('\t') {
-            continue; // continuation: we keep the first line of License
-        }
-        let Some((k, v)) = line.split_once(':') else {
-            continue;
-        };
-        let v = v.trim();
+    for (k, v) in fields {
+        // Continuation lines are not part of the name: the first line only.
+        let v = v.split('\n').next().unwrap_or_default().trim();
         match k.to_ascii_lowercase().as_str() {
             "license-expression" if !v.is_empty() => expression = Some(v.to_string()),
             "license" if !v.is_empty() && !v.eq_ignore_ascii_case("unknown") => {
@@ -122,50 +111,42 @@ pub fn licenses_from_metadata(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Read the header block of an installed METADATA file (up to the first
-/// blank line, at most `METADATA_HEADER_LIMIT` bytes).
-fn read_metadata_headers(path: &Path) -> Result<String> {
-    let f =
-        std::fs::File::open(path).with_context(|| format!("sbom: opening {}", path.display()))?;
-    let mut r = BufReader::new(f.take(METADATA_HEADER_LIMIT));
-    let mut out = String::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("sbom: reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        let s = String::from_utf8_lossy(&line);
-        if s.trim_end_matches(['\r', '\n']).is_empty() {
-            break;
-        }
-        out.push_str(&s);
-    }
-    Ok(out)
+/// One installed wheel, as the SBOM describes it.
+#[derive(Debug, Clone)]
+pub struct SbomWheel<'a> {
+    pub filename: &'a str,
+    pub name: &'a str,
+    pub version: &'a str,
+    /// Lowercase hex.
+    pub sha256: &'a str,
+    /// Its METADATA's `license_fields`.
+    pub license_fields: &'a [(String, String)],
 }
 
-/// The SBOM of the package whose staging tree is `root` and whose manifest
-/// (without the SBOM itself) is `m`, as canonical JSON bytes.
-pub fn sbom_json(root: &Path, m: &Manifest) -> Result<Vec<u8>> {
-    let pkg = &m.package;
-    let root_ref = format!("deb:{}@{}?arch={}", pkg.name, pkg.version, pkg.architecture);
+/// Everything the SBOM says.
+#[derive(Debug, Clone)]
+pub struct SbomInput<'a> {
+    pub package: &'a str,
+    pub version: &'a str,
+    pub architecture: &'a str,
+    pub prefix: &'a str,
+    /// `<path> <version>` of the target interpreter.
+    pub interpreter: &'a str,
+    pub source_date_epoch: u64,
+    pub tool_name: &'a str,
+    pub tool_version: &'a str,
+    pub wheels: Vec<SbomWheel<'a>>,
+    /// Modules the venv takes from Debian's packages.
+    pub system_modules: &'a [super::manifest::SystemModule],
+}
+
+/// The SBOM as canonical JSON bytes.
+pub fn sbom_json(m: &SbomInput) -> Result<Vec<u8>> {
+    let root_ref = format!("deb:{}@{}?arch={}", m.package, m.version, m.architecture);
     let mut components = Vec::new();
     for w in &m.wheels {
-        let metadata = m.files.iter().find(|f| {
-            f.wheel.as_deref() == Some(w.filename.as_str())
-                && f.kind == "file"
-                && f.path.ends_with(".dist-info/METADATA")
-        });
-        let licenses = match metadata {
-            Some(f) => licenses_from_metadata(&read_metadata_headers(
-                &root.join(f.path.trim_start_matches('/')),
-            )?),
-            None => Vec::new(),
-        };
-        let purl = pypi_purl(&w.name, &w.version);
+        let licenses = licenses_from_fields(w.license_fields);
+        let purl = pypi_purl(w.name, w.version);
         let mut c = json!({
             "type": "library",
             "bom-ref": purl,
@@ -180,6 +161,21 @@ pub fn sbom_json(root: &Path, m: &Manifest) -> Result<Vec<u8>> {
         }
         components.push(c);
     }
+    for s in m.system_modules {
+        // From the target system, not a wheel: named by its Debian package
+        // (its version is whatever the installed system has at run time).
+        components.push(json!({
+            "type": "library",
+            "bom-ref": format!("system:{}", s.module),
+            "name": s.module,
+            "scope": "required",
+            "properties": [
+                { "name": "venvdeb:system-module", "value": s.module },
+                { "name": "venvdeb:debian-package", "value": s.debian_package },
+                { "name": "venvdeb:file", "value": s.file },
+            ],
+        }));
+    }
     components.sort_by(|a, b| a["bom-ref"].as_str().cmp(&b["bom-ref"].as_str()));
     components.dedup_by(|a, b| a["bom-ref"] == b["bom-ref"]);
     let refs: Vec<Value> = components.iter().map(|c| c["bom-ref"].clone()).collect();
@@ -191,18 +187,18 @@ pub fn sbom_json(root: &Path, m: &Manifest) -> Result<Vec<u8>> {
             "timestamp": rfc3339(m.source_date_epoch),
             "tools": { "components": [{
                 "type": "application",
-                "name": m.tool.name,
-                "version": m.tool.version,
+                "name": m.tool_name,
+                "version": m.tool_version,
             }]},
             "component": {
                 "type": "application",
                 "bom-ref": root_ref,
-                "name": pkg.name,
-                "version": pkg.version,
+                "name": m.package,
+                "version": m.version,
                 "properties": [
-                    { "name": "venvdeb:architecture", "value": pkg.architecture },
+                    { "name": "venvdeb:architecture", "value": m.architecture },
                     { "name": "venvdeb:prefix", "value": m.prefix },
-                    { "name": "venvdeb:interpreter", "value": format!("{} {}", m.interpreter.path, m.interpreter.version) },
+                    { "name": "venvdeb:interpreter", "value": m.interpreter },
                 ],
             },
         },
@@ -223,6 +219,7 @@ pub fn sbom_json(root: &Path, m: &Manifest) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn dates() {
@@ -252,6 +249,11 @@ mod tests {
             "pkg:pypi/zope-interface@1.0%2Blocal.1"
         );
         assert_eq!(pypi_purl("a", "1!2.0"), "pkg:pypi/a@1%212.0");
+    }
+
+    fn licenses_from_metadata(text: &str) -> Vec<Value> {
+        let h = crate::wheel::metadata::parse_headers(text.as_bytes(), "METADATA").unwrap();
+        licenses_from_fields(&crate::wheel::metadata::license_fields(&h))
     }
 
     #[test]
@@ -319,6 +321,50 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.success(), text)
+    }
+
+    #[test]
+    fn system_modules_are_components_and_validate() {
+        let d = tempfile::tempdir().unwrap();
+        let mut input = super::super::manifest::tests::sample(d.path());
+        input.system_modules = vec![super::super::manifest::SystemModule {
+            module: "yaml".into(),
+            file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
+            debian_package: "python3-yaml".into(),
+        }];
+        let w = super::super::manifest::write_into(d.path(), &input).unwrap();
+        for (schema, doc) in [
+            (
+                "fixtures/cyclonedx/bom-1.5.schema.json",
+                w.sbom_json.as_ref().unwrap(),
+            ),
+            (
+                "fixtures/manifest/venvdeb-manifest-1.schema.json",
+                &w.manifest_json,
+            ),
+        ] {
+            let (ok, text) = validate(schema, doc);
+            assert!(ok, "{schema}: {text}");
+        }
+        let v: Value = serde_json::from_slice(w.sbom_json.as_ref().unwrap()).unwrap();
+        let c = v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["bom-ref"] == "system:yaml")
+            .unwrap();
+        assert_eq!(c["properties"][1]["value"], "python3-yaml");
+        assert!(v["dependencies"][0]["dependsOn"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("system:yaml")));
+        let m: Value = serde_json::from_slice(&w.manifest_json).unwrap();
+        assert_eq!(m["system_modules"][0]["debian_package"], "python3-yaml");
+        // Without system modules the manifest has no such key (as before).
+        let d2 = tempfile::tempdir().unwrap();
+        let input = super::super::manifest::tests::sample(d2.path());
+        let w = super::super::manifest::write_into(d2.path(), &input).unwrap();
+        assert!(!String::from_utf8_lossy(&w.manifest_json).contains("system_modules"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Planning: which verified wheel of each requirement suits the target
 //! interpreter best (`tags`), and whether the set of distributions to be
-//! installed is closed under their `Requires-Dist` (`closure`). It reads no
+//! installed is closed under their `Requires-Dist` (`closure`), and `target`
+//! ties them together with Requires-Python for one interpreter. It reads no
 //! wheel bytes of its own and writes nothing.
 pub mod closure;
-pub mod pep440;
-pub mod requires;
+
 pub mod select;
 pub mod tags;
+pub mod target;

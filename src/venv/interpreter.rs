@@ -7,8 +7,10 @@
 //! `/usr/bin/python3`), run isolated (`-I -S`) with an empty environment so
 //! that neither PATH, PYTHON* variables, locale nor the working directory can
 //! change the answer. It does not compute tags (see `plan::tags`).
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -45,6 +47,30 @@ pub struct Interpreter {
     /// The activate scripts (no Activate.ps1) rendered for the final prefix
     /// by the interpreter's own `venv` module.
     pub activate: Vec<ActivateScript>,
+    /// `pyvenv.cfg` as the interpreter's own `venv` module writes it, without
+    /// its `command = ` line (which names the build path).
+    pub pyvenv_cfg: String,
+    /// The same with `include-system-site-packages = true`.
+    pub pyvenv_cfg_system: String,
+    /// The release's pip (`python3-pip`, never one under /usr/local), when
+    /// installed: it decides how console-script launchers are written.
+    pub pip: Option<Pip>,
+}
+
+/// What the target release's pip says about the launchers it writes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pip {
+    /// pip's version, e.g. `23.0.1`.
+    pub version: String,
+    /// Where it is, e.g. `/usr/lib/python3/dist-packages/pip`.
+    pub location: String,
+    /// The `SCRIPT_TEMPLATE` of its vendored distlib, if it has one.
+    pub distlib_template: Option<String>,
+    /// Its wheel installer mentions a script template of its own.
+    pub template_overridden: bool,
+    /// Its wheel installer replaces every `pipN[.M]` entry point with
+    /// `pip`, `pipX`, `pipX.Y` using the rule pip 23–25 use.
+    pub versioned_pip_rule: bool,
 }
 
 /// The `venv` scheme's paths, absolute, for the final prefix.
@@ -66,7 +92,7 @@ pub struct ActivateScript {
 }
 
 const QUERY: &str = r#"
-import json, os, struct, sys, sysconfig, types
+import ast, json, os, shutil, struct, sys, sysconfig, tempfile, types
 prefix = sys.argv[1]
 try:
     libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
@@ -85,29 +111,91 @@ scheme = {k: sysconfig.get_path(k, scheme="venv", vars=v)
           for k in ("purelib", "platlib", "scripts", "include", "data")}
 executable = sys._base_executable
 dirname, exename = os.path.split(os.path.abspath(executable))
+
+# The skeleton comes from this interpreter's own venv module: its
+# ensure_directories decides the context (prompt, bin name, ...) for the final
+# prefix -- with the file system calls it makes stubbed out, so nothing is
+# created at the prefix on this machine -- then its setup_scripts and
+# create_configuration write the activate scripts and pyvenv.cfg into a
+# temporary directory, from which they are read back.
 import venv
-ctx = types.SimpleNamespace()
-ctx.env_dir = prefix
-ctx.env_name = os.path.split(prefix)[1]
-ctx.prompt = "(%s) " % ctx.env_name
-ctx.bin_name = os.path.relpath(scheme["scripts"], prefix)
-ctx.env_exe = os.path.join(scheme["scripts"], exename)
-builder = venv.EnvBuilder(with_pip=False)
-root = os.path.join(os.path.dirname(venv.__file__), "scripts")
-activate = []
-for sub in ("common", os.name):
-    d = os.path.join(root, sub)
-    if not os.path.isdir(d):
-        continue
-    for f in sorted(os.listdir(d)):
-        src = os.path.join(d, f)
-        if f == "Activate.ps1" or f.endswith((".exe", ".pdb", ".bat")) or not os.path.isfile(src):
+def skeleton(system_site_packages):
+    builder = venv.EnvBuilder(with_pip=False, system_site_packages=system_site_packages)
+    saved = os.makedirs, os.symlink, os.path.exists
+    os.makedirs = lambda *a, **k: None
+    os.symlink = lambda *a, **k: None
+    os.path.exists = lambda p: False
+    try:
+        ctx = builder.ensure_directories(prefix)
+    finally:
+        os.makedirs, os.symlink, os.path.exists = saved
+    tmp = tempfile.mkdtemp()
+    try:
+        ctx.bin_path = os.path.join(tmp, "bin")
+        os.mkdir(ctx.bin_path)
+        builder.setup_scripts(ctx)
+        activate = []
+        for f in sorted(os.listdir(ctx.bin_path)):
+            p = os.path.join(ctx.bin_path, f)
+            if f == "Activate.ps1":
+                continue
+            if not os.path.isfile(p) or os.path.islink(p):
+                raise SystemExit("venv wrote %s in bin, not a regular file" % f)
+            with open(p, "rb") as fh:
+                text = fh.read().decode("utf-8")
+            activate.append(dict(name=f, text=text, mode=os.stat(p).st_mode & 0o777))
+        cfg_ctx = types.SimpleNamespace(**vars(ctx))
+        cfg_ctx.env_dir = tmp
+        builder.create_configuration(cfg_ctx)
+        with open(os.path.join(tmp, "pyvenv.cfg"), encoding="utf-8") as fh:
+            cfg = "".join(l for l in fh if not l.startswith("command = "))
+    finally:
+        shutil.rmtree(tmp)
+    return activate, cfg
+activate, pyvenv_cfg = skeleton(False)
+_, pyvenv_cfg_system = skeleton(True)
+
+# The release's pip (never one under /usr/local): its version, the launcher
+# template its vendored distlib holds, and whether its wheel installer
+# overrides that template or special-cases pip's own launchers as pip 23-25 do.
+pip = None
+try:
+    import site, importlib.metadata as md
+    dirs = [d for d in site.getsitepackages() if not d.startswith("/usr/local/")]
+except Exception:
+    dirs = []
+for d in dirs:
+    if pip is not None:
+        break
+    for dist in md.distributions(path=[d]):
+        if (dist.metadata["Name"] or "").lower() != "pip":
             continue
-        with open(src, "rb") as fh:
-            text = fh.read().decode("utf-8")
-        ctx.script_path = src
-        activate.append(dict(name=f, text=builder.replace_variables(text, ctx),
-                             mode=os.stat(src).st_mode & 0o777))
+        base = os.path.join(d, "pip")
+        def source(rel):
+            try:
+                with open(os.path.join(base, rel), encoding="utf-8") as fh:
+                    return fh.read()
+            except OSError:
+                return None
+        template = None
+        src = source("_vendor/distlib/scripts.py")
+        if src is not None:
+            for node in ast.parse(src).body:
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and getattr(node.targets[0], "id", None) == "SCRIPT_TEMPLATE"
+                        and isinstance(node.value, ast.Constant)
+                        and isinstance(node.value.value, str)):
+                    template = node.value.value
+        wheel_py = source("_internal/operations/install/wheel.py") or ""
+        pip = dict(
+            version=dist.version,
+            location=base,
+            distlib_template=template,
+            template_overridden="script_template" in wheel_py.lower(),
+            versioned_pip_rule='r"pip(\\d+(\\.\\d+)?)?$"' in wheel_py,
+        )
+        break
+
 print(json.dumps(dict(
     version=list(sys.version_info[:3]),
     implementation=sys.implementation.name,
@@ -121,25 +209,102 @@ print(json.dumps(dict(
     executable=os.path.realpath(sys.executable),
     scheme=scheme,
     activate=activate,
+    pyvenv_cfg=pyvenv_cfg,
+    pyvenv_cfg_system=pyvenv_cfg_system,
+    pip=pip,
 ), sort_keys=True))
 "#;
 
+/// How long a target interpreter may take to answer a query before it is
+/// killed and the build stops (a hung or hostile interpreter must not be
+/// waited on forever). A healthy one answers in well under a second.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Run `cmd` (an interpreter query) with stdout and stderr captured, killing
+/// it when it has not exited after `timeout`. `what` names it in errors.
+pub fn output_with_timeout(cmd: &mut Command, timeout: Duration, what: &str) -> Result<Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {what}"))?;
+    // Both pipes are drained by threads so that a chatty child cannot block
+    // on a full pipe while we wait for it.
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                // Bounded: an answer is a few KB; never read without limit.
+                let _ = r.by_ref().take(64 << 20).read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child
+            .try_wait()
+            .with_context(|| format!("waiting for {what}"))?
+        {
+            break st;
+        }
+        if start.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            // The reader threads are left to finish when the pipes close (a
+            // grandchild may still hold them); nothing waits for them.
+            bail!(
+                "{what} did not answer within {} s: killed; is it a working Python interpreter?",
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 impl Interpreter {
     /// Run `python` once to learn everything the build needs for a venv at
-    /// `prefix`.
+    /// `prefix` (killed after [`QUERY_TIMEOUT`]).
     pub fn query(python: &Path, prefix: &str) -> Result<Interpreter> {
+        Self::query_within(python, prefix, QUERY_TIMEOUT)
+    }
+
+    /// [`Interpreter::query`] with another timeout.
+    pub fn query_within(python: &Path, prefix: &str, timeout: Duration) -> Result<Interpreter> {
         if !python.is_absolute() {
             bail!(
                 "the target interpreter {} must be an absolute path",
                 python.display()
             );
         }
-        let out = Command::new(python)
-            .args(["-I", "-S", "-c", QUERY, prefix])
-            .env_clear()
-            .current_dir("/")
-            .output()
-            .with_context(|| format!("running the target interpreter {}", python.display()))?;
+        let out = output_with_timeout(
+            Command::new(python)
+                .args(["-I", "-S", "-c", QUERY, prefix])
+                .env_clear()
+                .current_dir("/"),
+            timeout,
+            &format!("the target interpreter {}", python.display()),
+        )?;
         if !out.status.success() {
             bail!(
                 "querying the target interpreter {} failed ({}): {}",
@@ -251,8 +416,32 @@ mod tests {
             "{}",
             sh.text
         );
-        assert!(sh.text.contains("(demo) "));
         assert!(!sh.text.contains("__VENV_"));
+        assert!(it
+            .pyvenv_cfg
+            .contains("include-system-site-packages = false\n"));
+        assert!(it
+            .pyvenv_cfg_system
+            .contains("include-system-site-packages = true\n"));
+        assert!(!it.pyvenv_cfg.contains("command"));
+        // Debian's python3-pip is installed here (scripts/deps.sh).
+        let pip = it.pip.as_ref().expect("python3-pip");
+        assert!(pip.location.starts_with("/usr/lib/"), "{pip:?}");
+        assert!(pip.distlib_template.is_some(), "{pip:?}");
+    }
+
+    #[test]
+    fn hung_interpreter_is_killed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fake = tmp.path().join("python3");
+        std::fs::write(&fake, "#!/bin/sh\nexec sleep 600\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = Interpreter::query_within(&fake, "/opt/venvs/x", Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did not answer within 1 s"), "{e}");
+        assert!(e.contains(&fake.display().to_string()), "{e}");
     }
 
     #[test]

@@ -1,15 +1,20 @@
-//! The skeleton of the virtualenv, as `python -m venv --without-pip` makes it
-//! for the final prefix, written under a staging root: `pyvenv.cfg` (without
-//! the `command =` line, which would carry the build path), `bin/python` →
-//! the versioned system interpreter with `python3` and `python3.X` → `python`,
-//! `lib/pythonX.Y/site-packages`, `include/pythonX.Y`, `lib64` → `lib`, and
-//! the activate scripts naming the final prefix (no `Activate.ps1`, no pip).
-//! Wheels are installed into it by `install`.
+//! The skeleton of the virtualenv, as the target interpreter's own
+//! `python -m venv --without-pip` makes it for the final prefix, written
+//! under a staging root: `pyvenv.cfg` and the activate scripts exactly as
+//! that interpreter's `venv` module renders them (see `interpreter`; without
+//! pyvenv.cfg's `command =` line, which would carry the build path),
+//! `bin/python` → the versioned system interpreter with `python3` and
+//! `python3.X` → `python`, `lib/pythonX.Y/site-packages`, `include/pythonX.Y`,
+//! `lib64` → `lib`. Left out on purpose (docs/releases.md): `Activate.ps1`,
+//! pip, and what Python 3.13 adds (`.gitignore`, `bin/𝜋thon`). It also
+//! decides, once, how launchers are written (`scripts::Launchers`). Wheels
+//! are installed into it by `install`.
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use super::interpreter::Interpreter;
+use super::scripts::{check_python_path, Launchers};
 
 /// Where things go, relative to the staging root and absolute at run time.
 #[derive(Debug, Clone)]
@@ -28,6 +33,11 @@ pub struct Layout {
     pub data: String,
     /// The interpreter launchers should name: `<prefix>/bin/python`.
     pub python: String,
+    /// How the release's pip writes launchers.
+    pub launchers: Launchers,
+    /// `include-system-site-packages = true` in pyvenv.cfg (`[venv]
+    /// system-site-packages`; false unless the caller sets it).
+    pub system_site_packages: bool,
 }
 
 impl Layout {
@@ -51,16 +61,20 @@ impl Layout {
         };
         let s = &it.scheme;
         let scripts = rel("scripts", &s.scripts)?;
+        let python = format!("{prefix}/{scripts}/python");
+        check_python_path(&python)?;
         Ok(Layout {
             root: root.to_path_buf(),
             prefix: prefix.to_string(),
-            python: format!("{prefix}/{scripts}/python"),
+            python,
+            launchers: Launchers::of(it),
             scripts,
             purelib: rel("purelib", &s.purelib)?,
             platlib: rel("platlib", &s.platlib)?,
             include: rel("include", &s.include)?,
             headers: format!("include/site/python{}", it.short_version()),
             data: rel("data", &s.data)?,
+            system_site_packages: false,
         })
     }
 
@@ -94,12 +108,11 @@ impl Layout {
         for d in [&self.scripts, &self.purelib, &self.platlib, &self.include] {
             mkdirs(&self.on_disk(d))?;
         }
-        let cfg = format!(
-            "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\n",
-            it.home,
-            it.full_version(),
-            it.executable
-        );
+        let cfg = if self.system_site_packages {
+            &it.pyvenv_cfg_system
+        } else {
+            &it.pyvenv_cfg
+        };
         write_file(&venv.join("pyvenv.cfg"), cfg.as_bytes(), 0o644)?;
         let bin = self.on_disk(&self.scripts);
         symlink(&it.executable, &bin.join("python"))?;
@@ -182,5 +195,92 @@ mod tests {
         // A second create into the now non-empty directory is refused.
         let e = l.create(&it).unwrap_err();
         assert!(e.to_string().contains("not empty"), "{e}");
+    }
+
+    /// The skeleton equals what this interpreter's own
+    /// `python3 -m venv --without-pip` writes at the same prefix, apart from
+    /// the documented differences (bin/python's target, no Activate.ps1,
+    /// .gitignore or 𝜋thon, pyvenv.cfg without `command`).
+    #[test]
+    fn skeleton_equals_python_venv() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real/demo");
+        let st = std::process::Command::new("/usr/bin/python3")
+            .args(["-I", "-m", "venv", "--without-pip"])
+            .arg(&real)
+            .env_clear()
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let prefix = real.to_str().unwrap();
+        let it = Interpreter::query(Path::new("/usr/bin/python3"), prefix).unwrap();
+        let stage = tmp.path().join("stage");
+        let l = Layout::new(&stage, prefix, &it).unwrap();
+        l.create(&it).unwrap();
+        let ours = l.venv_dir();
+        let tree = |root: &Path| {
+            let mut out = std::collections::BTreeMap::new();
+            let mut todo = vec![root.to_path_buf()];
+            while let Some(d) = todo.pop() {
+                for e in std::fs::read_dir(&d).unwrap() {
+                    let p = e.unwrap().path();
+                    let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+                    let m = std::fs::symlink_metadata(&p).unwrap();
+                    let v = if m.file_type().is_symlink() {
+                        format!("-> {}", std::fs::read_link(&p).unwrap().display())
+                    } else if m.is_dir() {
+                        todo.push(p.clone());
+                        "dir".to_string()
+                    } else {
+                        use std::os::unix::fs::PermissionsExt;
+                        let text = std::fs::read_to_string(&p).unwrap();
+                        let text: String = text
+                            .lines()
+                            .filter(|l| !l.starts_with("command = "))
+                            .map(|l| format!("{l}\n"))
+                            .collect();
+                        format!("{:o} {text}", m.permissions().mode() & 0o777)
+                    };
+                    out.insert(rel, v);
+                }
+            }
+            out
+        };
+        let mut want = tree(&real);
+        let got = tree(&ours);
+        for documented in ["bin/Activate.ps1", ".gitignore", "bin/𝜋thon"] {
+            want.remove(documented);
+        }
+        // Documented choice (REFERENCE.md): bin/python names the versioned
+        // interpreter, python3 and python3.X name python; venv links them
+        // otherwise (e.g. to /usr/bin/python3), to the same interpreter.
+        let short = it.short_version();
+        for link in [
+            "bin/python".to_string(),
+            "bin/python3".into(),
+            format!("bin/python{short}"),
+        ] {
+            let w = want
+                .remove(&link)
+                .unwrap_or_else(|| panic!("venv wrote no {link}"));
+            assert!(w.starts_with("-> "), "{link}: {w}");
+            assert_eq!(
+                std::fs::canonicalize(real.join(&link)).unwrap(),
+                Path::new(&it.executable),
+                "{link}"
+            );
+        }
+        assert_eq!(got["bin/python"], format!("-> {}", it.executable));
+        assert_eq!(got["bin/python3"], "-> python");
+        assert_eq!(got[&format!("bin/python{short}")], "-> python");
+        let mut got = got;
+        for link in [
+            "bin/python".to_string(),
+            "bin/python3".into(),
+            format!("bin/python{short}"),
+        ] {
+            got.remove(&link);
+        }
+        assert_eq!(got, want);
     }
 }

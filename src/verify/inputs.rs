@@ -19,6 +19,10 @@ pub struct InputsTable {
     pub threshold: Option<usize>,
     pub python: Option<PathBuf>,
     pub max_uncompressed: Option<u64>,
+    /// `at`: the reference time for signatures (Unix seconds).
+    pub at: Option<u64>,
+    /// `max-signature-age`, in seconds.
+    pub max_signature_age: Option<u64>,
 }
 
 const KEYS: &[&str] = &[
@@ -29,13 +33,14 @@ const KEYS: &[&str] = &[
     "keyring",
     "threshold",
     "max-uncompressed",
+    "at",
+    "max-signature-age",
 ];
 
 impl InputsTable {
     /// Read `[inputs]` from a TOML file (an absent table gives all `None`).
     pub fn from_file(path: &Path) -> Result<InputsTable> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = crate::input::read_regular_text(path, "configuration", crate::input::MAX_TEXT)?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base).with_context(|| format!("{}: [inputs]", path.display()))
     }
@@ -97,6 +102,15 @@ impl InputsTable {
                 }
             }
         };
+        let text = |k: &str| -> Result<Option<&str>> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(v) => Ok(Some(
+                    v.as_str()
+                        .with_context(|| format!("{k} must be a string"))?,
+                )),
+            }
+        };
         Ok(InputsTable {
             wheelhouse: path("wheelhouse")?,
             lock: path("lock")?,
@@ -106,6 +120,14 @@ impl InputsTable {
             threshold: int("threshold")?.map(|n| n as usize),
             python,
             max_uncompressed: int("max-uncompressed")?,
+            at: text("at")?
+                .map(crate::verify::signature::parse_time)
+                .transpose()
+                .context("at")?,
+            max_signature_age: text("max-signature-age")?
+                .map(crate::verify::signature::parse_duration)
+                .transpose()
+                .context("max-signature-age")?,
         })
     }
 }
@@ -125,6 +147,14 @@ mod tests {
         assert_eq!(t.keyring, Some(PathBuf::from("/k.gpg")));
         assert_eq!(t.threshold, Some(2));
         assert_eq!(t.python, Some(PathBuf::from("/usr/bin/python3.11")));
+        let t = InputsTable::parse(
+            "[inputs]\nat = \"2025-01-01\"\nmax-signature-age = \"30d\"\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(t.at, Some(1_735_689_600));
+        assert_eq!(t.max_signature_age, Some(30 * 86400));
+        assert!(InputsTable::parse("[inputs]\nat = \"yesterday\"\n", Path::new("/")).is_err());
         assert!(InputsTable::parse("[inputs]\npython = \"/x\"\n", Path::new("/")).is_err());
         assert!(InputsTable::parse("[venv]\npython = \"python3\"\n", Path::new("/")).is_err());
         assert!(InputsTable::parse("[inputs]\nwheelhose = \"x\"\n", Path::new("/")).is_err());

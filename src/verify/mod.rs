@@ -36,10 +36,10 @@ use crate::wheel::name::{canonical_version, Tag, WheelName};
 use crate::wheel::record::{hex, HashAlgorithm, Record};
 
 pub use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
-pub use signature::GoodSignature;
+pub use signature::{GoodSignature, SignaturePolicy};
 
 /// Largest sums or lock file read (they are small text files).
-const MAX_LIST_BYTES: u64 = 64 << 20;
+const MAX_LIST_BYTES: u64 = crate::input::MAX_TEXT;
 
 /// Everything verification needs. Paths are used as given (no implicit
 /// key store, no search path).
@@ -56,6 +56,8 @@ pub struct VerifyInputs {
     pub marker_env: MarkerEnv,
     /// Cap on each wheel's total uncompressed size.
     pub max_uncompressed: u64,
+    /// Reference time and maximum signature age (default: now, no maximum).
+    pub signature_policy: SignaturePolicy,
 }
 
 /// One wheel that passed every check.
@@ -216,9 +218,19 @@ pub struct VerifiedWheelhouse {
     skipped: Vec<String>,
     unselected: Vec<String>,
     marker_env: MarkerEnv,
+    reference_time: u64,
+    at: Option<u64>,
 }
 
 impl VerifiedWheelhouse {
+    /// The time signatures were judged at (Unix seconds).
+    pub fn reference_time(&self) -> u64 {
+        self.reference_time
+    }
+    /// The reference time when one was given (`--at`), else `None` (now).
+    pub fn at(&self) -> Option<u64> {
+        self.at
+    }
     /// Primary key fingerprints of the signers (uppercase hex, sorted).
     pub fn signers(&self) -> &[String] {
         &self.signers
@@ -256,19 +268,18 @@ impl VerifiedWheelhouse {
 }
 
 fn read_small(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let f =
-        std::fs::File::open(path).with_context(|| format!("opening {what} {}", path.display()))?;
-    let mut buf = Vec::new();
-    f.take(MAX_LIST_BYTES + 1)
-        .read_to_end(&mut buf)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
-    if buf.len() as u64 > MAX_LIST_BYTES {
-        return Err(verification(format!(
-            "{}: more than {MAX_LIST_BYTES} bytes: expected a small text file",
-            path.display()
-        )));
+    crate::input::read_regular(path, what, MAX_LIST_BYTES).map_err(as_verification)
+}
+
+/// A bad verification input (a FIFO, a device, over its size cap) is a
+/// verification failure (exit 3); a missing or unreadable file stays a
+/// usage error (exit 2).
+pub(crate) fn as_verification(e: anyhow::Error) -> anyhow::Error {
+    if crate::input::is_input_error(&e) {
+        verification(format!("{e:#}"))
+    } else {
+        e
     }
-    Ok(buf)
 }
 
 /// Hash a file with one algorithm (only for locks that pin with sha384/512).
@@ -286,6 +297,87 @@ fn hash_file(path: &Path, alg: HashAlgorithm) -> Result<Vec<u8>> {
         h.update(&buf[..n]);
     }
     Ok(h.finish())
+}
+
+/// The largest file taken for a Git LFS pointer (they are about 130 bytes;
+/// the spec allows extensions, keep a margin).
+const MAX_LFS_POINTER: u64 = 1024;
+
+/// If `path` is a Git LFS pointer file: its `oid sha256:` and `size`.
+pub fn lfs_pointer(path: &Path) -> Option<(String, u64)> {
+    let b = crate::input::read_regular(path, "wheel", MAX_LFS_POINTER).ok()?;
+    let t = std::str::from_utf8(&b).ok()?;
+    let mut lines = t.lines();
+    if !lines
+        .next()?
+        .starts_with("version https://git-lfs.github.com/spec/")
+    {
+        return None;
+    }
+    let (mut oid, mut size) = (None, None);
+    for l in lines {
+        if let Some(o) = l.strip_prefix("oid sha256:") {
+            oid = Some(o.trim().to_string());
+        } else if let Some(s) = l.strip_prefix("size ") {
+            size = s.trim().parse::<u64>().ok();
+        }
+    }
+    Some((oid?, size?))
+}
+
+/// For a candidate that could not be read as a wheel: when its sha256 is
+/// neither pinned by the lock nor in the signed list, the message saying so
+/// (naming a Git LFS pointer as one); `None` when the hash is fine and the
+/// file's own problem is the message.
+fn hash_mismatch(
+    path: &Path,
+    r: &lock::LockedRequirement,
+    signed: Option<&sums::SumEntry>,
+    sums_name: &str,
+) -> Option<String> {
+    let sha = match hash_file(path, HashAlgorithm::Sha256) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("{e:#}")),
+    };
+    let locked = r.hashes.iter().any(|h| {
+        if h.hash.algorithm == HashAlgorithm::Sha256 {
+            h.hash.digest == sha
+        } else {
+            hash_file(path, h.hash.algorithm).is_ok_and(|d| d == h.hash.digest)
+        }
+    });
+    let in_list = signed.is_some_and(|s| s.sha256[..] == sha[..]);
+    if locked && in_list {
+        return None;
+    }
+    let expected: Vec<String> = r.hashes.iter().map(|h| h.hash.to_string()).collect();
+    let mut m = format!(
+        "{}: sha256 expected one of [{}] ({}), found sha256:{}; {}",
+        path.display(),
+        expected.join(", "),
+        r.origin,
+        hex(&sha),
+        match signed {
+            Some(s) => format!("{sums_name} line {} says sha256:{}", s.line, hex(&s.sha256)),
+            None => format!("not in {sums_name}"),
+        }
+    );
+    if let Some((oid, size)) = lfs_pointer(path) {
+        let matches = r
+            .hashes
+            .iter()
+            .any(|h| h.hash.algorithm == HashAlgorithm::Sha256 && hex(&h.hash.digest) == oid);
+        m.push_str(&format!(
+            ". This file is a Git LFS pointer (oid sha256:{oid}, size {size}){}, not the wheel: \
+             fetch the LFS objects (`git lfs pull`) and verify again",
+            if matches {
+                ", whose oid is the pinned sha256"
+            } else {
+                ""
+            }
+        ));
+    }
+    Some(m)
 }
 
 /// Read every candidate wheel in parallel (all cores, each file read once);
@@ -330,13 +422,17 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
     // 1. Signature over the exact bytes of the sums file.
     let sums_bytes = read_small(&inputs.sums, "wheel list")?;
     let sums_name = inputs.sums.display().to_string();
-    let sig = signature::verify_detached(
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let sig = signature::verify_detached_policy(
         &sums_bytes,
         &sums_name,
         &inputs.signature,
         &inputs.keyring,
         inputs.threshold,
-        SystemTime::now(),
+        now,
+        &inputs.signature_policy,
     )?;
     // 2. The signed list.
     let sums = sums::Sums::parse(&sums_bytes, &sums_name)?;
@@ -432,11 +528,19 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
             let c = match contents.get(&i) {
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
-                    let msg = format!("{e:#}");
-                    let msg = msg
-                        .strip_prefix("verification failed: ")
-                        .unwrap_or(&msg)
-                        .to_string();
+                    // Hash before parse: a file that is not the pinned and
+                    // signed one is reported as that, not as a bad zip.
+                    let msg =
+                        match hash_mismatch(&path, r, sums.entries.get(fname.as_str()), &sums_name)
+                        {
+                            Some(m) => m,
+                            None => {
+                                let msg = format!("{e:#}");
+                                msg.strip_prefix("verification failed: ")
+                                    .unwrap_or(&msg)
+                                    .to_string()
+                            }
+                        };
                     if !errors.contains(&msg) {
                         errors.push(msg);
                     }
@@ -586,5 +690,7 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
         skipped,
         unselected,
         marker_env: inputs.marker_env.clone(),
+        reference_time: sig.reference_time,
+        at: inputs.signature_policy.at,
     })
 }

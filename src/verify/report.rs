@@ -2,10 +2,14 @@
 //! `--json` the same as a machine-readable report (stable field order).
 use serde::Serialize;
 
+use crate::verify::signature::fmt_time;
 use crate::verify::VerifiedWheelhouse;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// `--at`: the time signatures were judged at (Unix seconds); null:
+    /// the current time (left out so that the report does not depend on it).
+    pub at: Option<u64>,
     pub wheels: usize,
     pub bytes: u64,
     pub uncompressed_bytes: u64,
@@ -20,7 +24,17 @@ pub struct Report {
 pub struct Signer {
     pub fingerprint: String,
     pub signing_key: String,
+    /// Signature creation time (Unix seconds) and the same in UTC.
     pub created: u32,
+    pub created_utc: String,
+    /// When the signing key expires (primary or subkey, the earlier), as the
+    /// keyring says at the reference time; null: never.
+    pub key_expires: Option<u64>,
+    /// Set when the key has expired since the signature was made.
+    pub key_expired_since: Option<u64>,
+    /// Set when the key was retired or superseded (a soft revocation) after
+    /// the signature was made.
+    pub key_retired_since: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,6 +58,7 @@ pub struct Wheel {
 impl Report {
     pub fn new(v: &VerifiedWheelhouse) -> Report {
         Report {
+            at: v.at(),
             wheels: v.wheels().count(),
             bytes: v.wheels().map(|w| w.size()).sum(),
             uncompressed_bytes: v.wheels().map(|w| w.uncompressed_size()).sum(),
@@ -54,6 +69,10 @@ impl Report {
                     fingerprint: g.key.clone(),
                     signing_key: g.signing_key.clone(),
                     created: g.created,
+                    created_utc: fmt_time(u64::from(g.created)),
+                    key_expires: g.key_expires,
+                    key_expired_since: g.key_expired_since,
+                    key_retired_since: g.key_retired_since,
                 })
                 .collect(),
             unknown_signers: v.unknown_signers().to_vec(),
@@ -88,13 +107,29 @@ impl Report {
         let mut s = String::new();
         for g in &self.signers {
             if g.signing_key == g.fingerprint {
-                s.push_str(&format!("good signature from {}\n", g.fingerprint));
+                s.push_str(&format!("good signature from {}", g.fingerprint));
             } else {
                 s.push_str(&format!(
-                    "good signature from {} (subkey {})\n",
+                    "good signature from {} (subkey {})",
                     g.fingerprint, g.signing_key
                 ));
             }
+            s.push_str(&format!(", made {}", g.created_utc));
+            match (g.key_expired_since, g.key_expires) {
+                (Some(e), _) => s.push_str(&format!(
+                    "; key expired since {} (after the signature: still valid)",
+                    fmt_time(e)
+                )),
+                (None, Some(e)) => s.push_str(&format!("; key expires {}", fmt_time(e))),
+                (None, None) => {}
+            }
+            if let Some(r) = g.key_retired_since {
+                s.push_str(&format!(
+                    "; key retired since {} (after the signature: still valid)",
+                    fmt_time(r)
+                ));
+            }
+            s.push('\n');
         }
         for u in &self.unknown_signers {
             s.push_str(&format!(

@@ -38,6 +38,32 @@ pub fn parse_headers(bytes: &[u8], what: &str) -> Result<Vec<(String, String)>> 
     Ok(out)
 }
 
+/// Refuse a second occurrence of a field that may appear once: readers
+/// disagree about which one counts (the first here, the last in Python's
+/// `email` parser), so the name, version or tags could differ between what
+/// was verified and what another tool reports.
+fn check_single(headers: &[(String, String)], what: &str, keys: &[&str]) -> Result<()> {
+    for key in keys {
+        let values: Vec<&String> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+            .collect();
+        if values.len() > 1 {
+            bail!(
+                "{what} has {} {key} fields ({}): expected one",
+                values.len(),
+                values
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 fn first(headers: &[(String, String)], key: &str) -> Option<String> {
     headers
         .iter()
@@ -53,6 +79,20 @@ fn all(headers: &[(String, String)], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The license-related header fields (`License-Expression`, `License`,
+/// `Classifier`) as (name as written, value), in order.
+pub fn license_fields(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(k, _)| {
+            ["License-Expression", "License", "Classifier"]
+                .iter()
+                .any(|f| k.eq_ignore_ascii_case(f))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The parts of core metadata venvdeb uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
@@ -62,11 +102,20 @@ pub struct Metadata {
     pub requires_dist: Vec<String>,
     pub requires_python: Option<String>,
     pub provides_extra: Vec<String>,
+    /// The `License-Expression`, `License` and `Classifier` fields as
+    /// (field name as written, value), in file order: what the SBOM needs,
+    /// so that it never parses METADATA again.
+    pub license_fields: Vec<(String, String)>,
 }
 
 impl Metadata {
     pub fn parse(bytes: &[u8]) -> Result<Metadata> {
         let h = parse_headers(bytes, "METADATA")?;
+        check_single(
+            &h,
+            "METADATA",
+            &["Metadata-Version", "Name", "Version", "Requires-Python"],
+        )?;
         let get = |k: &str| first(&h, k).with_context(|| format!("METADATA has no {k} field"));
         Ok(Metadata {
             metadata_version: get("Metadata-Version")?,
@@ -75,6 +124,7 @@ impl Metadata {
             requires_dist: all(&h, "Requires-Dist"),
             requires_python: first(&h, "Requires-Python"),
             provides_extra: all(&h, "Provides-Extra"),
+            license_fields: license_fields(&h),
         })
     }
 }
@@ -92,6 +142,7 @@ pub struct WheelInfo {
 impl WheelInfo {
     pub fn parse(bytes: &[u8]) -> Result<WheelInfo> {
         let h = parse_headers(bytes, "WHEEL")?;
+        check_single(&h, "WHEEL", &["Wheel-Version", "Root-Is-Purelib", "Build"])?;
         let v = first(&h, "Wheel-Version").context("WHEEL has no Wheel-Version field")?;
         let (maj, min) = v
             .split_once('.')
@@ -219,5 +270,34 @@ mod tests {
         assert_eq!(g["console_scripts"][0].attr.as_deref(), Some("main"));
         assert!(parse_entry_points(b"foo = x:y\n").is_err());
         assert!(parse_entry_points(b"[g]\nfoo = ../x:y\n").is_err());
+    }
+
+    #[test]
+    fn single_fields_may_not_repeat() {
+        for (dup, word) in [
+            ("Name: evil\n", "2 Name fields (\"foo\", \"evil\")"),
+            ("Version: 6.6.6\n", "2 Version fields"),
+            ("name: foo\n", "2 Name fields"),
+            ("Metadata-Version: 2.4\n", "2 Metadata-Version fields"),
+            (
+                "Requires-Python: >=2\nRequires-Python: >=3\n",
+                "2 Requires-Python",
+            ),
+        ] {
+            let text = format!("Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n{dup}\nbody\n");
+            let e = format!("{:#}", Metadata::parse(text.as_bytes()).unwrap_err());
+            assert!(e.contains(word) && e.contains("expected one"), "{dup}: {e}");
+        }
+        // Repeatable fields, and a Name in the body, are fine.
+        Metadata::parse(
+            b"Metadata-Version: 2.1\nName: foo\nVersion: 1.0\nRequires-Dist: a\nRequires-Dist: b\nClassifier: x\nClassifier: y\n\nName: body\n",
+        )
+        .unwrap();
+        let e = WheelInfo::parse(
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nRoot-Is-Purelib: false\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("2 Root-Is-Purelib"), "{e:#}");
+        WheelInfo::parse(b"Wheel-Version: 1.0\nTag: py3-none-any\nTag: py2-none-any\n").unwrap();
     }
 }

@@ -81,3 +81,45 @@ pub fn copy_example(dir: &Path) -> PathBuf {
     copy_dir(&repo().join("example"), &ex);
     ex
 }
+
+/// This machine's Debian architecture (`dpkg --print-architecture`), which
+/// names the .deb files; never hard-coded.
+pub fn deb_arch() -> String {
+    static ARCH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ARCH.get_or_init(|| {
+        ok(Command::new("dpkg").arg("--print-architecture"))
+            .trim()
+            .to_string()
+    })
+    .clone()
+}
+
+/// `(X, Y)` of the target interpreter /usr/bin/python3 (the release's), as it
+/// reports itself; never hard-coded.
+pub fn py_version() -> (u32, u32) {
+    static V: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *V.get_or_init(|| {
+        let v = ok(Command::new("/usr/bin/python3")
+            .args(["-I", "-c", "import sys; print(*sys.version_info[:2])"])
+            .env_clear());
+        let mut it = v.split_whitespace().map(|n| n.parse::<u32>().unwrap());
+        (it.next().unwrap(), it.next().unwrap())
+    })
+}
+
+/// `X.Y` of the target interpreter, e.g. `3.11` on bookworm.
+pub fn py_short() -> String {
+    let (x, y) = py_version();
+    format!("{x}.{y}")
+}
+
+/// The next minor version after the target interpreter's, e.g. `3.12`.
+pub fn py_next() -> String {
+    let (x, y) = py_version();
+    format!("{x}.{}", y + 1)
+}
+
+/// The bundled example's .deb name on this machine.
+pub fn example_deb() -> String {
+    format!("demoapp_1.0.0-1_{}.deb", deb_arch())
+}

@@ -29,7 +29,7 @@ def main(argv=None):
         ["python", "%d.%d.%d" % sys.version_info[:3]],
         ["prefix", sys.prefix],
         ["markupsafe", markupsafe.escape("<ok & safe>")],
-        ["markupsafe speedups", markupsafe.escape.__module__],
+        ["markupsafe speedups", "markupsafe._speedups" if "markupsafe._speedups" in sys.modules else "none"],
         ["charset", best.encoding if best else "unknown"],
         ["labextension data", str(os.path.isfile(_data("jupyter", "labextensions", "jupyterlab_pygments", "package.json")))],
     ]

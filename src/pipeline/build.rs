@@ -1,0 +1,154 @@
+//! Building a package: [`stage`] into a private staging directory, then the
+//! DEBIAN/ control area (maintainer scripts, control with Installed-Size,
+//! md5sums), the build-path scan of the whole tree, normalization, and
+//! `<name>_<version>_<arch>.deb` with the manifest and SBOM beside it in the
+//! output directory. All outputs are one `atomic::OutputSet`: written to
+//! temporary files, then renamed together or not at all. Staging happens in
+//! a private directory under the temporary directory (`TMPDIR`), never in the
+//! output directory, and is removed afterwards, pass or fail: after a failed
+//! build the output directory holds exactly what it held before.
+//! `venvdeb build` and `venvdeb rebuild` call [`build`].
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::stage::{stage, StageOptions, StageReport};
+use crate::atomic::OutputSet;
+use crate::config::Config;
+use crate::deb::{write_deb_uncommitted, Compression, DebOptions};
+use crate::package::{self, Control};
+
+/// What a build wrote.
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub deb: PathBuf,
+    /// The manifest (and SBOM) written beside the .deb.
+    pub beside: Vec<PathBuf>,
+    pub report: StageReport,
+    pub control: String,
+}
+
+/// A staging directory removed when dropped.
+struct StagingDir(PathBuf);
+
+impl StagingDir {
+    /// `.venvdeb-build-<name>-<pid>-<n>` in `parent` (a new directory).
+    fn create(parent: &Path, name: &str) -> Result<StagingDir> {
+        let mut n = 0u32;
+        loop {
+            let p = parent.join(format!(".venvdeb-build-{name}-{}-{n}", std::process::id()));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(StagingDir(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("creating staging directory {}", p.display()))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The .deb's file name: `<name>_<version without epoch>_<arch>.deb`.
+pub fn deb_file_name(cfg: &Config, arch: &str) -> String {
+    format!(
+        "{}_{}_{arch}.deb",
+        cfg.package.name,
+        cfg.version_in_filename()
+    )
+}
+
+/// Build the package of `cfg` into `output_dir`.
+pub fn build(
+    cfg: &Config,
+    output_dir: &Path,
+    compression: Compression,
+    level: Option<u32>,
+    sde: u64,
+) -> Result<BuildResult> {
+    let output_dir = std::path::absolute(output_dir)
+        .with_context(|| format!("resolving {}", output_dir.display()))?;
+    let staging = StagingDir::create(&std::env::temp_dir(), &cfg.package.name)?;
+    let root = staging.0.join("root");
+    let opts = StageOptions {
+        caller_scans_for_leaks: true,
+        install_docs: true,
+        ..StageOptions::default()
+    };
+    let report = stage(cfg, &root, &opts, sde)?;
+    let mut t = super::Timings::new();
+
+    // Maintainer scripts first: Installed-Size counts them, as
+    // dpkg-gencontrol does after dh_installdeb; control and md5sums after.
+    let debian = root.join("DEBIAN");
+    std::fs::create_dir_all(&debian).with_context(|| format!("creating {}", debian.display()))?;
+    if let Some(p) = &report.postinst {
+        crate::venv::layout::write_file(
+            &debian.join("postinst"),
+            package::maintainer_script(p).as_bytes(),
+            0o755,
+        )?;
+    }
+    crate::venv::layout::write_file(
+        &debian.join("prerm"),
+        package::maintainer_script(&report.prerm).as_bytes(),
+        0o755,
+    )?;
+    let control = Control {
+        package: report.package.clone(),
+        version: report.version.clone(),
+        architecture: report.architecture.clone(),
+        maintainer: cfg.package.maintainer.clone(),
+        installed_size: package::installed_size(&root)?,
+        depends: report.depends.clone(),
+        fields: cfg.package.fields.clone(),
+        synopsis: cfg.package.synopsis.clone(),
+        long_description: cfg.package.long_description.clone(),
+    }
+    .render();
+    crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
+    t.done("maintainer scripts + Installed-Size + control");
+    // One read of every data file: md5sums, and no build path anywhere.
+    let needle = staging.0.as_os_str().as_encoded_bytes();
+    let sums = package::md5sums_scanning(&root, Some(needle))?;
+    crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
+    crate::normalize::scan_for_leaks(&debian, needle)?;
+    t.done("md5sums + leak scan (package)");
+    crate::normalize::normalize(&root, sde)?;
+    t.done("normalize (package)");
+
+    // Every output is added here, then all are committed at once.
+    std::fs::create_dir_all(&output_dir)
+        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
+    let mut outputs = OutputSet::new();
+    let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
+    outputs.push(write_deb_uncommitted(
+        &root,
+        &deb,
+        &DebOptions {
+            compression,
+            level,
+            source_date_epoch: sde,
+        },
+    )?);
+    t.done("deb");
+    if let Some(w) = &report.manifest {
+        crate::inspect::manifest::add_beside(w, &deb, sde, &mut outputs)?;
+    }
+    let mut written = outputs.commit()?;
+    let beside = written.split_off(1);
+    drop(staging);
+    t.done("commit outputs + remove staging");
+    Ok(BuildResult {
+        beside,
+        deb,
+        report,
+        control,
+    })
+}

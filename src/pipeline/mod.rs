@@ -1,0 +1,60 @@
+//! The pipeline as a library: verify -> plan -> venv -> normalize -> deb,
+//! wired together once. [`stage`] builds the venv under a package staging
+//! directory (what `venvdeb stage` and dh_venvdeb need); [`build`] adds the
+//! control area and writes the .deb and the documents beside it (what
+//! `venvdeb build` and `venvdeb rebuild` need). The commands only parse
+//! arguments and print.
+mod build;
+mod stage;
+
+pub use build::{build, deb_file_name, BuildResult};
+pub use stage::{apply_options, stage, write_substvars, StageOptions, StageReport, StagedWheel};
+
+/// Phase timings on stderr when `VENVDEB_TIMINGS` is set (for the
+/// benchmarks); silent otherwise.
+pub(crate) struct Timings {
+    on: bool,
+    last: std::time::Instant,
+    last_cpu: f64,
+}
+
+/// This process's user + system CPU seconds (all threads), from
+/// /proc/self/stat (clock ticks of 1/100 s); 0 if unreadable.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesized command name: state is field 3,
+    // utime 14, stime 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}
+
+impl Timings {
+    pub(crate) fn new() -> Timings {
+        Timings {
+            on: std::env::var_os("VENVDEB_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+            last_cpu: cpu_seconds(),
+        }
+    }
+
+    /// Print how long the phase that just ended took.
+    pub(crate) fn done(&mut self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            let cpu = cpu_seconds();
+            eprintln!(
+                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu",
+                (now - self.last).as_secs_f64(),
+                cpu - self.last_cpu
+            );
+            self.last = now;
+            self.last_cpu = cpu;
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Staging: everything a package build does before the .deb — verify, plan
+//! (`plan::target`), build the venv for its final prefix under a package
+//! staging directory, normalize it, write the manifest and SBOM — and what
+//! the package needs: Depends, Architecture, the postinst/prerm snippets.
+//! `venvdeb stage` (dh_venvdeb) and `venvdeb build` both call [`stage`].
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::Config;
+use crate::normalize;
+use crate::package::{self, BinaryNeeds};
+use crate::plan::target::plan;
+use crate::venv::install::{install_all, InstalledDist, Installer};
+use crate::venv::interpreter::Interpreter;
+use crate::venv::layout::Layout;
+use crate::verify::{verify, VerifiedWheel};
+use crate::wheel::markers::MarkerEnv;
+
+/// Overrides `dh_venvdeb` passes from debian/control.
+#[derive(Debug, Clone, Default)]
+pub struct StageOptions {
+    pub package: Option<String>,
+    pub version: Option<String>,
+    pub arch: Option<String>,
+    /// Leave the build-path scan of the venv to the caller (`build` scans
+    /// the whole package tree once, at the end).
+    pub caller_scans_for_leaks: bool,
+    /// Install /usr/share/doc/<package>/copyright and changelog.Debian.gz
+    /// (what dh_installdocs and dh_installchangelogs do under debhelper).
+    pub install_docs: bool,
+}
+
+/// What staging produced and what the package needs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageReport {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    /// Our Depends (python3 pin, libc6), without the user's.
+    pub depends: Vec<String>,
+    /// With `[venv] system-site-packages`: the configuration's Depends (the
+    /// Debian packages the system modules come from), which `venvdeb:Depends`
+    /// then carries too; empty otherwise.
+    pub system_depends: Vec<String>,
+    pub prefix: String,
+    /// The venv's scripts directory relative to the prefix (`bin`).
+    pub scripts: String,
+    pub interpreter: String,
+    pub python_version: String,
+    pub signers: Vec<String>,
+    pub wheels: Vec<StagedWheel>,
+    pub postinst: Option<String>,
+    pub prerm: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// The manifest (and SBOM) written into the package, for `add_beside`.
+    #[serde(skip)]
+    pub manifest: Option<crate::inspect::manifest::Written>,
+}
+
+impl StageReport {
+    /// The value of `venvdeb:Depends`: ours, then the system modules'
+    /// packages (with `[venv] system-site-packages`).
+    pub fn substvar_depends(&self) -> String {
+        let all: Vec<&str> = self
+            .depends
+            .iter()
+            .chain(&self.system_depends)
+            .map(String::as_str)
+            .collect();
+        all.join(", ")
+    }
+}
+
+/// One installed wheel.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StagedWheel {
+    pub name: String,
+    pub version: String,
+    pub wheel: String,
+    pub sha256: String,
+    pub files: usize,
+}
+
+/// Apply `--package`/`--version`; the default prefix follows the name.
+pub fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
+    let mut cfg = cfg.clone();
+    if let Some(name) = &opts.package {
+        crate::config::check_package_name(name).context("--package")?;
+        if !cfg.venv.prefix_explicit {
+            cfg.venv.prefix = format!("/opt/venvs/{name}");
+        }
+        cfg.package.name = name.clone();
+    }
+    if let Some(v) = &opts.version {
+        crate::config::check_version(v).context("--version")?;
+        cfg.package.version = v.clone();
+    }
+    Ok(cfg)
+}
+
+/// Verify, plan, install the venv under `destdir` and normalize it.
+/// `destdir` may hold other files of the package; the venv's directory must
+/// not exist yet (or be empty). On error, whatever was staged is left for
+/// the caller to remove (`build` stages into a directory it deletes).
+pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Result<StageReport> {
+    let cfg = &apply_options(cfg, opts)?;
+    let mut t = super::Timings::new();
+    let python = &cfg.venv.python;
+    let it = Interpreter::query(python, &cfg.venv.prefix)?;
+    let env = MarkerEnv::query(python)?;
+    // System modules: imported by the target interpreter, owned by a Debian
+    // package the Depends names (before anything is verified or staged).
+    let system_depends: Vec<String> = if cfg.venv.system_site_packages {
+        cfg.package
+            .fields
+            .get("Depends")
+            .cloned()
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let system_modules = crate::system_site::check_modules(
+        python,
+        &cfg.venv.system_modules,
+        system_depends.first().map_or("", String::as_str),
+    )?;
+    t.done("interpreter queries");
+
+    // 1. Verify: nothing unverified goes on.
+    let wh = verify(&cfg.inputs.verify_inputs(env.clone()))?;
+    t.done("verify");
+
+    // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
+    let selected = plan(&wh, &it, &env, python)?;
+    t.done("plan");
+
+    // 3. Package needs: Architecture, Depends.
+    let mut needs = BinaryNeeds::default();
+    for s in &selected {
+        let plats: Vec<&str> = s.platforms.iter().map(String::as_str).collect();
+        needs.add_wheel(&s.file_name, &plats, &it)?;
+    }
+    let architecture = decide_architecture(cfg, opts, &needs)?;
+
+    // 4. The venv: layout, then each wheel, streamed and re-checked.
+    let destdir =
+        std::path::absolute(destdir).with_context(|| format!("resolving {}", destdir.display()))?;
+    std::fs::create_dir_all(&destdir).with_context(|| format!("creating {}", destdir.display()))?;
+    // Everything staged stays inside destdir: no existing directory on the
+    // way to what we write may be a symlink.
+    let mut inside = vec![
+        cfg.venv.prefix.clone(),
+        crate::inspect::manifest::doc_dir(&cfg.package.name),
+    ];
+    if !cfg.venv.expose.is_empty() {
+        inside.push("usr/bin".to_string());
+    }
+    for rel in &inside {
+        refuse_symlinks(&destdir, rel)?;
+    }
+    let mut layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
+    layout.system_site_packages = cfg.venv.system_site_packages;
+    layout.create(&it)?;
+    let mut installer = Installer::new(&layout, &it.short_version());
+    // Every path claimed first (conflicts found in a fixed order), then the
+    // wheels unzipped in parallel: the bytes written do not depend on it.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let wheels: Vec<&crate::verify::VerifiedWheel> = selected.iter().map(|s| s.wheel).collect();
+    let installed: Vec<(InstalledDist, String)> = install_all(&mut installer, &wheels, threads)?
+        .into_iter()
+        .zip(&selected)
+        .map(|(d, s)| (d, s.wheel.sha256_hex()))
+        .collect();
+    package::expose_links(&destdir, cfg, &layout.scripts)?;
+    crate::system_site::check_not_shadowed(
+        &[
+            layout.on_disk(&layout.purelib),
+            layout.on_disk(&layout.platlib),
+        ],
+        &system_modules,
+    )?;
+    t.done("install");
+
+    // 5. Normalize what we staged, and prove no build path leaked into it.
+    let venv_dir = layout.venv_dir();
+    let sum = normalize::normalize(&venv_dir, sde)?;
+    normalize::ancestors(&destdir, &cfg.venv.prefix, sde)?;
+    for name in &cfg.venv.expose {
+        normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
+        normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
+    }
+    if !opts.caller_scans_for_leaks {
+        normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    }
+
+    let mut signers: Vec<String> = wh.signers().to_vec();
+    signers.sort();
+
+    t.done("normalize + leak scan (venv)");
+
+    if opts.install_docs {
+        crate::package::install_docs(&destdir, cfg, sde)?;
+    }
+
+    // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
+    let manifest = write_manifest(
+        cfg,
+        &destdir,
+        &architecture,
+        &it,
+        sde,
+        Trust {
+            signers: &signers,
+            system_modules: &system_modules,
+        },
+        &wheels
+            .iter()
+            .zip(&installed)
+            .map(|(w, (d, _))| (*w, d))
+            .collect::<Vec<_>>(),
+    )?;
+    let wheels = installed
+        .into_iter()
+        .map(|(d, sha)| StagedWheel {
+            files: d.files.len(),
+            name: d.name,
+            version: d.version,
+            wheel: d.wheel,
+            sha256: sha,
+        })
+        .collect();
+    t.done("manifest + SBOM");
+    Ok(StageReport {
+        package: cfg.package.name.clone(),
+        version: cfg.package.version.clone(),
+        architecture,
+        depends: needs.depends(&it),
+        system_depends,
+        prefix: cfg.venv.prefix.clone(),
+        scripts: layout.scripts.clone(),
+        interpreter: python.display().to_string(),
+        python_version: it.full_version(),
+        signers,
+        wheels,
+        postinst: package::postinst_snippet(cfg, &it),
+        prerm: package::prerm_snippet(cfg),
+        files: sum.files,
+        bytes: sum.bytes,
+        manifest: Some(manifest),
+    })
+}
+
+/// Whom the venv trusts: the signers of the wheel list, and the Debian
+/// packages of the system modules.
+struct Trust<'a> {
+    signers: &'a [String],
+    system_modules: &'a [crate::system_site::SystemModule],
+}
+
+/// The manifest (and SBOM) into the staging tree: the wheels as verified
+/// (name, version and licenses from the METADATA verification parsed), the
+/// files each installed.
+fn write_manifest(
+    cfg: &Config,
+    destdir: &Path,
+    architecture: &str,
+    it: &Interpreter,
+    sde: u64,
+    trust: Trust,
+    wheels: &[(&VerifiedWheel, &InstalledDist)],
+) -> Result<crate::inspect::manifest::Written> {
+    use crate::inspect::manifest::{self as m, Licenses, ManifestInput};
+    let mut origins = BTreeMap::new();
+    let mut inputs = Vec::new();
+    let mut licenses = BTreeMap::new();
+    for (w, dist) in wheels {
+        let md = w.metadata();
+        inputs.push(m::InputWheel {
+            filename: w.file_name().to_string(),
+            sha256: w.sha256_hex(),
+            name: md.name.clone(),
+            version: md.version.clone(),
+        });
+        licenses.insert(w.file_name().to_string(), md.license_fields.clone());
+        for f in dist.files.iter().filter(|f| f.from_wheel) {
+            origins.insert(
+                format!("{}/{}", cfg.venv.prefix, f.rel),
+                w.file_name().to_string(),
+            );
+        }
+    }
+    m::write_docs(
+        destdir,
+        &ManifestInput {
+            package: m::PackageId {
+                name: cfg.package.name.clone(),
+                version: cfg.package.version.clone(),
+                architecture: architecture.to_string(),
+            },
+            source_date_epoch: sde,
+            interpreter: m::Interpreter {
+                path: it.path.display().to_string(),
+                version: it.full_version(),
+            },
+            prefix: cfg.venv.prefix.clone(),
+            signers: trust.signers.to_vec(),
+            wheels: inputs,
+            origins,
+            sbom: cfg.package.sbom,
+            system_modules: trust.system_modules.to_vec(),
+        },
+        Licenses::Verified(&licenses),
+    )
+    .context("writing the build manifest")
+}
+
+/// Refuse to stage through a symlink: each existing component of `rel`
+/// (relative to `destdir`, a leading `/` ignored) must be a real directory
+/// (or the last one absent), so that nothing is written outside `destdir`.
+fn refuse_symlinks(destdir: &Path, rel: &str) -> Result<()> {
+    let mut p = destdir.to_path_buf();
+    for part in rel.split('/').filter(|c| !c.is_empty()) {
+        if part == "." || part == ".." {
+            bail!("{rel}: a path inside the package may not contain {part:?}");
+        }
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => bail!(
+                "{} is a symlink: refusing to stage through it (it would write outside {})",
+                p.display(),
+                destdir.display()
+            ),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("{} exists and is not a directory", p.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("checking {}", p.display())),
+        }
+    }
+    Ok(())
+}
+
+/// The Architecture: from the wheels, unless the configuration or `--arch`
+/// names one, which must then agree.
+fn decide_architecture(cfg: &Config, opts: &StageOptions, needs: &BinaryNeeds) -> Result<String> {
+    let derived = needs.architecture().to_string();
+    let asked = opts
+        .arch
+        .clone()
+        .or_else(|| cfg.package.architecture.clone());
+    let Some(asked) = asked else {
+        return Ok(derived);
+    };
+    if derived == "all" || asked == derived {
+        return Ok(asked);
+    }
+    bail!(
+        "the package is requested for architecture {asked}, but its wheels are built for {derived}"
+    )
+}
+
+/// Rewrite a substvars file: keep other lines, replace ours.
+pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+    vars.insert("venvdeb:Depends", report.substvar_depends());
+    vars.insert("venvdeb:Architecture", report.architecture.clone());
+    let mut out: String = old
+        .lines()
+        .filter(|l| !l.starts_with("venvdeb:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (k, v) in vars {
+        out.push_str(&format!("{k}={v}\n"));
+    }
+    crate::atomic::write(path, out.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinked_components_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("dest");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(dest.join("usr")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        refuse_symlinks(&dest, "/opt/venvs/x").unwrap();
+        std::os::unix::fs::symlink(&outside, dest.join("opt")).unwrap();
+        let e = refuse_symlinks(&dest, "/opt/venvs/x").unwrap_err();
+        assert!(e.to_string().contains("is a symlink"), "{e}");
+        std::os::unix::fs::symlink(&outside, dest.join("usr/bin")).unwrap();
+        assert!(refuse_symlinks(&dest, "usr/bin").is_err());
+        refuse_symlinks(&dest, "usr/share/doc/x").unwrap();
+        std::fs::write(dest.join("usr/share"), b"").unwrap();
+        assert!(refuse_symlinks(&dest, "usr/share/doc/x").is_err());
+        assert!(refuse_symlinks(&dest, "usr/../x").is_err());
+    }
+}
