@@ -567,9 +567,9 @@ mod tests {
             files["rules"].content,
             "#!/usr/bin/make -f\n\n%:\n\tdh $@\n"
         );
-        assert!(files["control"]
-            .content
-            .contains("Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3\n"));
+        assert!(files["control"].content.contains(
+            "Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3, python3-pip\n"
+        ));
         assert!(files["control"].content.contains("${venvdeb:Depends}"));
         assert!(files["control"].content.contains("${misc:Depends}"));
         assert!(files["changelog"]

@@ -31,18 +31,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// A source package: the example plus `venvdeb init`'s debian/.
 fn make_source(dir: &Path) -> PathBuf {
-    let src = dh_support::example_source(dir);
-    // The signers' key as an armored file in debian/upstream/, the way a
-    // packager ships it.
-    let _ = fs::remove_file(src.join("keyring.gpg"));
-    ok(venvdeb()
-        .args(["init", ".", "--import-key"])
-        .arg(repo().join("fixtures/keys/test-key-a.public.asc"))
-        .current_dir(&src)
-        .env("DEBFULLNAME", "Demo Maintainer")
-        .env("DEBEMAIL", "demo@example.org")
-        .env("SOURCE_DATE_EPOCH", "1704067200"));
-    src
+    dh_support::example_source_with_debian(dir, venvdeb())
 }
 
 /// `dpkg-buildpackage -us -uc -b` in `src`, through `sh -c PRELUDE; exec …`
@@ -166,11 +155,7 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
             "{name} left in the source root"
         );
     }
-    let unpacked = tmp.path().join("unpacked");
-    ok(Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&deb_a)
-        .arg(&unpacked));
+    let unpacked = dh_support::unpack(&deb_a, tmp.path().join("unpacked"));
     let link = fs::read_link(unpacked.join("usr/bin/demoapp")).unwrap();
     assert_eq!(link, Path::new(&format!("{PREFIX}/bin/demoapp")));
     let checked = dh_support::check_records(&unpacked, PREFIX);
@@ -217,17 +202,7 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     assert!(!c.join(example_deb()).exists());
 
     // lintian: no error or warning (overrides from venvdeb init apply).
-    let out = run(Command::new("lintian").arg(&deb_a));
-    let report = String::from_utf8_lossy(&out.stdout);
-    let bad: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "lintian:\n{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dh_support::assert_lintian_clean(&deb_a);
 
     // Install, run from another directory, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -94,9 +94,9 @@ fn init_writes_a_complete_debian_dir() {
     assert!(control.contains("Source: demo-app\n"), "{control}");
     assert!(control.contains("Package: demo-app\n"));
     assert!(control.contains("Maintainer: Test Maintainer <test@example.org>\n"));
-    assert!(
-        control.contains("Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3\n")
-    );
+    assert!(control.contains(
+        "Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3, python3-pip\n"
+    ));
     assert!(control.contains("Depends: ${venvdeb:Depends}, ${shlibs:Depends}, ${misc:Depends}\n"));
     assert!(control.contains("Description: Small demonstration tool\n"));
     assert_eq!(
@@ -133,8 +133,8 @@ fn init_writes_a_complete_debian_dir() {
 #[test]
 fn init_is_deterministic_and_ignores_umask() {
     let tmp = scratch();
-    let a = project(&tmp.path().join("a").tap_mkdir());
-    let b = project(&tmp.path().join("b").tap_mkdir());
+    let a = project(&dh_support::mkdir(tmp.path().join("a")));
+    let b = project(&dh_support::mkdir(tmp.path().join("b")));
     ok(&mut init_cmd(&a));
     let mut c = Command::new("sh");
     c.arg("-c")
@@ -201,7 +201,7 @@ fn init_errors_write_nothing() {
     let out = run(&mut init_cmd(&src));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pyproject.toml"));
-    let empty = tmp.path().join("empty").tap_mkdir();
+    let empty = dh_support::mkdir(tmp.path().join("empty"));
     let out = run(&mut init_cmd(&empty));
     assert_eq!(out.status.code(), Some(2));
     // A malformed SOURCE_DATE_EPOCH is an error, not the current time.
@@ -399,14 +399,4 @@ fn dh_venvdeb_acts_like_a_dh_command() {
     fs::remove_file(src.join("debian/venvdeb.toml")).unwrap();
     assert!(!stage_line(&["--no-act", "-v"]).contains("stage"));
     assert!(!src.join("debian/demo-app").exists());
-}
-
-trait TapMkdir {
-    fn tap_mkdir(self) -> Self;
-}
-impl TapMkdir for PathBuf {
-    fn tap_mkdir(self) -> Self {
-        fs::create_dir_all(&self).unwrap();
-        self
-    }
 }

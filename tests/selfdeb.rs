@@ -182,11 +182,7 @@ fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
             "{want} missing:\n{list}"
         );
     }
-    let unpacked = tmp.path().join("unpacked");
-    ok(Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&deb_a)
-        .arg(&unpacked));
+    let unpacked = dh_support::unpack(&deb_a, tmp.path().join("unpacked"));
     let copyright = fs::read_to_string(unpacked.join("usr/share/doc/venvdeb/copyright")).unwrap();
     assert!(copyright.starts_with(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
@@ -212,17 +208,7 @@ fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
     }
 
     // 2. lintian: nothing but what the shipped overrides cover.
-    let out = run(Command::new("lintian").arg(&deb_a));
-    let report = String::from_utf8_lossy(&out.stdout);
-    let bad: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "lintian:\n{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dh_support::assert_lintian_clean(&deb_a);
 
     // 3. Install it, build the example with it alone, install that, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -239,17 +225,12 @@ fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
             .env("HOME", tmp.path())
             .env("LC_ALL", "C.UTF-8");
     };
-    let src = dh_support::example_source(&tmp.path().join("example").tap_mkdir());
-    let _ = fs::remove_file(src.join("keyring.gpg"));
     let mut init = Command::new("/usr/bin/venvdeb");
     clean_env(&mut init);
-    ok(init
-        .args(["init", ".", "--import-key"])
-        .arg(repo().join("fixtures/keys/test-key-a.public.asc"))
-        .current_dir(&src)
-        .env("DEBFULLNAME", "Demo Maintainer")
-        .env("DEBEMAIL", "demo@example.org")
-        .env("SOURCE_DATE_EPOCH", "1704067200"));
+    let src = dh_support::example_source_with_debian(
+        &dh_support::mkdir(tmp.path().join("example")),
+        init,
+    );
     let control = fs::read_to_string(src.join("debian/control")).unwrap();
     assert!(control.contains("dh-sequence-venvdeb"), "{control}");
     // The venv's configuration in dotted keys, with a prefix outside
@@ -282,8 +263,7 @@ fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
         .parent()
         .unwrap()
         .join(format!("demoapp_1.0.0-1_{}.deb", arch.trim()));
-    let app_root = tmp.path().join("app");
-    ok(Command::new("dpkg-deb").arg("-x").arg(&app).arg(&app_root));
+    let app_root = dh_support::unpack(&app, tmp.path().join("app"));
     let checked = dh_support::check_records(&app_root, PREFIX);
     assert!(checked > 50, "only {checked} RECORD entries checked");
     let so = ok(Command::new("find")
@@ -317,15 +297,5 @@ fn make_deb_twice_identical_lintian_clean_installs_builds_example_and_purges() {
                 "{path} left behind after purge"
             );
         }
-    }
-}
-
-trait TapMkdir {
-    fn tap_mkdir(self) -> Self;
-}
-impl TapMkdir for PathBuf {
-    fn tap_mkdir(self) -> Self {
-        fs::create_dir_all(&self).unwrap();
-        self
     }
 }

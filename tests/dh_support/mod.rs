@@ -141,3 +141,49 @@ fn hex_of_urlsafe_b64(s: &str) -> String {
     }
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// lintian on a .deb reports no error and no warning (overrides apply).
+pub fn assert_lintian_clean(deb: &Path) {
+    let out = crate::common::run(Command::new("lintian").arg(deb));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "lintian {}:\n{report}{}",
+        deb.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Create the directory `p` (and its parents) and return it.
+pub fn mkdir(p: PathBuf) -> PathBuf {
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// `dpkg-deb -x DEB DIR`; returns DIR.
+pub fn unpack(deb: &Path, dir: PathBuf) -> PathBuf {
+    crate::common::ok(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&dir));
+    dir
+}
+
+/// `example_source` plus the debian/ that `venvdeb init` (the program
+/// `init`, e.g. the test build or an installed /usr/bin/venvdeb) writes,
+/// with the signers' key as an armored file in debian/upstream/, the way a
+/// packager ships it.
+pub fn example_source_with_debian(dir: &Path, mut init: Command) -> PathBuf {
+    let src = example_source(dir);
+    let _ = fs::remove_file(src.join("keyring.gpg"));
+    crate::common::ok(
+        init.args(["init", ".", "--import-key"])
+            .arg(crate::common::repo().join("fixtures/keys/test-key-a.public.asc"))
+            .current_dir(&src)
+            .env("DEBFULLNAME", "Demo Maintainer")
+            .env("DEBEMAIL", "demo@example.org")
+            .env("SOURCE_DATE_EPOCH", "1704067200"),
+    );
+    src
+}
