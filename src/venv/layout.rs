@@ -90,13 +90,6 @@ impl Layout {
 
     /// Write the skeleton. The venv directory must not exist yet (or be empty).
     pub fn create(&self, it: &Interpreter) -> Result<()> {
-        self.create_with(it, false)
-    }
-
-    /// [`Layout::create`], with `include-system-site-packages = true` in
-    /// pyvenv.cfg when `system_site_packages` (as the interpreter's own venv
-    /// writes it for `--system-site-packages`).
-    pub fn create_with(&self, it: &Interpreter, system_site_packages: bool) -> Result<()> {
         let venv = self.venv_dir();
         if venv.exists() {
             let mut entries =
@@ -111,12 +104,7 @@ impl Layout {
         for d in [&self.scripts, &self.purelib, &self.platlib, &self.include] {
             mkdirs(&self.on_disk(d))?;
         }
-        let cfg = if system_site_packages {
-            &it.pyvenv_cfg_system
-        } else {
-            &it.pyvenv_cfg
-        };
-        write_file(&venv.join("pyvenv.cfg"), cfg.as_bytes(), 0o644)?;
+        write_file(&venv.join("pyvenv.cfg"), it.pyvenv_cfg.as_bytes(), 0o644)?;
         let bin = self.on_disk(&self.scripts);
         symlink(&it.executable, &bin.join("python"))?;
         symlink("python", &bin.join("python3"))?;
@@ -198,15 +186,6 @@ mod tests {
         // A second create into the now non-empty directory is refused.
         let e = l.create(&it).unwrap_err();
         assert!(e.to_string().contains("not empty"), "{e}");
-        // With the system site packages.
-        let tmp2 = tempfile::tempdir().unwrap();
-        let l2 = Layout::new(tmp2.path(), "/opt/venvs/demo", &it).unwrap();
-        l2.create_with(&it, true).unwrap();
-        let cfg = std::fs::read_to_string(tmp2.path().join("opt/venvs/demo/pyvenv.cfg")).unwrap();
-        assert!(
-            cfg.contains("include-system-site-packages = true\n"),
-            "{cfg}"
-        );
     }
 
     /// The skeleton equals what this interpreter's own
