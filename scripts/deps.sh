@@ -11,6 +11,9 @@ if [ "$what" = test ]; then
   pkgs="$pkgs gnupg gpgv faketime fakeroot lintian debhelper python3-pip unzip zstd time reprotest disorderfs"
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
+  # The reference the PEP 440/508 differential test and the tags test compare
+  # with (src/pep508_differential.rs, src/plan/tags.rs).
+  pkgs="$pkgs python3-packaging"
   # Sequoia's sqv: tests/verify_keys.rs compares venvdeb's signature verdicts
   # with sqv's and gpgv's (docs/verify.md's table).
   pkgs="$pkgs sqv"
@@ -27,6 +30,9 @@ if [ "$what" = test ]; then
   # makes the bookworm/trixie tarballs from Debian's archive; sbuild and
   # uidmap for building in them the way Debian's buildds do.
   pkgs="$pkgs mmdebstrap sbuild uidmap"
+  # tests/system_site_packages.rs: an app whose venv imports `yaml` from
+  # Debian's package ([venv] system-site-packages).
+  pkgs="$pkgs python3-yaml"
 fi
 missing=
 for p in $pkgs; do

@@ -19,10 +19,15 @@ pub mod input;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
+pub mod pep440;
+pub mod pep508;
+#[cfg(test)]
+mod pep508_differential;
 pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod sde;
+pub mod system_site;
 pub mod venv;
 pub mod verify;
 pub mod wheel;

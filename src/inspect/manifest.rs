@@ -10,7 +10,7 @@
 //!
 //! The build calls [`write_into`] at the end of staging, after every file of
 //! the package is in place and before md5sums and Installed-Size are
-//! computed; then [`copy_beside`] once the .deb is written. Reading it back
+//! computed; then [`add_beside`] adds them to the outputs committed with the .deb. Reading it back
 //! (for `audit`, `rebuild --check`): [`Manifest::from_json`].
 use std::collections::BTreeMap;
 use std::fs;
@@ -117,6 +117,22 @@ pub struct Manifest {
     pub signers: Vec<String>,
     pub wheels: Vec<InputWheel>,
     pub files: Vec<FileEntry>,
+    /// Modules taken from Debian's packages (`[venv] system-site-packages`),
+    /// absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_modules: Vec<SystemModule>,
+}
+
+/// A module the venv imports from the system site-packages: what the target
+/// interpreter imported at build time, and the Debian package owning it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemModule {
+    pub module: String,
+    /// The file it was imported from, e.g.
+    /// `/usr/lib/python3/dist-packages/yaml/__init__.py`.
+    pub file: String,
+    pub debian_package: String,
 }
 
 /// What the build hands over at the end of staging.
@@ -136,10 +152,12 @@ pub struct ManifestInput {
     pub origins: BTreeMap<String, String>,
     /// Also write the CycloneDX SBOM (`sbom::SBOM_NAME`) beside the manifest.
     pub sbom: bool,
+    /// Modules taken from Debian's packages (`crate::system_site`).
+    pub system_modules: Vec<SystemModule>,
 }
 
 /// Where `write_into` put its documents (paths inside the staging root),
-/// and their bytes (for `copy_beside` and for tests).
+/// and their bytes (for `add_beside` and for tests).
 #[derive(Debug, Clone)]
 pub struct Written {
     pub manifest_path: PathBuf,
@@ -452,6 +470,11 @@ pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> R
         signers,
         wheels,
         files,
+        system_modules: {
+            let mut v = input.system_modules.clone();
+            v.sort();
+            v
+        },
     })
 }
 
@@ -542,6 +565,7 @@ pub fn write_docs(root: &Path, input: &ManifestInput, licenses: Licenses) -> Res
                     license_fields: f,
                 })
                 .collect(),
+            system_modules: &input.system_modules,
         })?;
         sbom_path = Some(write_atomic(
             &doc,
@@ -583,30 +607,20 @@ pub fn beside_names(deb: &Path) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Copy the documents of `written` beside the .deb (atomically); returns
-/// the paths written.
-pub fn copy_beside(written: &Written, deb: &Path, sde: u64) -> Result<Vec<PathBuf>> {
+/// Add the documents of `written` beside the .deb to `outputs` (committed
+/// with the .deb, all or nothing).
+pub fn add_beside(
+    written: &Written,
+    deb: &Path,
+    sde: u64,
+    outputs: &mut crate::atomic::OutputSet,
+) -> Result<()> {
     let (m, s) = beside_names(deb)?;
-    let dir = m.parent().unwrap_or(Path::new("."));
-    let mut out = vec![write_atomic(
-        dir,
-        m.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(MANIFEST_NAME),
-        &written.manifest_json,
-        sde,
-    )?];
+    outputs.bytes(&m, &written.manifest_json, Some(sde))?;
     if let Some(bytes) = &written.sbom_json {
-        out.push(write_atomic(
-            dir,
-            s.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("sbom.cdx.json"),
-            bytes,
-            sde,
-        )?);
+        outputs.bytes(&s, bytes, Some(sde))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -665,6 +679,7 @@ pub(crate) mod tests {
             }],
             origins,
             sbom: true,
+            system_modules: Vec::new(),
         }
     }
 

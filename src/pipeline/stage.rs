@@ -15,7 +15,7 @@ use crate::plan::target::plan;
 use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
-use crate::verify::{verify, VerifiedWheel, VerifyInputs};
+use crate::verify::{verify, VerifiedWheel};
 use crate::wheel::markers::MarkerEnv;
 
 /// Overrides `dh_venvdeb` passes from debian/control.
@@ -40,6 +40,10 @@ pub struct StageReport {
     pub architecture: String,
     /// Our Depends (python3 pin, libc6), without the user's.
     pub depends: Vec<String>,
+    /// With `[venv] system-site-packages`: the configuration's Depends (the
+    /// Debian packages the system modules come from), which `venvdeb:Depends`
+    /// then carries too; empty otherwise.
+    pub system_depends: Vec<String>,
     pub prefix: String,
     /// The venv's scripts directory relative to the prefix (`bin`).
     pub scripts: String,
@@ -51,9 +55,23 @@ pub struct StageReport {
     pub prerm: String,
     pub files: u64,
     pub bytes: u64,
-    /// The manifest (and SBOM) written into the package, for `copy_beside`.
+    /// The manifest (and SBOM) written into the package, for `add_beside`.
     #[serde(skip)]
     pub manifest: Option<crate::inspect::manifest::Written>,
+}
+
+impl StageReport {
+    /// The value of `venvdeb:Depends`: ours, then the system modules'
+    /// packages (with `[venv] system-site-packages`).
+    pub fn substvar_depends(&self) -> String {
+        let all: Vec<&str> = self
+            .depends
+            .iter()
+            .chain(&self.system_depends)
+            .map(String::as_str)
+            .collect();
+        all.join(", ")
+    }
 }
 
 /// One installed wheel.
@@ -93,10 +111,27 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let python = &cfg.venv.python;
     let it = Interpreter::query(python, &cfg.venv.prefix)?;
     let env = MarkerEnv::query(python)?;
+    // System modules: imported by the target interpreter, owned by a Debian
+    // package the Depends names (before anything is verified or staged).
+    let system_depends: Vec<String> = if cfg.venv.system_site_packages {
+        cfg.package
+            .fields
+            .get("Depends")
+            .cloned()
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let system_modules = crate::system_site::check_modules(
+        python,
+        &cfg.venv.system_modules,
+        system_depends.first().map_or("", String::as_str),
+    )?;
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
-    let wh = verify(&VerifyInputs::from_config(&cfg.inputs, env.clone()))?;
+    let wh = verify(&cfg.inputs.verify_inputs(env.clone()))?;
     t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
@@ -115,7 +150,20 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let destdir =
         std::path::absolute(destdir).with_context(|| format!("resolving {}", destdir.display()))?;
     std::fs::create_dir_all(&destdir).with_context(|| format!("creating {}", destdir.display()))?;
-    let layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
+    // Everything staged stays inside destdir: no existing directory on the
+    // way to what we write may be a symlink.
+    let mut inside = vec![
+        cfg.venv.prefix.clone(),
+        crate::inspect::manifest::doc_dir(&cfg.package.name),
+    ];
+    if !cfg.venv.expose.is_empty() {
+        inside.push("usr/bin".to_string());
+    }
+    for rel in &inside {
+        refuse_symlinks(&destdir, rel)?;
+    }
+    let mut layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
+    layout.system_site_packages = cfg.venv.system_site_packages;
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
     // Every path claimed first (conflicts found in a fixed order), then the
@@ -128,6 +176,13 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         .map(|(d, s)| (d, s.wheel.sha256_hex()))
         .collect();
     package::expose_links(&destdir, cfg, &layout.scripts)?;
+    crate::system_site::check_not_shadowed(
+        &[
+            layout.on_disk(&layout.purelib),
+            layout.on_disk(&layout.platlib),
+        ],
+        &system_modules,
+    )?;
     t.done("install");
 
     // 5. Normalize what we staged, and prove no build path leaked into it.
@@ -158,7 +213,10 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         &architecture,
         &it,
         sde,
-        &signers,
+        Trust {
+            signers: &signers,
+            system_modules: &system_modules,
+        },
         &wheels
             .iter()
             .zip(&installed)
@@ -181,6 +239,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         version: cfg.package.version.clone(),
         architecture,
         depends: needs.depends(&it),
+        system_depends,
         prefix: cfg.venv.prefix.clone(),
         scripts: layout.scripts.clone(),
         interpreter: python.display().to_string(),
@@ -195,6 +254,13 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     })
 }
 
+/// Whom the venv trusts: the signers of the wheel list, and the Debian
+/// packages of the system modules.
+struct Trust<'a> {
+    signers: &'a [String],
+    system_modules: &'a [crate::system_site::SystemModule],
+}
+
 /// The manifest (and SBOM) into the staging tree: the wheels as verified
 /// (name, version and licenses from the METADATA verification parsed), the
 /// files each installed.
@@ -204,7 +270,7 @@ fn write_manifest(
     architecture: &str,
     it: &Interpreter,
     sde: u64,
-    signers: &[String],
+    trust: Trust,
     wheels: &[(&VerifiedWheel, &InstalledDist)],
 ) -> Result<crate::inspect::manifest::Written> {
     use crate::inspect::manifest::{self as m, Licenses, ManifestInput};
@@ -241,14 +307,40 @@ fn write_manifest(
                 version: it.full_version(),
             },
             prefix: cfg.venv.prefix.clone(),
-            signers: signers.to_vec(),
+            signers: trust.signers.to_vec(),
             wheels: inputs,
             origins,
             sbom: cfg.package.sbom,
+            system_modules: trust.system_modules.to_vec(),
         },
         Licenses::Verified(&licenses),
     )
     .context("writing the build manifest")
+}
+
+/// Refuse to stage through a symlink: each existing component of `rel`
+/// (relative to `destdir`, a leading `/` ignored) must be a real directory
+/// (or the last one absent), so that nothing is written outside `destdir`.
+fn refuse_symlinks(destdir: &Path, rel: &str) -> Result<()> {
+    let mut p = destdir.to_path_buf();
+    for part in rel.split('/').filter(|c| !c.is_empty()) {
+        if part == "." || part == ".." {
+            bail!("{rel}: a path inside the package may not contain {part:?}");
+        }
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => bail!(
+                "{} is a symlink: refusing to stage through it (it would write outside {})",
+                p.display(),
+                destdir.display()
+            ),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("{} exists and is not a directory", p.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("checking {}", p.display())),
+        }
+    }
+    Ok(())
 }
 
 /// The Architecture: from the wheels, unless the configuration or `--arch`
@@ -278,7 +370,7 @@ pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("venvdeb:Depends", report.depends.join(", "));
+    vars.insert("venvdeb:Depends", report.substvar_depends());
     vars.insert("venvdeb:Architecture", report.architecture.clone());
     let mut out: String = old
         .lines()
@@ -289,4 +381,28 @@ pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
         out.push_str(&format!("{k}={v}\n"));
     }
     crate::atomic::write(path, out.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinked_components_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("dest");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(dest.join("usr")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        refuse_symlinks(&dest, "/opt/venvs/x").unwrap();
+        std::os::unix::fs::symlink(&outside, dest.join("opt")).unwrap();
+        let e = refuse_symlinks(&dest, "/opt/venvs/x").unwrap_err();
+        assert!(e.to_string().contains("is a symlink"), "{e}");
+        std::os::unix::fs::symlink(&outside, dest.join("usr/bin")).unwrap();
+        assert!(refuse_symlinks(&dest, "usr/bin").is_err());
+        refuse_symlinks(&dest, "usr/share/doc/x").unwrap();
+        std::fs::write(dest.join("usr/share"), b"").unwrap();
+        assert!(refuse_symlinks(&dest, "usr/share/doc/x").is_err());
+        assert!(refuse_symlinks(&dest, "usr/../x").is_err());
+    }
 }
