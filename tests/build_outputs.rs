@@ -8,9 +8,13 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{copy_example, run, scratch, venvdeb};
+use common::{copy_example, example_deb, run, scratch, venvdeb};
 
-const STEM: &str = "demoapp_1.0.0-1_amd64";
+/// The example's package name stem on this machine (its architecture from
+/// dpkg, not hard-coded).
+fn stem() -> String {
+    example_deb().trim_end_matches(".deb").to_string()
+}
 
 fn build_cmd(ex: &Path, out: &Path, tmp: &Path) -> Command {
     std::fs::create_dir_all(tmp).unwrap();
@@ -52,13 +56,13 @@ fn outputs_appear_together_or_not_at_all() {
     let ex = copy_example(s.path());
     let tmp = s.path().join("tmp");
     for blocked in [
-        format!("{STEM}.venvdeb-manifest.json"),
-        format!("{STEM}.cdx.json"),
+        format!("{}.venvdeb-manifest.json", stem()),
+        format!("{}.cdx.json", stem()),
     ] {
         let out = s.path().join(format!("out-{blocked}"));
         std::fs::create_dir_all(out.join(&blocked)).unwrap();
         // An older .deb of the same name must survive the failed build.
-        std::fs::write(out.join(format!("{STEM}.deb")), b"the previous package").unwrap();
+        std::fs::write(out.join(format!("{}.deb", stem())), b"the previous package").unwrap();
         let before = listing(&out);
         let r = run(&mut build_cmd(&ex, &out, &tmp));
         let err = String::from_utf8_lossy(&r.stderr);
@@ -78,9 +82,9 @@ fn outputs_appear_together_or_not_at_all() {
     assert_eq!(
         names,
         vec![
-            format!("{STEM}.cdx.json"),
-            format!("{STEM}.deb"),
-            format!("{STEM}.venvdeb-manifest.json"),
+            format!("{}.cdx.json", stem()),
+            format!("{}.deb", stem()),
+            format!("{}.venvdeb-manifest.json", stem()),
         ]
     );
 }
@@ -231,7 +235,7 @@ fn long_first_line_of_a_script_streams() {
     let r = run(&mut cmd);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{:?}: {err}", r.status);
-    let deb = out.join(format!("{STEM}.deb"));
+    let deb = out.join(format!("{}.deb", stem()));
     let x = s.path().join("x");
     common::ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     assert_eq!(
