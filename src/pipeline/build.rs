@@ -1,25 +1,29 @@
 //! Building a package: [`stage`] into a private staging directory, then the
 //! DEBIAN/ control area (maintainer scripts, control with Installed-Size,
 //! md5sums), the build-path scan of the whole tree, normalization, and
-//! `<name>_<version>_<arch>.deb` written atomically into the output
-//! directory with the manifest, SBOM and provenance statement beside it. Staging happens in a
-//! private directory inside the output directory, removed afterwards, pass
-//! or fail. `venvdeb build` and `venvdeb rebuild` call [`build`].
+//! `<name>_<version>_<arch>.deb` with the manifest, SBOM and in-toto
+//! provenance statement beside it in the output directory. All outputs are one `atomic::OutputSet`: written to
+//! temporary files, then renamed together or not at all. Staging happens in
+//! a private directory under the temporary directory (`TMPDIR`), never in the
+//! output directory, and is removed afterwards, pass or fail: after a failed
+//! build the output directory holds exactly what it held before.
+//! `venvdeb build` and `venvdeb rebuild` call [`build`].
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::stage::{stage, StageOptions, StageReport};
+use crate::atomic::OutputSet;
 use crate::config::Config;
-use crate::deb::{build_deb, Compression, DebOptions};
+use crate::deb::{write_deb_uncommitted, Compression, DebOptions};
 use crate::package::{self, Control};
 
 /// What a build wrote.
 #[derive(Debug, Clone)]
 pub struct BuildResult {
     pub deb: PathBuf,
-    /// The manifest (and SBOM) copied beside the .deb, and the provenance
-    /// statement.
+    /// The manifest (and SBOM) and the provenance statement written beside
+    /// the .deb.
     pub beside: Vec<PathBuf>,
     pub report: StageReport,
     pub control: String,
@@ -29,6 +33,7 @@ pub struct BuildResult {
 struct StagingDir(PathBuf);
 
 impl StagingDir {
+    /// `.venvdeb-build-<name>-<pid>-<n>` in `parent` (a new directory).
     fn create(parent: &Path, name: &str) -> Result<StagingDir> {
         let mut n = 0u32;
         loop {
@@ -68,11 +73,9 @@ pub fn build(
     level: Option<u32>,
     sde: u64,
 ) -> Result<BuildResult> {
-    std::fs::create_dir_all(output_dir)
-        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let output_dir = std::path::absolute(output_dir)
         .with_context(|| format!("resolving {}", output_dir.display()))?;
-    let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
+    let staging = StagingDir::create(&std::env::temp_dir(), &cfg.package.name)?;
     let root = staging.0.join("root");
     let opts = StageOptions {
         caller_scans_for_leaks: true,
@@ -121,8 +124,12 @@ pub fn build(
     crate::normalize::normalize(&root, sde)?;
     t.done("normalize (package)");
 
+    // Every output is added here, then all are committed at once.
+    std::fs::create_dir_all(&output_dir)
+        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
+    let mut outputs = OutputSet::new();
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    build_deb(
+    let mut deb_file = write_deb_uncommitted(
         &root,
         &deb,
         &DebOptions {
@@ -131,20 +138,37 @@ pub fn build(
             source_date_epoch: sde,
         },
     )?;
+    // The provenance statement names the .deb by its sha256.
+    let deb_sha256 = {
+        use std::io::{Seek, SeekFrom};
+        let f = deb_file.file();
+        f.seek(SeekFrom::Start(0))
+            .with_context(|| format!("re-reading {}", deb.display()))?;
+        crate::inspect::hashio::sha256_reader(f)
+            .with_context(|| format!("hashing {}", deb.display()))?
+            .0
+    };
+    outputs.push(deb_file);
     t.done("deb");
-    let mut beside = Vec::new();
     if let Some(w) = &report.manifest {
-        beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
-        // The in-toto/SLSA provenance statement of the .deb just written.
-        beside.push(crate::inspect::provenance::write_for_build(
+        crate::inspect::manifest::add_beside(w, &deb, sde, &mut outputs)?;
+        let statement = crate::inspect::provenance::statement_for_build(
             &deb,
+            &deb_sha256,
             &w.manifest_json,
             &cfg.inputs.sums,
             compression,
-        )?);
+        )?;
+        outputs.bytes(
+            &crate::inspect::provenance::path_beside(&deb)?,
+            &statement,
+            Some(sde),
+        )?;
     }
+    let mut written = outputs.commit()?;
+    let beside = written.split_off(1);
     drop(staging);
-    t.done("copy manifest beside + remove staging");
+    t.done("commit outputs + remove staging");
     Ok(BuildResult {
         beside,
         deb,
