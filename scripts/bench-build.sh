@@ -6,9 +6,19 @@
 #   - build time (-Z zstd) / `python3 -m venv` + `pip install --no-deps
 #     --require-hashes` of the same wheels (goal < 0.5);
 #   - peak RSS of each (/usr/bin/time -v).
+# With --large, on ../shared/bench/large-requirements.txt (163 wheels, ~440 MB;
+# default wheelhouse /var/tmp/venvdeb-bench/wheels-large), the figures issue 13
+# asks for, from one run (each command RUNS times, default 1, median shown):
+#   - the phase times of each build (VENVDEB_TIMINGS=1);
+#   - build (-Z zstd) / `pip install --no-deps --no-compile --require-hashes`
+#     into a `python3 -m venv --without-pip` venv (/usr/bin/python3; goal <= 0.35);
+#   - build (xz) / `dpkg-deb --root-owner-group -Zxz --build` of the package's
+#     own extracted tree (goal <= 1.05);
+#   - peak RSS of each.
 # The bench inputs are unsigned: the script writes sha256sums.txt and signs it
 # with the TEST-ONLY key fixtures/keys/test-key-a in a throwaway GNUPGHOME.
-# Usage: scripts/bench-build.sh [WHEELHOUSE]  (default: target/bench/wheelhouse,
+# Usage: scripts/bench-build.sh [--large] [WHEELHOUSE]  (default:
+# target/bench/wheelhouse, or /var/tmp/venvdeb-bench/wheels-large with --large,
 # fetched with ../shared/bench/fetch-wheelhouse.sh when missing: network).
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,10 +26,24 @@ root=$(pwd)
 shared=${VENVDEB_SHARED:-$root/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
 bench=$root/target/bench
-wh=${1:-$bench/wheelhouse}
-if [ ! -d "$wh" ] || [ "$(ls "$wh"/*.whl 2>/dev/null | wc -l)" -lt 20 ]; then
-  sh "$shared/bench/fetch-wheelhouse.sh" "$wh" "$shared/bench/requirements.txt"
+large=
+if [ "${1:-}" = --large ]; then
+  large=1
+  shift
 fi
+if [ -n "$large" ]; then
+  reqs=$shared/bench/large-requirements.txt
+  wh=${1:-/var/tmp/venvdeb-bench/wheels-large}
+  want=163
+else
+  reqs=$shared/bench/requirements.txt
+  wh=${1:-$bench/wheelhouse}
+  want=20
+fi
+if [ ! -d "$wh" ] || [ "$(ls "$wh"/*.whl 2>/dev/null | wc -l)" -lt "$want" ]; then
+  sh "$shared/bench/fetch-wheelhouse.sh" "$wh" "$reqs"
+fi
+mkdir -p "$bench"
 cargo build --release --locked --quiet
 bin=$root/target/release/venvdeb
 work=$(mktemp -d "$bench/run.XXXXXX")
@@ -29,7 +53,7 @@ trap 'rm -rf "$work"; [ -n "${GNUPGHOME:-}" ] && rm -rf "$GNUPGHOME"' EXIT
 app=$work/app
 mkdir -p "$app"
 ln -s "$(cd "$wh" && pwd)" "$app/wheelhouse"
-cp "$shared/bench/requirements.txt" "$app/requirements.txt"
+cp "$reqs" "$app/requirements.txt"
 (cd "$app/wheelhouse" && LC_ALL=C sha256sum -- *.whl) > "$app/sha256sums.txt"
 GNUPGHOME=$(mktemp -d)
 export GNUPGHOME
@@ -41,7 +65,7 @@ cat > "$app/venvdeb.toml" <<TOML
 name = "benchapp"
 version = "1.0-1"
 maintainer = "Bench <bench@example.org>"
-description = "venvdeb benchmark: 20 wheels"
+description = "venvdeb benchmark: $want wheels"
 
 [inputs]
 wheelhouse = "wheelhouse"
@@ -62,6 +86,72 @@ measure() {
               /Maximum resident set size/ {rss=$2}
               END {printf "%.3f %.3f %d\n", secs, u+y, rss}' "$work/time.txt"
 }
+
+if [ -n "$large" ]; then
+  runs=${RUNS:-1}
+  # "median_wall median_cpu median_rss" of RUNS runs of a command; $1 names
+  # the run (its stderr is kept as $work/<name>.<i>.err for the phase times).
+  median() {
+    name=$1
+    shift
+    : > "$work/runs.txt"
+    i=1
+    while [ "$i" -le "$runs" ]; do
+      [ -n "${BEFORE_RUN:-}" ] && sh -c "$BEFORE_RUN"
+      measure "$@" >> "$work/runs.txt"
+      cp "$work/err.txt" "$work/$name.$i.err"
+      i=$((i + 1))
+    done
+    for col in 1 2 3; do
+      cut -d' ' -f$col "$work/runs.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+    done | tr '\n' ' '
+  }
+  sync
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  export VENVDEB_TIMINGS=1
+  BEFORE_RUN="rm -rf '$work/zstd'"
+  set -- $(median zstd "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd")
+  build_zstd=$1 cpu_zstd=$2 rss_zstd=$3
+  BEFORE_RUN="rm -rf '$work/pipvenv'"
+  set -- $(median pip sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
+    PIP_FIND_LINKS= PIP_CONFIG_FILE=/dev/null /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' \
+    install --quiet --no-index --no-deps --no-compile --require-hashes \
+    --find-links '$app/wheelhouse' -r '$app/requirements.txt'")
+  pip=$1 cpu_pip=$2 rss_pip=$3
+  rm -rf "$work/pipvenv"
+  BEFORE_RUN="rm -rf '$work/xz'"
+  set -- $(median xz "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz")
+  build_xz=$1 cpu_xz=$2 rss_xz=$3
+  unset VENVDEB_TIMINGS
+  deb=$(ls "$work"/xz/*.deb)
+  dpkg-deb -R "$deb" "$work/tree"
+  BEFORE_RUN="rm -f '$work/dpkg.deb'"
+  set -- $(median dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
+    dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb")
+  dpkg=$1 cpu_dpkg=$2 rss_dpkg=$3
+  same=differ
+  cmp -s "$deb" "$work/dpkg.deb" && same=identical
+  echo "benchmark (large): $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, $(du -sm "$work/tree" | cut -f1) MB" \
+    "and $(find "$work/tree" -type f | wc -l) files installed, $(nproc) CPUs, median of $runs run(s);" \
+    "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "venvdeb's .deb and dpkg-deb's from the extracted tree: $same"
+  for n in zstd xz; do
+    echo "phase times, venvdeb build ($n), run 1:"
+    sed -n 's/^venvdeb: timing: /  /p' "$work/$n.1.err"
+  done
+  printf '%-52s %9s %9s %10s\n' "" "wall s" "cpu s" "peak RSS"
+  printf '%-52s %9s %9s %7s KB\n' "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
+  printf '%-52s %9s %9s %7s KB\n' "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
+  printf '%-52s %9s %9s %7s KB\n' "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
+  printf '%-52s %9s %9s %7s KB\n' "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
+  awk -v a="$build_zstd" -v b="$pip" -v c="$cpu_zstd" -v d="$cpu_pip" \
+    'BEGIN {printf "ratio build(zstd) / pip install:   wall %.2f, cpu %.2f  (goal <= 0.35)\n", a/b, c/d}'
+  awk -v a="$build_xz" -v b="$dpkg" -v c="$cpu_xz" -v d="$cpu_dpkg" \
+    'BEGIN {printf "ratio build(xz) / dpkg-deb -Zxz:   wall %.2f, cpu %.2f  (goal <= 1.05)\n", a/b, c/d}'
+  awk -v a="$rss_xz" -v b="$rss_dpkg" \
+    'BEGIN {printf "peak RSS build(xz) / dpkg-deb:     %.2f  (goal <= 1.1); build(zstd): %d MB (goal < 200)\n", a/b, '"$rss_zstd"'/1024}'
+  exit 0
+fi
 
 sync
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -3,7 +3,14 @@
 //! directory and is renamed into place only when complete; on any error, or
 //! if the writer is dropped without committing, the temporary file is
 //! removed. So after a failure no partial output is ever left under the
-//! destination's name.
+//! destination's name. The file is fsynced before the rename and its
+//! directory after it, so a crash cannot leave a truncated file under the
+//! final name either.
+//!
+//! Several outputs that belong together (a .deb and the documents beside
+//! it) go through one [`OutputSet`]: all are written to temporary files
+//! first, then renamed together; if one rename fails, the ones already
+//! renamed are rolled back (a file they replaced is put back).
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -70,17 +77,177 @@ impl AtomicFile {
         self.file.take().expect("AtomicFile used after commit")
     }
 
-    /// Give the file mode 0644 (whatever the umask) and rename it into place.
-    pub fn commit(mut self) -> Result<()> {
-        drop(self.file.take());
-        fs::set_permissions(&self.tmp, fs::Permissions::from_mode(MODE))
+    /// The final name.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Give the file mode 0644 (whatever the umask) and flush it to disk:
+    /// everything before the rename.
+    fn prepare(&mut self) -> Result<()> {
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => File::open(&self.tmp)
+                .with_context(|| format!("reopening {}", self.tmp.display()))?,
+        };
+        file.set_permissions(fs::Permissions::from_mode(MODE))
             .with_context(|| format!("setting the mode of {}", self.tmp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("syncing {}", self.tmp.display()))?;
+        Ok(())
+    }
+
+    /// Rename the prepared file into place (nothing to remove on drop).
+    fn rename(&mut self) -> Result<()> {
         fs::rename(&self.tmp, &self.dest).with_context(|| {
             format!("renaming {} to {}", self.tmp.display(), self.dest.display())
         })?;
         self.tmp = PathBuf::new();
         Ok(())
     }
+
+    /// Mode 0644 whatever the umask, fsync, rename into place, fsync the
+    /// directory.
+    pub fn commit(mut self) -> Result<()> {
+        self.prepare()?;
+        self.rename()?;
+        sync_dir(&self.dest)
+    }
+}
+
+/// fsync the directory holding `path` (so that a rename in it is durable).
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// Outputs that appear together or not at all: add each complete temporary
+/// file (`AtomicFile`, or bytes), then [`OutputSet::commit`]. Dropped
+/// without committing, every temporary file is removed.
+#[derive(Default)]
+pub struct OutputSet {
+    files: Vec<AtomicFile>,
+}
+
+impl OutputSet {
+    pub fn new() -> OutputSet {
+        OutputSet::default()
+    }
+
+    /// One more output, already written.
+    pub fn push(&mut self, f: AtomicFile) {
+        self.files.push(f);
+    }
+
+    /// One more output: `bytes` at `dest`, with modification time
+    /// `mtime` (seconds since the epoch) when given.
+    pub fn bytes(&mut self, dest: &Path, bytes: &[u8], mtime: Option<u64>) -> Result<()> {
+        let mut f = AtomicFile::create(dest)?;
+        f.file()
+            .write_all(bytes)
+            .with_context(|| format!("writing {}", dest.display()))?;
+        if let Some(t) = mtime {
+            let t = filetime::FileTime::from_unix_time(t as i64, 0);
+            filetime::set_file_handle_times(f.file(), None, Some(t))
+                .with_context(|| format!("setting the mtime of {}", dest.display()))?;
+        }
+        self.files.push(f);
+        Ok(())
+    }
+
+    /// Rename every output into place, or none: a destination that is a
+    /// directory (or named twice) fails before anything is renamed; a
+    /// rename that fails undoes the ones before it (putting back files they
+    /// replaced). Returns the final paths in the order added.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        for (i, f) in self.files.iter().enumerate() {
+            if self.files[..i].iter().any(|g| g.dest == f.dest) {
+                bail!("output {} is written twice", f.dest.display());
+            }
+            if let Ok(m) = fs::symlink_metadata(&f.dest) {
+                if m.is_dir() {
+                    bail!(
+                        "output {} exists and is a directory; nothing was written",
+                        f.dest.display()
+                    );
+                }
+            }
+        }
+        for f in &mut self.files {
+            f.prepare()?;
+        }
+        // Each destination that exists is first moved aside, to be put back
+        // on failure or removed on success.
+        let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+        let mut result = Ok(());
+        for f in &mut self.files {
+            let aside = match fs::symlink_metadata(&f.dest) {
+                Ok(_) => {
+                    let aside = aside_name(&f.dest);
+                    if let Err(e) = fs::rename(&f.dest, &aside) {
+                        result =
+                            Err(e).with_context(|| format!("moving {} aside", f.dest.display()));
+                        break;
+                    }
+                    Some(aside)
+                }
+                Err(_) => None,
+            };
+            let dest = f.dest.clone();
+            if let Err(e) = f.rename() {
+                if let Some(a) = &aside {
+                    let _ = fs::rename(a, &dest);
+                }
+                result = Err(e);
+                break;
+            }
+            done.push((dest, aside));
+        }
+        if let Err(e) = result {
+            for (dest, aside) in done.iter().rev() {
+                match aside {
+                    Some(a) => {
+                        let _ = fs::rename(a, dest);
+                    }
+                    None => {
+                        let _ = fs::remove_file(dest);
+                    }
+                }
+            }
+            return Err(e.context("no output was written"));
+        }
+        for (_, aside) in &done {
+            if let Some(a) = aside {
+                let _ = fs::remove_file(a);
+            }
+        }
+        let mut dirs: Vec<&Path> = done.iter().map(|(d, _)| d.as_path()).collect();
+        dirs.dedup_by_key(|d| d.parent());
+        for d in dirs {
+            sync_dir(d)?;
+        }
+        Ok(done.into_iter().map(|(d, _)| d).collect())
+    }
+}
+
+/// A free name beside `dest` for the file it replaces.
+fn aside_name(dest: &Path) -> PathBuf {
+    let base = dest.file_name().unwrap_or_default();
+    for n in 0u32.. {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(base);
+        name.push(format!(".venvdeb-old-{}-{n}", std::process::id()));
+        let p = dest.with_file_name(name);
+        if fs::symlink_metadata(&p).is_err() {
+            return p;
+        }
+    }
+    unreachable!("u32 exhausted")
 }
 
 impl Drop for AtomicFile {
@@ -145,5 +312,54 @@ mod tests {
         assert_eq!(fs::read(&dest).unwrap(), b"old");
         write(&dest, b"new").unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"new");
+    }
+
+    #[test]
+    fn output_set_all_or_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.deb");
+        let b = d.path().join("a.json");
+        fs::write(&a, b"old deb").unwrap();
+        // The second destination is a directory: nothing is renamed.
+        fs::create_dir(&b).unwrap();
+        let mut set = OutputSet::new();
+        set.bytes(&a, b"new deb", Some(5)).unwrap();
+        set.bytes(&b, b"json", None).unwrap();
+        let e = set.commit().unwrap_err();
+        assert!(format!("{e:#}").contains("is a directory"), "{e:#}");
+        assert_eq!(fs::read(&a).unwrap(), b"old deb");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
+        fs::remove_dir(&b).unwrap();
+        // A rename that fails after the first one: the first is undone and
+        // the file it replaced put back.
+        let mut set = OutputSet::new();
+        set.bytes(&a, b"new deb", Some(5)).unwrap();
+        let mut f = AtomicFile::create(&b).unwrap();
+        f.file().write_all(b"json").unwrap();
+        fs::remove_file(&f.tmp).unwrap();
+        set.push(f);
+        let e = set.commit().unwrap_err();
+        assert!(format!("{e:#}").contains("no output was written"), "{e:#}");
+        assert_eq!(fs::read(&a).unwrap(), b"old deb");
+        assert!(!b.exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+        // Success: both in place, mtime as asked, nothing else left.
+        let mut set = OutputSet::new();
+        set.bytes(&a, b"new deb", Some(5)).unwrap();
+        set.bytes(&b, b"json", None).unwrap();
+        assert_eq!(set.commit().unwrap(), vec![a.clone(), b.clone()]);
+        assert_eq!(fs::read(&a).unwrap(), b"new deb");
+        assert_eq!(fs::read(&b).unwrap(), b"json");
+        assert_eq!(
+            filetime::FileTime::from_last_modification_time(&fs::metadata(&a).unwrap())
+                .unix_seconds(),
+            5
+        );
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
+        // Dropped uncommitted: nothing.
+        let mut set = OutputSet::new();
+        set.bytes(&d.path().join("c"), b"c", None).unwrap();
+        drop(set);
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
     }
 }

@@ -1,16 +1,11 @@
 //! The command line: the top-level clap definition and dispatch. Each
-//! subcommand's own arguments live beside its code in `commands/`.
-use clap::{Parser, Subcommand};
+//! subcommand's own arguments live beside its code in `commands/`; nothing
+//! there imports this module back (the man pages get the clap tree as an
+//! argument, the exit-status table lives in `exit`).
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
-
-/// The exit-status table every subcommand's `--help` ends with.
-pub const EXIT_CODES: &str = "\
-Exit status:
-  0  success (comparisons: identical)
-  1  differs (diff, audit, rebuild --check)
-  2  usage or input error
-  3  verification failure (signature, hash, lock, RECORD)";
+use crate::exit::EXIT_CODES;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Diff(a) => commands::diff::run(&a),
         Command::Audit(a) => commands::audit::run(&a),
         Command::Rebuild(a) => commands::rebuild::run(&a),
-        Command::Manpages(a) => commands::manpages::run(&a),
+        Command::Manpages(a) => commands::manpages::run(&a, &Cli::command()),
     }
 }

@@ -66,6 +66,28 @@ pub struct InputsConfig {
     pub signature_policy: crate::verify::SignaturePolicy,
 }
 
+impl InputsConfig {
+    /// The inputs of `venvdeb verify`, for a target whose marker environment
+    /// is `marker_env`: the one config -> inputs path (here, so that
+    /// `verify` does not import `config` back).
+    pub fn verify_inputs(
+        &self,
+        marker_env: crate::wheel::markers::MarkerEnv,
+    ) -> crate::verify::VerifyInputs {
+        crate::verify::VerifyInputs {
+            wheelhouse: self.wheelhouse.clone(),
+            lock: self.lock.clone(),
+            sums: self.sums.clone(),
+            signature: self.signature.clone(),
+            keyring: self.keyring.clone(),
+            threshold: self.threshold,
+            marker_env,
+            max_uncompressed: self.max_uncompressed,
+            signature_policy: self.signature_policy,
+        }
+    }
+}
+
 /// What to do with bytecode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bytecode {

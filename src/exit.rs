@@ -16,6 +16,14 @@ pub const DIFFERS: i32 = 1;
 pub const USAGE: i32 = 2;
 pub const VERIFICATION: i32 = 3;
 
+/// The exit-status table every subcommand's `--help` ends with.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success (comparisons: identical)
+  1  differs (diff, audit, rebuild --check)
+  2  usage or input error
+  3  verification failure (signature, hash, lock, RECORD)";
+
 /// A verification check failed: exit code 3. The message names the file,
 /// what was expected and what was found.
 #[derive(Debug)]

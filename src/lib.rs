@@ -19,6 +19,10 @@ pub mod input;
 pub mod inspect;
 pub mod normalize;
 pub mod package;
+pub mod pep440;
+pub mod pep508;
+#[cfg(test)]
+mod pep508_differential;
 pub mod pipeline;
 pub mod plan;
 pub mod release;

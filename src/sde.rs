@@ -112,7 +112,8 @@ pub fn parse_rfc2822(s: &str) -> Result<u64> {
         bail!("bad time {time:?}");
     };
     let (hh, mm, ss) = (num(hh, "hour")?, num(mm, "minute")?, num(ss, "second")?);
-    if !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 || y < 1970 {
+    let days = days_from_civil(y, m, d)?;
+    if hh > 23 || mm > 59 || ss > 60 || y < 1970 {
         bail!("date out of range");
     }
     let (sign, z) = match zone.as_bytes().first() {
@@ -123,16 +124,50 @@ pub fn parse_rfc2822(s: &str) -> Result<u64> {
     if z.len() != 4 {
         bail!("bad time zone {zone:?}");
     }
-    let off = sign * (num(&z[..2], "zone hours")? * 3600 + num(&z[2..], "zone minutes")? * 60);
-    // Days from civil (Howard Hinnant's algorithm).
+    let (zh, zm) = (num(&z[..2], "zone hours")?, num(&z[2..], "zone minutes")?);
+    if zm > 59 {
+        bail!("bad time zone {zone:?}");
+    }
+    let off = sign * (zh * 3600 + zm * 60);
+    let secs = days * 86400 + hh * 3600 + mm * 60 + ss - off;
+    u64::try_from(secs).map_err(|_| anyhow::anyhow!("date before 1970"))
+}
+
+/// Days since 1970-01-01 of a civil date, strictly: the day must exist in
+/// its month ("31 Feb 2024" is an error, not 2 March). Howard Hinnant's
+/// days-from-civil algorithm; the one date check of every parser of dates
+/// (changelog trailers here, `--at` in `verify::signature`).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
+    const NAMES: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [
+        31,
+        28 + i64::from(leap),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) {
+        bail!("no month {m}");
+    }
+    if !(1..=month_days[m as usize - 1]).contains(&d) {
+        bail!("{} {y} has no day {d}", NAMES[m as usize - 1]);
+    }
     let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * mo + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let secs = days * 86400 + hh * 3600 + mm * 60 + ss - off;
-    u64::try_from(secs).map_err(|_| anyhow::anyhow!("date before 1970"))
+    Ok(era * 146097 + doe - 719468)
 }
 
 /// A Unix time as a UTC civil date and time: (year, month, day, hour,
@@ -173,11 +208,31 @@ mod tests {
             parse_rfc2822("29 Feb 2024 12:00:00 -0130").unwrap(),
             1_709_213_400
         );
+        assert_eq!(
+            parse_rfc2822("29 Feb 2000 00:00:00 +0000").unwrap(),
+            951_782_400
+        );
+        let e = parse_rfc2822("Sat, 31 Feb 2024 00:00:00 +0000").unwrap_err();
+        assert_eq!(e.to_string(), "Feb 2024 has no day 31");
+        for (m, last) in [("Jan", 31), ("Apr", 30), ("Dec", 31), ("Feb", 29)] {
+            assert!(parse_rfc2822(&format!("{last} {m} 2024 00:00:00 +0000")).is_ok());
+        }
         for bad in [
             "",
             "Tue, 14 Nov 2023 22:13:20",
             "Tue, 14 Foo 2023 22:13:20 +0000",
             "Tue, 32 Nov 2023 22:13:20 +0000",
+            // Strict civil dates: no rolling over into the next month.
+            "Sat, 31 Feb 2024 00:00:00 +0000",
+            "30 Feb 2024 00:00:00 +0000",
+            "29 Feb 2023 00:00:00 +0000",
+            "29 Feb 1900 00:00:00 +0000",
+            "31 Apr 2024 00:00:00 +0000",
+            "31 Jun 2024 00:00:00 +0000",
+            "31 Sep 2024 00:00:00 +0000",
+            "31 Nov 2024 00:00:00 +0000",
+            "00 Jan 2024 00:00:00 +0000",
+            "01 Jan 2024 00:00:00 +0060",
         ] {
             assert!(parse_rfc2822(bad).is_err(), "{bad}");
         }

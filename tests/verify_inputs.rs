@@ -199,3 +199,47 @@ fn build_refuses_special_and_huge_inputs_quickly() {
         }
     }
 }
+
+/// `at` and `max-signature-age` in `[inputs]` reach `venvdeb build`: a bad
+/// value is a configuration error naming the key; a reference time before
+/// the example's signature makes that signature one from the future (exit
+/// 3, nothing written).
+#[test]
+fn build_takes_the_signature_policy_from_the_config() {
+    let s = scratch();
+    let ex = copy_example(s.path());
+    let cfg = std::fs::read_to_string(ex.join("venvdeb.toml")).unwrap();
+    let out_dir = s.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    for (extra, code, words) in [
+        ("at = \"soon\"", 2, "inputs.at"),
+        (
+            "max-signature-age = \"3 days\"",
+            2,
+            "inputs.max-signature-age",
+        ),
+        ("at = \"2000-01-01\"", 3, "is in the future"),
+        ("max-signature-age = \"1s\"", 3, "at most 1 s old"),
+    ] {
+        std::fs::write(
+            ex.join("venvdeb.toml"),
+            cfg.replace("[inputs]\n", &format!("[inputs]\n{extra}\n")),
+        )
+        .unwrap();
+        let out = run_bounded(
+            venvdeb()
+                .arg("build")
+                .arg("--config")
+                .arg(ex.join("venvdeb.toml"))
+                .arg("--output-dir")
+                .arg(&out_dir)
+                .env("SOURCE_DATE_EPOCH", "1700000000"),
+            extra,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{extra}: {err}");
+        assert!(err.contains(words), "{extra}: lacks {words:?}\n{err}");
+        let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+        assert!(left.is_empty(), "{extra}: left {left:?}");
+    }
+}

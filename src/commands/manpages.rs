@@ -9,7 +9,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 
 #[derive(Debug, clap::Args)]
 pub struct ManpagesArgs {
@@ -17,10 +16,11 @@ pub struct ManpagesArgs {
     pub dir: PathBuf,
 }
 
-pub fn run(args: &ManpagesArgs) -> Result<()> {
+/// Write the pages of `cmd` (the top-level clap definition, passed in by
+/// `cli` so that this module does not import it back).
+pub fn run(args: &ManpagesArgs, cmd: &clap::Command) -> Result<()> {
     fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
-    let cmd = crate::cli::Cli::command();
-    for path in write_all(&cmd, &args.dir)? {
+    for path in write_all(cmd, &args.dir)? {
         println!("{}", path.display());
     }
     Ok(())
@@ -71,6 +71,7 @@ fn write_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn one_page_per_visible_command_and_no_hidden_one() {

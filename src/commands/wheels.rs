@@ -11,19 +11,19 @@ use crate::release::{build, digest, index, lock, normalize, sums};
 #[derive(Debug, clap::Subcommand)]
 pub enum WheelsCommand {
     /// Build wheels reproducibly from sha256-pinned sdists (PEP 517, offline)
-    #[command(after_help = crate::cli::EXIT_CODES)]
+    #[command(after_help = crate::exit::EXIT_CODES)]
     Build(BuildArgs),
     /// Rewrite wheels as canonical zips (fixed order, times, modes, RECORD)
-    #[command(after_help = crate::cli::EXIT_CODES)]
+    #[command(after_help = crate::exit::EXIT_CODES)]
     Normalize(NormalizeArgs),
     /// Write the sha256sum-format list of a wheel directory (the file to sign)
-    #[command(after_help = crate::cli::EXIT_CODES)]
+    #[command(after_help = crate::exit::EXIT_CODES)]
     Sums(SumsArgs),
     /// Write a hashed requirements.txt or a PEP 751 pylock.toml for a wheel directory
-    #[command(after_help = crate::cli::EXIT_CODES)]
+    #[command(after_help = crate::exit::EXIT_CODES)]
     Lock(LockArgs),
     /// Write a static PEP 503 index (with PEP 658 metadata) of a wheel directory
-    #[command(after_help = crate::cli::EXIT_CODES)]
+    #[command(after_help = crate::exit::EXIT_CODES)]
     Index(IndexArgs),
 }
 

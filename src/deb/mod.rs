@@ -59,6 +59,17 @@ pub struct DebOptions {
 /// Build `output` from the package tree `root` (with `DEBIAN/control`),
 /// byte for byte as `dpkg-deb --root-owner-group` does.
 pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
+    write_deb_uncommitted(root, output, opts)?.commit()
+}
+
+/// [`build_deb`] up to, not including, the rename: the complete package in
+/// a temporary file beside `output`, for the caller to commit (alone, or
+/// with other outputs in a `crate::atomic::OutputSet`).
+pub fn write_deb_uncommitted(
+    root: &Path,
+    output: &Path,
+    opts: &DebOptions,
+) -> Result<crate::atomic::AtomicFile> {
     if let Some(level) = opts.level {
         opts.compression.check_level(level)?;
     }
@@ -79,15 +90,9 @@ pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
         );
     }
     refuse_output_inside(root, output)?;
-    write_atomically(root, output, opts)
-}
-
-/// Write the package into a temporary file beside `output` and rename it
-/// into place; on any error the temporary file is removed.
-fn write_atomically(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
     let mut tmp = crate::atomic::AtomicFile::create(output)?;
     write_deb(tmp.file(), root, opts).with_context(|| format!("writing {}", output.display()))?;
-    tmp.commit()
+    Ok(tmp)
 }
 
 fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {

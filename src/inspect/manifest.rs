@@ -10,7 +10,7 @@
 //!
 //! The build calls [`write_into`] at the end of staging, after every file of
 //! the package is in place and before md5sums and Installed-Size are
-//! computed; then [`copy_beside`] once the .deb is written. Reading it back
+//! computed; then [`add_beside`] adds them to the outputs committed with the .deb. Reading it back
 //! (for `audit`, `rebuild --check`): [`Manifest::from_json`].
 use std::collections::BTreeMap;
 use std::fs;
@@ -157,7 +157,7 @@ pub struct ManifestInput {
 }
 
 /// Where `write_into` put its documents (paths inside the staging root),
-/// and their bytes (for `copy_beside` and for tests).
+/// and their bytes (for `add_beside` and for tests).
 #[derive(Debug, Clone)]
 pub struct Written {
     pub manifest_path: PathBuf,
@@ -607,30 +607,20 @@ pub fn beside_names(deb: &Path) -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Copy the documents of `written` beside the .deb (atomically); returns
-/// the paths written.
-pub fn copy_beside(written: &Written, deb: &Path, sde: u64) -> Result<Vec<PathBuf>> {
+/// Add the documents of `written` beside the .deb to `outputs` (committed
+/// with the .deb, all or nothing).
+pub fn add_beside(
+    written: &Written,
+    deb: &Path,
+    sde: u64,
+    outputs: &mut crate::atomic::OutputSet,
+) -> Result<()> {
     let (m, s) = beside_names(deb)?;
-    let dir = m.parent().unwrap_or(Path::new("."));
-    let mut out = vec![write_atomic(
-        dir,
-        m.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(MANIFEST_NAME),
-        &written.manifest_json,
-        sde,
-    )?];
+    outputs.bytes(&m, &written.manifest_json, Some(sde))?;
     if let Some(bytes) = &written.sbom_json {
-        out.push(write_atomic(
-            dir,
-            s.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("sbom.cdx.json"),
-            bytes,
-            sde,
-        )?);
+        outputs.bytes(&s, bytes, Some(sde))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,24 +1,28 @@
 //! Building a package: [`stage`] into a private staging directory, then the
 //! DEBIAN/ control area (maintainer scripts, control with Installed-Size,
 //! md5sums), the build-path scan of the whole tree, normalization, and
-//! `<name>_<version>_<arch>.deb` written atomically into the output
-//! directory with the manifest and SBOM beside it. Staging happens in a
-//! private directory inside the output directory, removed afterwards, pass
-//! or fail. `venvdeb build` and `venvdeb rebuild` call [`build`].
+//! `<name>_<version>_<arch>.deb` with the manifest and SBOM beside it in the
+//! output directory. All outputs are one `atomic::OutputSet`: written to
+//! temporary files, then renamed together or not at all. Staging happens in
+//! a private directory under the temporary directory (`TMPDIR`), never in the
+//! output directory, and is removed afterwards, pass or fail: after a failed
+//! build the output directory holds exactly what it held before.
+//! `venvdeb build` and `venvdeb rebuild` call [`build`].
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::stage::{stage, StageOptions, StageReport};
+use crate::atomic::OutputSet;
 use crate::config::Config;
-use crate::deb::{build_deb, Compression, DebOptions};
+use crate::deb::{write_deb_uncommitted, Compression, DebOptions};
 use crate::package::{self, Control};
 
 /// What a build wrote.
 #[derive(Debug, Clone)]
 pub struct BuildResult {
     pub deb: PathBuf,
-    /// The manifest (and SBOM) copied beside the .deb.
+    /// The manifest (and SBOM) written beside the .deb.
     pub beside: Vec<PathBuf>,
     pub report: StageReport,
     pub control: String,
@@ -28,6 +32,7 @@ pub struct BuildResult {
 struct StagingDir(PathBuf);
 
 impl StagingDir {
+    /// `.venvdeb-build-<name>-<pid>-<n>` in `parent` (a new directory).
     fn create(parent: &Path, name: &str) -> Result<StagingDir> {
         let mut n = 0u32;
         loop {
@@ -67,11 +72,9 @@ pub fn build(
     level: Option<u32>,
     sde: u64,
 ) -> Result<BuildResult> {
-    std::fs::create_dir_all(output_dir)
-        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let output_dir = std::path::absolute(output_dir)
         .with_context(|| format!("resolving {}", output_dir.display()))?;
-    let staging = StagingDir::create(&output_dir, &cfg.package.name)?;
+    let staging = StagingDir::create(&std::env::temp_dir(), &cfg.package.name)?;
     let root = staging.0.join("root");
     let opts = StageOptions {
         caller_scans_for_leaks: true,
@@ -125,8 +128,12 @@ pub fn build(
     crate::normalize::normalize(&root, sde)?;
     t.done("normalize (package)");
 
+    // Every output is added here, then all are committed at once.
+    std::fs::create_dir_all(&output_dir)
+        .with_context(|| format!("creating output directory {}", output_dir.display()))?;
+    let mut outputs = OutputSet::new();
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    build_deb(
+    outputs.push(write_deb_uncommitted(
         &root,
         &deb,
         &DebOptions {
@@ -134,14 +141,15 @@ pub fn build(
             level,
             source_date_epoch: sde,
         },
-    )?;
+    )?);
     t.done("deb");
-    let mut beside = Vec::new();
     if let Some(w) = &report.manifest {
-        beside = crate::inspect::manifest::copy_beside(w, &deb, sde)?;
+        crate::inspect::manifest::add_beside(w, &deb, sde, &mut outputs)?;
     }
+    let mut written = outputs.commit()?;
+    let beside = written.split_off(1);
     drop(staging);
-    t.done("copy manifest beside + remove staging");
+    t.done("commit outputs + remove staging");
     Ok(BuildResult {
         beside,
         deb,

@@ -15,7 +15,7 @@ use crate::plan::target::plan;
 use crate::venv::install::{install_all, InstalledDist, Installer};
 use crate::venv::interpreter::Interpreter;
 use crate::venv::layout::Layout;
-use crate::verify::{verify, VerifiedWheel, VerifyInputs};
+use crate::verify::{verify, VerifiedWheel};
 use crate::wheel::markers::MarkerEnv;
 
 /// Overrides `dh_venvdeb` passes from debian/control.
@@ -55,7 +55,7 @@ pub struct StageReport {
     pub prerm: String,
     pub files: u64,
     pub bytes: u64,
-    /// The manifest (and SBOM) written into the package, for `copy_beside`.
+    /// The manifest (and SBOM) written into the package, for `add_beside`.
     #[serde(skip)]
     pub manifest: Option<crate::inspect::manifest::Written>,
 }
@@ -122,7 +122,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
-    let wh = verify(&VerifyInputs::from_config(&cfg.inputs, env.clone()))?;
+    let wh = verify(&cfg.inputs.verify_inputs(env.clone()))?;
     t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.
@@ -141,6 +141,18 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let destdir =
         std::path::absolute(destdir).with_context(|| format!("resolving {}", destdir.display()))?;
     std::fs::create_dir_all(&destdir).with_context(|| format!("creating {}", destdir.display()))?;
+    // Everything staged stays inside destdir: no existing directory on the
+    // way to what we write may be a symlink.
+    let mut inside = vec![
+        cfg.venv.prefix.clone(),
+        crate::inspect::manifest::doc_dir(&cfg.package.name),
+    ];
+    if !cfg.venv.expose.is_empty() {
+        inside.push("usr/bin".to_string());
+    }
+    for rel in &inside {
+        refuse_symlinks(&destdir, rel)?;
+    }
     let mut layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
     layout.system_site_packages = cfg.venv.system_site_packages;
     layout.create(&it)?;
@@ -297,6 +309,31 @@ fn write_manifest(
     .context("writing the build manifest")
 }
 
+/// Refuse to stage through a symlink: each existing component of `rel`
+/// (relative to `destdir`, a leading `/` ignored) must be a real directory
+/// (or the last one absent), so that nothing is written outside `destdir`.
+fn refuse_symlinks(destdir: &Path, rel: &str) -> Result<()> {
+    let mut p = destdir.to_path_buf();
+    for part in rel.split('/').filter(|c| !c.is_empty()) {
+        if part == "." || part == ".." {
+            bail!("{rel}: a path inside the package may not contain {part:?}");
+        }
+        p.push(part);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => bail!(
+                "{} is a symlink: refusing to stage through it (it would write outside {})",
+                p.display(),
+                destdir.display()
+            ),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("{} exists and is not a directory", p.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("checking {}", p.display())),
+        }
+    }
+    Ok(())
+}
+
 /// The Architecture: from the wheels, unless the configuration or `--arch`
 /// names one, which must then agree.
 fn decide_architecture(cfg: &Config, opts: &StageOptions, needs: &BinaryNeeds) -> Result<String> {
@@ -335,4 +372,28 @@ pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
         out.push_str(&format!("{k}={v}\n"));
     }
     crate::atomic::write(path, out.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinked_components_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("dest");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(dest.join("usr")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        refuse_symlinks(&dest, "/opt/venvs/x").unwrap();
+        std::os::unix::fs::symlink(&outside, dest.join("opt")).unwrap();
+        let e = refuse_symlinks(&dest, "/opt/venvs/x").unwrap_err();
+        assert!(e.to_string().contains("is a symlink"), "{e}");
+        std::os::unix::fs::symlink(&outside, dest.join("usr/bin")).unwrap();
+        assert!(refuse_symlinks(&dest, "usr/bin").is_err());
+        refuse_symlinks(&dest, "usr/share/doc/x").unwrap();
+        std::fs::write(dest.join("usr/share"), b"").unwrap();
+        assert!(refuse_symlinks(&dest, "usr/share/doc/x").is_err());
+        assert!(refuse_symlinks(&dest, "usr/../x").is_err());
+    }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context, Result};
 
-use super::pep440::satisfies;
-use super::requires::Requirement;
+use crate::pep440::satisfies;
+use crate::pep508::Requirement;
 
 /// A distribution about to be installed.
 #[derive(Debug, Clone)]
@@ -70,8 +70,11 @@ pub fn check(dists: &[Dist], roots: &[(String, Vec<String>)], eval: &MarkerEval)
                     for extra in &contexts {
                         if eval(m, extra).with_context(|| {
                             format!(
-                                "{} {} ({}): marker of Requires-Dist {:?}",
-                                dist.name, dist.version, dist.wheel, req.raw
+                                "{} {} ({}): marker of Requires-Dist {}",
+                                dist.name,
+                                dist.version,
+                                dist.wheel,
+                                crate::pep508::shown(&req.raw)
                             )
                         })? {
                             any = true;
@@ -84,7 +87,12 @@ pub fn check(dists: &[Dist], roots: &[(String, Vec<String>)], eval: &MarkerEval)
             if !applies {
                 continue;
             }
-            let who = format!("{} {} requires {:?}", dist.name, dist.version, req.raw);
+            let who = format!(
+                "{} {} requires {}",
+                dist.name,
+                dist.version,
+                crate::pep508::shown(&req.raw)
+            );
             if let Some(url) = &req.url {
                 problems.insert(format!(
                     "{who}: a direct URL ({url}) cannot be satisfied by a pinned wheel"

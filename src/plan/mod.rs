@@ -4,8 +4,7 @@
 //! ties them together with Requires-Python for one interpreter. It reads no
 //! wheel bytes of its own and writes nothing.
 pub mod closure;
-pub mod pep440;
-pub mod requires;
+
 pub mod select;
 pub mod tags;
 pub mod target;

@@ -209,13 +209,11 @@ mod tests {
     }
 
     #[test]
-    fn equals_packaging_when_installed() {
-        // python3-packaging (22+) is optional on the test machine: compare
-        // when it is there, and say so when it is not.
-        match python_tags("packaging") {
-            Some(p) => assert_eq!(debian().tags(), &p[..]),
-            None => eprintln!("python3-packaging not installed: comparison with pip's only"),
-        }
+    fn equals_packaging() {
+        // python3-packaging is a test dependency (scripts/deps.sh test).
+        let p = python_tags("packaging")
+            .expect("python3-packaging is a test dependency (sh scripts/deps.sh test)");
+        assert_eq!(debian().tags(), &p[..]);
     }
 
     #[test]

@@ -9,9 +9,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::closure::{self, Dist};
-use super::pep440;
 use super::select::{select, Candidate, Selected, Wanted};
 use super::tags::TagPriority;
+use crate::pep440;
 use crate::venv::interpreter::Interpreter;
 use crate::verify::{VerifiedWheel, VerifiedWheelhouse};
 use crate::wheel::markers::{Marker, MarkerEnv};

@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 
 use super::digest;
 use super::pins;
-use super::requires::{version_matches, Requirement};
+use super::requires::{parse_build_requirement, version_matches};
 use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 use crate::wheel::contents::read_wheel;
 use crate::wheel::markers::{Marker, MarkerEnv};
@@ -142,8 +142,8 @@ impl BackendEnv {
     pub fn check_requires(&self, reqs: &[String], markers: &MarkerEnv, who: &str) -> Result<()> {
         let mut missing = Vec::new();
         for r in reqs {
-            let req =
-                Requirement::parse(r).with_context(|| format!("{who}: build requirement {r:?}"))?;
+            let req = parse_build_requirement(r)
+                .with_context(|| format!("{who}: build requirement {r:?}"))?;
             if let Some(m) = &req.marker {
                 let applies = Marker::parse(m)
                     .and_then(|m| m.evaluate(markers, &[]))
@@ -153,7 +153,7 @@ impl BackendEnv {
                 }
             }
             match self.dists.get(&req.name) {
-                Some(v) if req.specs.iter().all(|(op, s)| version_matches(v, op, s)) => {}
+                Some(v) if version_matches(v, &req) => {}
                 Some(v) => missing.push(format!("{r} (the pinned backend is {}=={v})", req.name)),
                 None if self.unpinned.contains(&req.name) => missing.push(format!(
                     "{r} (a wheel is in --backends but it is not pinned in {})",

@@ -287,13 +287,7 @@ impl<'a> Installer<'a> {
         let ctx = || format!("{}: installing {entry} as {rel}", dist.wheel);
         if is_script {
             let mut br = BufReader::with_capacity(1 << 16, reader);
-            let mut first = Vec::new();
-            br.read_until(b'\n', &mut first).with_context(ctx)?;
-            match rewrite_first_line(&first, &self.layout.python) {
-                Some(line) => w.write_all(&line).with_context(ctx)?,
-                None => w.write_all(&first).with_context(ctx)?,
-            }
-            std::io::copy(&mut br, &mut w).with_context(ctx)?;
+            copy_script(&mut br, &mut w, &self.layout.python).with_context(ctx)?;
         } else {
             std::io::copy(reader, &mut w).with_context(ctx)?;
         }
@@ -482,6 +476,54 @@ pub struct Planned {
     gui: Vec<(String, String)>,
 }
 
+/// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
+/// `fix_script` does (the whole first line replaced), in bounded memory:
+/// the decision needs the first `#!python`.len() bytes only; the rest of
+/// a replaced first line is skipped as it streams by, however long.
+fn copy_script(r: &mut impl BufRead, w: &mut impl Write, python: &str) -> std::io::Result<()> {
+    const MAGIC: &[u8] = b"#!python";
+    // The first bytes, up to MAGIC's length or the first newline.
+    let mut head = Vec::with_capacity(MAGIC.len());
+    while head.len() < MAGIC.len() && head.last() != Some(&b'\n') {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let want = MAGIC.len() - head.len();
+        let take = match buf[..want.min(buf.len())].iter().position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => want.min(buf.len()),
+        };
+        head.extend_from_slice(&buf[..take]);
+        r.consume(take);
+    }
+    match rewrite_first_line(&head, python) {
+        Some(line) => {
+            w.write_all(&line)?;
+            // Skip what is left of the first line, newline included.
+            loop {
+                let buf = r.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        r.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = buf.len();
+                        r.consume(n);
+                    }
+                }
+            }
+        }
+        None => w.write_all(&head)?,
+    }
+    std::io::copy(r, w)?;
+    Ok(())
+}
+
 /// The `console_scripts` and `gui_scripts` of a wheel as (name, value).
 type Scripts = Vec<(String, String)>;
 
@@ -606,26 +648,31 @@ fn csv_field(s: &str) -> String {
 }
 
 /// RECORD for the installed files: paths relative to site-packages, sha256 in
-/// urlsafe base64 without padding, sizes, sorted; RECORD itself last-listed
-/// without hash.
+/// urlsafe base64 without padding, sizes; RECORD itself listed without hash.
+/// Rows sorted as pip sorts them (`_normalized_outrows`: by the tuple of
+/// the three fields as strings, so by path first), not by the whole CSV
+/// line, which differs when a path is a prefix of another followed by a
+/// character below `,` or when a field is quoted.
 fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> String {
-    let mut rows: Vec<String> = files
+    let mut rows: Vec<[String; 3]> = files
         .iter()
         .map(|f| {
             let (rel, hexd, size) = (&f.rel, &f.sha256, f.size);
             let raw: Vec<u8> = (0..hexd.len() / 2)
                 .map(|i| u8::from_str_radix(&hexd[2 * i..2 * i + 2], 16).unwrap_or(0))
                 .collect();
-            format!(
-                "{},sha256={},{size}\n",
-                csv_field(&relpath(rel, purelib)),
-                b64url(&raw)
-            )
+            [
+                relpath(rel, purelib),
+                format!("sha256={}", b64url(&raw)),
+                size.to_string(),
+            ]
         })
         .collect();
-    rows.push(format!("{},,\n", csv_field(&relpath(record_rel, purelib))));
+    rows.push([relpath(record_rel, purelib), String::new(), String::new()]);
     rows.sort();
-    rows.concat()
+    rows.iter()
+        .map(|[path, hash, size]| format!("{},{hash},{size}\n", csv_field(path)))
+        .collect()
 }
 
 fn b64url(data: &[u8]) -> String {
@@ -969,6 +1016,71 @@ mod tests {
             .finish(c, &[("python3".into(), "c:main".into())], &[])
             .unwrap_err();
         assert!(format!("{e:#}").contains("shadow"), "{e:#}");
+    }
+
+    #[test]
+    fn script_first_line_streams() {
+        let run = |input: &[u8]| {
+            let mut out = Vec::new();
+            copy_script(
+                &mut BufReader::with_capacity(3, input),
+                &mut out,
+                "/p/bin/python",
+            )
+            .unwrap();
+            out
+        };
+        assert_eq!(run(b"#!python\nx\n"), b"#!/p/bin/python\nx\n");
+        assert_eq!(run(b"#!pythonw -u\nx\ny"), b"#!/p/bin/python\nx\ny");
+        assert_eq!(run(b"#!python"), b"#!/p/bin/python\n");
+        assert_eq!(run(b"#!/bin/sh\necho\n"), b"#!/bin/sh\necho\n");
+        assert_eq!(run(b"#!py\n#!python\n"), b"#!py\n#!python\n");
+        assert_eq!(run(b""), b"");
+        assert_eq!(run(b"\n#!python"), b"\n#!python");
+        // A first line of 64 MiB without a newline: rewritten in bounded
+        // memory (the reader is never asked for more than its buffer).
+        struct Long(u64);
+        impl Read for Long {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Ok(0);
+                }
+                let n = buf.len().min(self.0 as usize);
+                buf[..n].fill(b'x');
+                if self.0 == 64 << 20 {
+                    buf[..8].copy_from_slice(b"#!python");
+                }
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        copy_script(
+            &mut BufReader::with_capacity(1 << 16, Long(64 << 20)),
+            &mut out,
+            "/p/bin/python",
+        )
+        .unwrap();
+        assert_eq!(out, b"#!/p/bin/python\n");
+    }
+
+    #[test]
+    fn record_rows_sorted_by_path_as_pip() {
+        let f = |rel: &str| InstalledFile {
+            rel: format!("lib/site-packages/{rel}"),
+            sha256: "00".repeat(32),
+            size: 1,
+            from_wheel: true,
+        };
+        let files = [f("foo+bar"), f("foo"), f("a,b"), f("a")];
+        let record = render_record("lib/site-packages", &files, "lib/site-packages/x/RECORD");
+        let paths: Vec<&str> = record
+            .lines()
+            .map(|l| l.rsplitn(3, ',').last().unwrap())
+            .collect();
+        // Whole-line sorting would put `"a,b"` (quoted) first and `foo+bar`
+        // before `foo`.
+        assert_eq!(paths, ["a", "\"a,b\"", "foo", "foo+bar", "x/RECORD"]);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use anyhow::Result;
 
 use crate::exit::verification;
-use crate::wheel::markers::{Marker, MarkerEnv};
-use crate::wheel::name::{is_valid_name, normalize_name};
+use crate::pep440::Op;
+use crate::pep508::{is_valid_name, normalize_name, shown, Marker, MarkerEnv, Requirement};
 use crate::wheel::record::HashValue;
 
 /// One accepted hash, with the wheel file name and size when the lock
@@ -40,7 +40,7 @@ impl LockedRequirement {
             None => Ok(true),
             Some(m) => Marker::parse(m)
                 .and_then(|mk| mk.evaluate(env, &[]))
-                .map_err(|e| verification(format!("{}: marker {m:?}: {e}", self.origin))),
+                .map_err(|e| verification(format!("{}: marker {}: {e}", self.origin, shown(m)))),
         }
     }
 }
@@ -197,61 +197,27 @@ type Pinned = (String, Vec<String>, String, Option<String>);
 /// `name[extras]==version ; marker` → parts; anything not pinned with `==`
 /// is an error.
 fn parse_pinned(spec: &str) -> std::result::Result<Pinned, String> {
-    let (req, marker) = match spec.split_once(';') {
-        Some((r, m)) => (r.trim(), Some(m.trim().to_string())),
-        None => (spec.trim(), None),
-    };
+    let req = spec.split(';').next().unwrap_or("").trim();
     if req.contains("://") || req.contains(" @ ") || req.contains('@') {
         return Err(format!(
             "{req:?}: URL or VCS requirement: expected name==version with --hash"
         ));
     }
-    let name_end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
-    let name = &req[..name_end];
-    if !is_valid_name(name) {
-        return Err(format!("{req:?}: expected a distribution name first"));
-    }
-    let mut rest = req[name_end..].trim_start();
-    let mut extras = Vec::new();
-    if let Some(r) = rest.strip_prefix('[') {
-        let (ex, after) = r
-            .split_once(']')
-            .ok_or_else(|| format!("{req:?}: unclosed [extras]"))?;
-        for e in ex.split(',') {
-            let e = e.trim();
-            if !is_valid_name(e) {
-                return Err(format!("{req:?}: invalid extra {e:?}"));
-            }
-            extras.push(e.to_string());
+    let r = Requirement::parse(spec).map_err(|e| format!("{e:#}"))?;
+    let pin = match r.specifiers.as_slice() {
+        [s] if s.op == Op::Equal && !s.version.ends_with(".*") => s,
+        _ => {
+            return Err(format!(
+                "{req:?}: not pinned: expected name==version (ranges and unpinned requirements are refused)"
+            ))
         }
-        rest = after.trim_start();
-    }
-    let Some(version) = rest.strip_prefix("==") else {
-        return Err(format!(
-            "{req:?}: not pinned: expected name==version (ranges and unpinned requirements are refused)"
-        ));
     };
-    let version = version.trim();
-    if version.starts_with('=')
-        || version.is_empty()
-        || version.contains([',', '*', ' ', '<', '>', '!', '~', '='])
-    {
-        return Err(format!(
-            "{req:?}: not pinned to one version: expected name==version"
-        ));
-    }
-    if !version
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-' | '_'))
-    {
-        return Err(format!("{req:?}: invalid version {version:?}"));
-    }
-    if let Some(m) = &marker {
-        Marker::parse(m).map_err(|e| format!("{req:?}: {e}"))?;
-    }
-    Ok((name.to_string(), extras, version.to_string(), marker))
+    Ok((
+        r.written_name,
+        r.written_extras,
+        pin.version.clone(),
+        r.marker,
+    ))
 }
 
 /// Parse a PEP 751 `pylock.toml`.

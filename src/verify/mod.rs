@@ -60,24 +60,6 @@ pub struct VerifyInputs {
     pub signature_policy: SignaturePolicy,
 }
 
-impl VerifyInputs {
-    /// The inputs `[inputs]` of a venvdeb.toml names, for a target whose
-    /// marker environment is `marker_env`: the one config -> inputs path.
-    pub fn from_config(c: &crate::config::InputsConfig, marker_env: MarkerEnv) -> VerifyInputs {
-        VerifyInputs {
-            wheelhouse: c.wheelhouse.clone(),
-            lock: c.lock.clone(),
-            sums: c.sums.clone(),
-            signature: c.signature.clone(),
-            keyring: c.keyring.clone(),
-            threshold: c.threshold,
-            marker_env,
-            max_uncompressed: c.max_uncompressed,
-            signature_policy: c.signature_policy,
-        }
-    }
-}
-
 /// One wheel that passed every check.
 #[derive(Debug, Clone)]
 pub struct VerifiedWheel {
@@ -237,12 +219,17 @@ pub struct VerifiedWheelhouse {
     unselected: Vec<String>,
     marker_env: MarkerEnv,
     reference_time: u64,
+    at: Option<u64>,
 }
 
 impl VerifiedWheelhouse {
     /// The time signatures were judged at (Unix seconds).
     pub fn reference_time(&self) -> u64 {
         self.reference_time
+    }
+    /// The reference time when one was given (`--at`), else `None` (now).
+    pub fn at(&self) -> Option<u64> {
+        self.at
     }
     /// Primary key fingerprints of the signers (uppercase hex, sorted).
     pub fn signers(&self) -> &[String] {
@@ -704,5 +691,6 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
         unselected,
         marker_env: inputs.marker_env.clone(),
         reference_time: sig.reference_time,
+        at: inputs.signature_policy.at,
     })
 }

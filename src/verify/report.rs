@@ -7,8 +7,9 @@ use crate::verify::VerifiedWheelhouse;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
-    /// The time signatures were judged at (Unix seconds; now, or `--at`).
-    pub reference_time: u64,
+    /// `--at`: the time signatures were judged at (Unix seconds); null:
+    /// the current time (left out so that the report does not depend on it).
+    pub at: Option<u64>,
     pub wheels: usize,
     pub bytes: u64,
     pub uncompressed_bytes: u64,
@@ -57,7 +58,7 @@ pub struct Wheel {
 impl Report {
     pub fn new(v: &VerifiedWheelhouse) -> Report {
         Report {
-            reference_time: v.reference_time(),
+            at: v.at(),
             wheels: v.wheels().count(),
             bytes: v.wheels().map(|w| w.size()).sum(),
             uncompressed_bytes: v.wheels().map(|w| w.uncompressed_size()).sum(),

@@ -945,24 +945,11 @@ pub fn parse_time(s: &str) -> Result<u64> {
         return Err(bad());
     }
     let (y, m, day) = (num(d[0], 4)?, num(d[1], 2)?, num(d[2], 2)?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if y < 1970 || !(1..=12).contains(&m) || day == 0 || day > mdays[(m - 1) as usize] {
+    if y < 1970 {
         return Err(bad());
     }
+    let days =
+        crate::sde::days_from_civil(y as i64, m as i64, day as i64).map_err(|_| bad())? as u64;
     let (hh, mm, ss) = match time {
         None => (0, 0, 0),
         Some(t) => {
@@ -977,17 +964,6 @@ pub fn parse_time(s: &str) -> Result<u64> {
             (hh, mm, ss)
         }
     };
-    let days: u64 = (1970..y)
-        .map(|yy| {
-            if (yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0 {
-                366
-            } else {
-                365
-            }
-        })
-        .sum::<u64>()
-        + mdays[..(m - 1) as usize].iter().sum::<u64>()
-        + (day - 1);
     Ok(days * 86400 + hh * 3600 + mm * 60 + ss)
 }
 
