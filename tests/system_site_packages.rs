@@ -120,6 +120,18 @@ fn build(project: &Path, out: &Path) -> std::process::Output {
         .arg(out))
 }
 
+/// Build, require success, return the one .deb.
+fn build_ok(project: &Path, out: &Path) -> PathBuf {
+    let o = build(project, out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let debs: Vec<String> = listing(out)
+        .into_iter()
+        .filter(|n| n.ends_with(".deb"))
+        .collect();
+    assert_eq!(debs.len(), 1, "{debs:?}");
+    out.join(&debs[0])
+}
+
 fn listing(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -244,15 +256,7 @@ fn missing_system_module_fails_the_build() {
 fn system_module_package_is_added_to_depends() {
     let s = scratch();
     let p = project(s.path(), SYSTEM, "depends = [\"curl\"]");
-    let out = s.path().join("out");
-    let o = build(&p, &out);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let deb = out.join(
-        listing(&out)
-            .into_iter()
-            .find(|n| n.ends_with(".deb"))
-            .unwrap(),
-    );
+    let deb = build_ok(&p, &s.path().join("out"));
     let depends = ok(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Depends"));
     assert!(depends.contains(", python3-yaml, curl"), "{depends}");
     let x = s.path().join("x");
@@ -295,15 +299,7 @@ fn without_system_site_packages_yaml_is_not_importable() {
     // The default: an isolated venv; the same app cannot import yaml.
     let s = scratch();
     let p = project(s.path(), "", "depends = [\"python3-yaml\"]");
-    let out = s.path().join("out");
-    let o = build(&p, &out);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let deb = out.join(
-        listing(&out)
-            .into_iter()
-            .find(|n| n.ends_with(".deb"))
-            .unwrap(),
-    );
+    let deb = build_ok(&p, &s.path().join("out"));
     let x = s.path().join("x");
     ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     let venv = x.join(format!("opt/venvs/{PKG}"));
