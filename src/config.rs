@@ -123,7 +123,7 @@ pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 4 << 30;
 
 /// Optional control fields the user may set in `[package]`, with their
 /// control-file spelling.
-const EXTRA_FIELDS: &[(&str, &str)] = &[
+pub(crate) const EXTRA_FIELDS: &[(&str, &str)] = &[
     ("section", "Section"),
     ("priority", "Priority"),
     ("homepage", "Homepage"),

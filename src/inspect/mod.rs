@@ -1,7 +1,8 @@
 //! Inspection for reproducibility checkers: reading any .deb as a stream
 //! (`debreader`, `tarstream`), comparing two packages (`diff`, `content`),
 //! the build manifest and CycloneDX SBOM venvdeb writes into every package
-//! (`manifest`, `sbom`, both in `canonical` JSON), and checking an installed venv against its manifest
+//! (`manifest`, `sbom`, both in `canonical` JSON), the in-toto/SLSA
+//! provenance statement written beside the .deb (`provenance`), and checking an installed venv against its manifest
 //! (`audit`). The build pipeline itself is not here: it calls
 //! `manifest::write_into` at the end of staging.
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod debreader;
 pub mod diff;
 pub mod hashio;
 pub mod manifest;
+pub mod provenance;
 pub mod rebuild;
 pub mod sbom;
 pub mod tarstream;

@@ -123,3 +123,17 @@ pub fn py_next() -> String {
 pub fn example_deb() -> String {
     format!("demoapp_1.0.0-1_{}.deb", deb_arch())
 }
+
+/// Build a copy of the bundled example at `dir/example` with `venvdeb
+/// build` into `dir/out`; returns `(example dir, output dir)`.
+pub fn build_example_copy(dir: &Path) -> (PathBuf, PathBuf) {
+    let ex = copy_example(dir);
+    let out = dir.join("out");
+    ok(venvdeb()
+        .arg("build")
+        .arg("--config")
+        .arg(ex.join("venvdeb.toml"))
+        .arg("--output-dir")
+        .arg(&out));
+    (ex, out)
+}
