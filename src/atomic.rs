@@ -77,11 +77,6 @@ impl AtomicFile {
         self.file.take().expect("AtomicFile used after commit")
     }
 
-    /// Where the bytes are until the commit (to hash them before it).
-    pub fn temp_path(&self) -> &Path {
-        &self.tmp
-    }
-
     /// The final name.
     pub fn dest(&self) -> &Path {
         &self.dest

@@ -170,14 +170,6 @@ pub fn host_release() -> Option<String> {
         .and_then(|t| release_from_os_release(&t))
 }
 
-/// Write the statement beside `deb` (atomically, mode 0644).
-pub fn write_beside(deb: &Path, facts: &Facts<'_>) -> Result<PathBuf> {
-    let p = path_beside(deb)?;
-    crate::atomic::write(&p, &statement(facts))
-        .with_context(|| format!("writing the provenance statement {}", p.display()))?;
-    Ok(p)
-}
-
 /// The data.tar compression's name as `venvdeb build -Z` takes it.
 pub fn compression_name(c: crate::deb::Compression) -> &'static str {
     use crate::deb::Compression;
@@ -189,20 +181,18 @@ pub fn compression_name(c: crate::deb::Compression) -> &'static str {
     }
 }
 
-/// The build's output step: the statement of the .deb being written (its
-/// bytes still at `deb_bytes_at`, its final name `deb`), from the manifest it
-/// carries and the signed list it was verified against (hashed again here).
-/// Returns where the statement goes and its bytes, for the build's one
-/// commit point.
-pub fn for_build(
+/// The build's output step: the statement of the .deb just written (its
+/// sha256 given), from the manifest it carries and the signed list it was
+/// verified against (hashed again here). The caller writes the bytes
+/// beside the .deb ([`path_beside`]) with its other outputs.
+pub fn statement_for_build(
     deb: &Path,
-    deb_bytes_at: &Path,
+    deb_sha256: &str,
     manifest_json: &[u8],
     sums: &Path,
     compression: crate::deb::Compression,
-) -> Result<(PathBuf, Vec<u8>)> {
+) -> Result<Vec<u8>> {
     let manifest = Manifest::from_json(manifest_json).context("reading back the manifest")?;
-    let (deb_sha256, _) = super::hashio::sha256_file(deb_bytes_at)?;
     let (sums_sha256, _) = super::hashio::sha256_file(sums)?;
     let (manifest_sha256, _) =
         super::hashio::sha256_reader(manifest_json).context("hashing the manifest")?;
@@ -211,16 +201,15 @@ pub fn for_build(
         .and_then(|n| n.to_str())
         .with_context(|| format!("{} has no UTF-8 file name", deb.display()))?
         .to_string();
-    let facts = Facts {
+    Ok(statement(&Facts {
         deb_name,
-        deb_sha256,
+        deb_sha256: deb_sha256.to_string(),
         manifest: &manifest,
         manifest_sha256,
         sums_sha256,
         compression: compression_name(compression).into(),
         release: host_release(),
-    };
-    Ok((path_beside(deb)?, statement(&facts)))
+    }))
 }
 
 /// One way a statement disagrees with a rebuild.
