@@ -124,7 +124,7 @@ pub use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// Optional control fields the user may set in `[package]`, with their
 /// control-file spelling.
-const EXTRA_FIELDS: &[(&str, &str)] = &[
+pub(crate) const EXTRA_FIELDS: &[(&str, &str)] = &[
     ("section", "Section"),
     ("priority", "Priority"),
     ("homepage", "Homepage"),
