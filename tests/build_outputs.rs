@@ -57,6 +57,7 @@ fn outputs_appear_together_or_not_at_all() {
     for blocked in [
         format!("{}.venvdeb-manifest.json", stem()),
         format!("{}.cdx.json", stem()),
+        format!("{}.intoto.json", stem()),
     ] {
         let out = s.path().join(format!("out-{blocked}"));
         std::fs::create_dir_all(out.join(&blocked)).unwrap();
@@ -70,7 +71,7 @@ fn outputs_appear_together_or_not_at_all() {
         assert_eq!(listing(&out), before, "{err}");
         assert_eq!(listing(&tmp), vec![], "staging left in TMPDIR");
     }
-    // Unblocked, all three appear, nothing else.
+    // Unblocked, all four appear, nothing else.
     let out = s.path().join("out-ok");
     let r = run(&mut build_cmd(&ex, &out, &tmp));
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -83,6 +84,7 @@ fn outputs_appear_together_or_not_at_all() {
         vec![
             format!("{}.cdx.json", stem()),
             format!("{}.deb", stem()),
+            format!("{}.intoto.json", stem()),
             format!("{}.venvdeb-manifest.json", stem()),
         ]
     );

@@ -124,6 +124,20 @@ pub fn example_deb() -> String {
     format!("demoapp_1.0.0-1_{}.deb", deb_arch())
 }
 
+/// Build a copy of the bundled example at `dir/example` with `venvdeb
+/// build` into `dir/out`; returns `(example dir, output dir)`.
+pub fn build_example_copy(dir: &Path) -> (PathBuf, PathBuf) {
+    let ex = copy_example(dir);
+    let out = dir.join("out");
+    ok(venvdeb()
+        .arg("build")
+        .arg("--config")
+        .arg(ex.join("venvdeb.toml"))
+        .arg("--output-dir")
+        .arg(&out));
+    (ex, out)
+}
+
 /// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.
 pub fn resign(ex: &Path) {
     let sums = ok(Command::new("sh")
