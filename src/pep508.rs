@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use crate::pep440::{is_py_space, Specifier, Version, OPS};
 
 /// How deep parentheses may nest in a marker.
-pub const MAX_MARKER_DEPTH: usize = 64;
+pub(crate) const MAX_MARKER_DEPTH: usize = 64;
 
 /// PEP 503 name normalization: lowercase, runs of `-`, `_`, `.` become one `-`.
-pub fn normalize_name(name: &str) -> String {
+pub(crate) fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {
@@ -45,7 +45,7 @@ pub fn normalize_name(name: &str) -> String {
 }
 
 /// Whether a string is a valid PEP 508 distribution (or extra) name.
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
@@ -56,7 +56,7 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// One parsed dependency specifier.
 #[derive(Debug, Clone)]
-pub struct Requirement {
+pub(crate) struct Requirement {
     /// As written (trimmed).
     pub raw: String,
     /// PEP 503 normalized name.
@@ -138,7 +138,7 @@ fn specifier_list(spec: &str) -> Result<Vec<Specifier>> {
 
 impl Requirement {
     /// Parse `name [extras] (specifiers | @ url) ; marker`.
-    pub fn parse(raw: &str) -> Result<Requirement> {
+    pub(crate) fn parse(raw: &str) -> Result<Requirement> {
         let err = |why: String| anyhow!("requirement {}: {why}", shown(raw.trim()));
         let s = skip_ws(raw);
         let end = s

@@ -12,11 +12,11 @@
 //!
 //! What this module does not do: choose among compatible wheels (tags are the
 //! plan's job), install, or write anything: verification only reads.
-pub mod inputs;
-pub mod lock;
-pub mod report;
+pub(crate) mod inputs;
+pub(crate) mod lock;
+pub(crate) mod report;
 pub mod signature;
-pub mod sums;
+pub(crate) mod sums;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
