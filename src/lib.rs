@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod deb;
 pub mod debhelper;
+pub mod encoding;
 pub mod exit;
 pub mod input;
 pub mod inspect;

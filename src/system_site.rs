@@ -3,10 +3,12 @@
 //! python3-pyqt5). At build time each is imported by the target interpreter
 //! the way the venv will see it — `-I`: no PYTHON* variables, no user
 //! site-packages, no current directory; the system site-packages included —
-//! and must come from a file a Debian package owns (`dpkg -S`), a package the
-//! configuration's Depends names. What it finds is recorded in the manifest
-//! and the SBOM as system components (module, file, Debian package; no
-//! version: the installed system decides it at run time).
+//! and must come from a file a Debian package owns (`dpkg-query -S`); the
+//! package then depends on it ([`extra_depends`]: added to Depends and to
+//! `${venvdeb:Depends}` unless the configuration's Depends already names it,
+//! perhaps with a version). What it finds is recorded in the manifest and the
+//! SBOM as system components (module, file, Debian package; no version: the
+//! installed system decides it at run time).
 //!
 //! The venv then trusts those Debian packages: they are not verified wheels.
 use std::path::Path;
@@ -46,14 +48,8 @@ struct Imported {
 }
 
 /// Import `modules` with the target interpreter `python` and find the
-/// Debian package of each; each must be named in `depends` (the
-/// configuration's Depends value). Errors name the module and the
-/// interpreter.
-pub fn check_modules(
-    python: &Path,
-    modules: &[String],
-    depends: &str,
-) -> Result<Vec<SystemModule>> {
+/// Debian package of each. Errors name the module and the interpreter.
+pub fn check_modules(python: &Path, modules: &[String]) -> Result<Vec<SystemModule>> {
     if modules.is_empty() {
         return Ok(Vec::new());
     }
@@ -79,14 +75,13 @@ pub fn check_modules(
     }
     let found: Vec<Imported> = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("reading what {py} says about the system modules"))?;
-    let named = depends_names(depends);
     let mut result = Vec::new();
     for m in found {
         if let Some(e) = m.error {
             bail!(
                 "system module {:?} cannot be imported by the target interpreter {py}: {e} \
-                 (install the Debian package that provides it, e.g. python3-{}, and name it in \
-                 [package] depends)",
+                 (install the Debian package that provides it, e.g. python3-{}, where the \
+                 package is built)",
                 m.module,
                 m.module.split('.').next().unwrap_or("").to_lowercase()
             );
@@ -104,13 +99,6 @@ pub fn check_modules(
                 m.module
             )
         })?;
-        if !named.contains(&package) {
-            bail!(
-                "system module {:?} comes from the Debian package {package} ({file}), which \
-                 [package] depends does not name: add it, or the installed package may lack it",
-                m.module
-            );
-        }
         result.push(SystemModule {
             module: m.module,
             file,
@@ -155,6 +143,21 @@ pub fn check_not_shadowed(
         }
     }
     Ok(())
+}
+
+/// The Debian packages of `modules` that the configuration's Depends value
+/// `depends` does not name yet: the package must depend on them too. Sorted,
+/// once each.
+pub fn extra_depends(modules: &[SystemModule], depends: &str) -> Vec<String> {
+    let named = depends_names(depends);
+    let mut out: Vec<String> = modules
+        .iter()
+        .map(|m| m.debian_package.clone())
+        .filter(|p| !named.contains(p))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The package names a Depends value mentions (every alternative, without
@@ -215,30 +218,28 @@ mod tests {
     #[test]
     fn stdlib_module_found_and_owned() {
         // `json` is in the standard library: imported, and owned by a
-        // Debian package (libpython3.X-stdlib), which Depends must name.
+        // Debian package (libpython3.X-stdlib).
         let py = Path::new(crate::config::DEFAULT_PYTHON);
-        let e = format!(
-            "{:#}",
-            check_modules(py, &["json".into()], "curl").unwrap_err()
-        );
+        let found = check_modules(py, &["json".into()]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].file.ends_with("/json/__init__.py"), "{found:?}");
         assert!(
-            e.contains("comes from the Debian package libpython3"),
-            "{e}"
+            found[0].debian_package.starts_with("libpython3"),
+            "{found:?}"
         );
-        assert!(e.contains("does not name"), "{e}");
+        let pkg = found[0].debian_package.clone();
+        assert_eq!(extra_depends(&found, "curl"), vec![pkg.clone()]);
+        assert!(extra_depends(&found, &format!("curl, {pkg} (>= 3)")).is_empty());
         let e = format!(
             "{:#}",
-            check_modules(py, &["venvdeb_no_such_module_x".into()], "curl").unwrap_err()
+            check_modules(py, &["venvdeb_no_such_module_x".into()]).unwrap_err()
         );
         assert!(
             e.contains("\"venvdeb_no_such_module_x\" cannot be imported by the target interpreter /usr/bin/python3")
                 && e.contains("ModuleNotFoundError"),
             "{e}"
         );
-        let e = format!(
-            "{:#}",
-            check_modules(py, &["sys".into()], "curl").unwrap_err()
-        );
+        let e = format!("{:#}", check_modules(py, &["sys".into()]).unwrap_err());
         assert!(e.contains("built into the interpreter"), "{e}");
     }
 }

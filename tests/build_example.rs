@@ -100,7 +100,7 @@ fn build_install_run_purge_compare_rebuild() {
     let out = a.join("out");
     let deb = build(&example, &out);
     // Nothing else left in the output directory (staging removed): the
-    // .deb, and its build manifest and SBOM beside it.
+    // .deb, and its build manifest, SBOM and provenance statement beside it.
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -113,6 +113,7 @@ fn build_install_run_purge_compare_rebuild() {
         vec![
             format!("{stem}.cdx.json"),
             deb_name.clone(),
+            format!("{stem}.intoto.json"),
             format!("{stem}.venvdeb-manifest.json"),
         ]
     );

@@ -65,9 +65,10 @@ fn built() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // Under cargo's per-target scratch space, replaced on every run.
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("release-wheels-built");
-        let _ = fs::remove_dir_all(&out);
-        fs::create_dir_all(&out).unwrap();
+        // `wheels build` creates --output (and its parent), as `pip wheel -w`.
+        let top = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("release-wheels-built");
+        let _ = fs::remove_dir_all(&top);
+        let out = top.join("wheels");
         ok(&mut build_cmd(&fixtures(), &out));
         out
     })
@@ -254,8 +255,8 @@ fn backend_wheel_with_another_hash_is_refused() {
 #[test]
 fn normalize_is_idempotent_and_refuses_a_wheel_that_disagrees_with_its_record() {
     let d = scratch();
-    let out = d.path().join("n");
-    fs::create_dir(&out).unwrap();
+    // Created by normalize, parents too.
+    let out = d.path().join("n/wheels");
     let w = built().join("fixflit-1.0-py3-none-any.whl");
     ok(venvdeb()
         .args(["wheels", "normalize", "--output"])
@@ -530,4 +531,77 @@ with tarfile.open(sys.argv[1], 'w:gz') as t:
         "{err}"
     );
     assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+}
+
+#[test]
+fn index_publishes_the_signed_list_only_when_it_names_the_indexed_wheels() {
+    let d = scratch();
+    let sums = d.path().join("sha256sums.txt");
+    let sig = d.path().join("sha256sums.txt.asc");
+    ok(venvdeb()
+        .args(["wheels", "sums"])
+        .arg(built())
+        .arg("--output")
+        .arg(&sums));
+    // index does not check the signature (sync and build do): any bytes.
+    fs::write(&sig, "-----BEGIN PGP SIGNATURE-----\n").unwrap();
+    let index = |out: &Path| {
+        run(venvdeb()
+            .args(["wheels", "index"])
+            .arg(built())
+            .arg("--output")
+            .arg(out)
+            .arg("--sums")
+            .arg(&sums)
+            .arg("--signature")
+            .arg(&sig))
+    };
+    let good = d.path().join("pub");
+    let o = index(&good);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        fs::read(good.join("simple/sha256sums.txt")).unwrap(),
+        fs::read(&sums).unwrap()
+    );
+    assert_eq!(
+        fs::read(good.join("simple/sha256sums.txt.asc")).unwrap(),
+        fs::read(&sig).unwrap()
+    );
+
+    // A list whose first hash is not the wheel's: refused, nothing written.
+    let text = fs::read_to_string(&sums).unwrap();
+    let flipped = if text.starts_with('0') { "1" } else { "0" };
+    fs::write(&sums, format!("{flipped}{}", &text[1..])).unwrap();
+    let bad = d.path().join("bad");
+    let o = index(&bad);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("expected sha256") && err.contains("line 1"),
+        "{err}"
+    );
+    assert!(!bad.join("simple").exists());
+
+    // A list missing a wheel: refused.
+    fs::write(
+        &sums,
+        text.lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let o = index(&bad);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not list"));
+
+    // --sums without --signature is a usage error.
+    let o = run(venvdeb()
+        .args(["wheels", "index"])
+        .arg(built())
+        .arg("--output")
+        .arg(&bad)
+        .arg("--sums")
+        .arg(&sums));
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -2,11 +2,11 @@
 //! wheels from pinned sdists, normalize wheels built elsewhere, and write
 //! the sums list, the lock and a static index. The work is in
 //! `crate::release`; this file holds the arguments and prints summaries.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::release::{build, digest, index, lock, normalize, sums};
+use crate::release::{build, digest, index, lock, normalize, sums, sync};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WheelsCommand {
@@ -25,6 +25,9 @@ pub enum WheelsCommand {
     /// Write a static PEP 503 index (with PEP 658 metadata) of a wheel directory
     #[command(after_help = crate::exit::EXIT_CODES)]
     Index(IndexArgs),
+    /// Fetch a signed index's wheels into a directory, verified (resumable)
+    #[command(after_help = crate::exit::EXIT_CODES)]
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +44,7 @@ pub struct BuildArgs {
     /// Pins of the backend wheels: `name==version --hash=sha256:…` per line
     #[arg(long, value_name = "REQ")]
     pub backend_requirements: PathBuf,
-    /// Where the normalized wheels go
+    /// Where the normalized wheels go (created if missing)
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
     /// The interpreter that runs the build backends
@@ -60,7 +63,8 @@ pub struct NormalizeArgs {
     /// Wheels to normalize
     #[arg(required = true, value_name = "WHEEL")]
     pub wheels: Vec<PathBuf>,
-    /// Directory for the normalized wheels (not the wheels' own directory)
+    /// Directory for the normalized wheels (not the wheels' own directory;
+    /// created if missing)
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
     /// Timestamp of every entry (default: $SOURCE_DATE_EPOCH)
@@ -96,15 +100,59 @@ pub struct IndexArgs {
     /// Directory of wheels
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Directory that receives `simple/`
+    /// Directory that receives `simple/` (created if missing)
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
+    /// The signed wheel list to publish at the index root as sha256sums.txt
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    pub sums: Option<PathBuf>,
+    /// Its detached signature, published as sha256sums.txt.asc
+    #[arg(long, value_name = "FILE", requires = "sums")]
+    pub signature: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The index root that `wheels index --sums --signature` published
+    /// (http://, https:// or file://; the URL pip takes as --index-url)
+    #[arg(long, value_name = "URL")]
+    pub index: String,
+    /// The keyring the list's signature must verify against (binary or armored)
+    #[arg(long, value_name = "FILE")]
+    pub keyring: PathBuf,
+    /// The wheelhouse to fill (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Distinct keyring keys that must have signed the list
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub threshold: usize,
+    /// More attempts per file after a network error or timeout
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds to wait for a connection or for any data
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Largest wheel accepted, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_size: u64,
+}
+
+/// Create an output directory (and its parents) when it does not exist
+/// yet, as `pip wheel -w` and `uv build -o` do; an existing non-directory
+/// is an error.
+fn create_output_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("--output {}: exists and is not a directory", dir.display());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the output directory {}", dir.display()))
 }
 
 pub fn run(cmd: &WheelsCommand) -> Result<()> {
     match cmd {
         WheelsCommand::Build(a) => {
             let sde = crate::sde::resolve(a.source_date_epoch.as_deref())?;
+            create_output_dir(&a.output)?;
             let out = build::build(&build::BuildOptions {
                 requirements: a.requirements.clone(),
                 sdists: a.sdists.clone(),
@@ -122,9 +170,7 @@ pub fn run(cmd: &WheelsCommand) -> Result<()> {
         }
         WheelsCommand::Normalize(a) => {
             let sde = crate::sde::resolve(a.source_date_epoch.as_deref())?;
-            if !a.output.is_dir() {
-                bail!("--output {}: not a directory", a.output.display());
-            }
+            create_output_dir(&a.output)?;
             for w in &a.wheels {
                 normalize::check_not_in_place(w, &a.output)?;
             }
@@ -160,10 +206,50 @@ pub fn run(cmd: &WheelsCommand) -> Result<()> {
             eprintln!("venvdeb: locked {n} projects in {}", a.output.display());
         }
         WheelsCommand::Index(a) => {
-            let n = index::write(&a.dir, &a.output)?;
+            let signed = match (&a.sums, &a.signature) {
+                (Some(sums), Some(signature)) => Some(index::SignedList { sums, signature }),
+                _ => None,
+            };
+            let n = index::write(&a.dir, &a.output, signed)?;
+            if a.sums.is_some() {
+                eprintln!(
+                    "venvdeb: published the signed list as {} and {}",
+                    a.output.join("simple").join(index::SUMS_NAME).display(),
+                    a.output
+                        .join("simple")
+                        .join(index::SIGNATURE_NAME)
+                        .display()
+                );
+            }
             eprintln!(
                 "venvdeb: indexed {n} projects in {}",
                 a.output.join("simple").display()
+            );
+        }
+        WheelsCommand::Sync(a) => {
+            if a.threshold == 0 {
+                bail!("--threshold must be at least 1");
+            }
+            let r = sync::sync(&sync::SyncOptions {
+                index: a.index.clone(),
+                keyring: a.keyring.clone(),
+                output: a.output.clone(),
+                threshold: a.threshold,
+                retries: a.retries,
+                timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+                max_size: a.max_size,
+                only: None,
+                progress: true,
+            })?;
+            eprintln!(
+                "venvdeb: {} wheels listed (signed by {}), {} fetched ({} resumed, {} bytes), {} already present in {}",
+                r.wanted.len(),
+                r.signers.join(", "),
+                r.fetched.len(),
+                r.resumed.len(),
+                r.bytes,
+                r.wanted.len() - r.fetched.len(),
+                a.output.display()
             );
         }
     }

@@ -123,17 +123,7 @@ pub struct Manifest {
     pub system_modules: Vec<SystemModule>,
 }
 
-/// A module the venv imports from the system site-packages: what the target
-/// interpreter imported at build time, and the Debian package owning it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SystemModule {
-    pub module: String,
-    /// The file it was imported from, e.g.
-    /// `/usr/lib/python3/dist-packages/yaml/__init__.py`.
-    pub file: String,
-    pub debian_package: String,
-}
+pub use super::sbom::SystemModule;
 
 /// What the build hands over at the end of staging.
 #[derive(Debug, Clone)]

@@ -1,9 +1,11 @@
 //! Inspection for reproducibility checkers: reading any .deb as a stream
 //! (`debreader`, `tarstream`), comparing two packages (`diff`, `content`),
 //! the build manifest and CycloneDX SBOM venvdeb writes into every package
-//! (`manifest`, `sbom`, both in `canonical` JSON), and checking an installed venv against its manifest
-//! (`audit`). The build pipeline itself is not here: it calls
-//! `manifest::write_into` at the end of staging.
+//! (`manifest`, `sbom`, both in `canonical` JSON), the in-toto/SLSA
+//! provenance statement written beside the .deb (`provenance`), and checking
+//! an installed venv against its manifest (`audit`). The build pipeline
+//! itself is not here (`crate::pipeline`): it calls `manifest::write_docs` at
+//! the end of staging.
 pub mod audit;
 pub mod canonical;
 pub mod content;
@@ -12,6 +14,7 @@ pub mod debreader;
 pub mod diff;
 pub mod hashio;
 pub mod manifest;
+pub mod provenance;
 pub mod rebuild;
 pub mod sbom;
 pub mod tarstream;

@@ -4,8 +4,18 @@
 //! that the inputs at hand are the ones that manifest lists (each wheel, by
 //! file name and sha256; the interpreter; the signers once rebuilt).
 //! Running the build and comparing are the command's (`commands::rebuild`).
+//!
+//! For `rebuild --check DEB --index URL` (no configuration at hand),
+//! [`reconstruct_config`] writes the `venvdeb.toml` the package implies:
+//! control fields (Maintainer, Description, Section, Priority, Homepage and
+//! the other relation fields except the generated Depends), the copyright
+//! file, `debian/changelog` (from `changelog.Debian.gz`), the launchers
+//! linked into `/usr/bin` (`expose`), the prefix, interpreter, bytecode
+//! mode and SBOM from the package, and a hash-pinned lock naming exactly
+//! the manifest's wheels. A wrong guess cannot make a package look
+//! reproducible: the rebuild is still compared byte for byte.
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -213,6 +223,208 @@ pub fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec<InputF
         out.push(finding("prefix", &original.prefix, &rebuilt.prefix));
     }
     out
+}
+
+/// What the package says about how it was configured.
+#[derive(Debug, Clone, Default)]
+struct Implied {
+    control: Vec<(String, String)>,
+    copyright: Option<Vec<u8>>,
+    changelog_gz: Option<Vec<u8>>,
+    /// `/usr/bin/<name>` → link target.
+    usr_bin: Vec<(String, String)>,
+    postinst: bool,
+    sbom: bool,
+}
+
+fn read_implied(deb: &Path, package: &str) -> Result<Implied> {
+    let mut out = Implied::default();
+    let doc = format!("./usr/share/doc/{package}/");
+    read_deb_file(deb, |part, entry, reader| {
+        let path = entry.path.as_str();
+        match part {
+            Part::Control => {
+                let name = path.trim_start_matches("./");
+                if name == "control" {
+                    let mut text = String::new();
+                    reader
+                        .take(1 << 20)
+                        .read_to_string(&mut text)
+                        .context("control is not UTF-8")?;
+                    out.control = parse_fields(&text);
+                } else if name == "postinst" {
+                    out.postinst = true;
+                }
+            }
+            Part::Data => {
+                if let Some(rest) = path.strip_prefix(&doc) {
+                    let mut read = || -> Result<Vec<u8>> {
+                        let mut b = Vec::new();
+                        reader.take(MANIFEST_LIMIT).read_to_end(&mut b)?;
+                        Ok(b)
+                    };
+                    match rest {
+                        "copyright" => out.copyright = Some(read()?),
+                        "changelog.Debian.gz" => out.changelog_gz = Some(read()?),
+                        super::sbom::SBOM_NAME => out.sbom = true,
+                        _ => {}
+                    }
+                } else if let Some(name) = path.strip_prefix("./usr/bin/") {
+                    if let Some(target) = &entry.link {
+                        if !name.contains('/') {
+                            out.usr_bin.push((name.to_string(), target.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The inputs a reconstructed configuration points at.
+#[derive(Debug, Clone)]
+pub struct ReconstructInputs<'a> {
+    pub wheelhouse: &'a Path,
+    pub sums: &'a Path,
+    pub signature: &'a Path,
+    pub keyring: &'a Path,
+    pub threshold: usize,
+}
+
+/// Write `dir/venvdeb.toml` (and the files it names) for rebuilding `deb`
+/// from the inputs given; returns the configuration's path.
+pub fn reconstruct_config(
+    deb: &Path,
+    facts: &DebFacts,
+    inputs: &ReconstructInputs<'_>,
+    dir: &Path,
+) -> Result<PathBuf> {
+    use toml::{Table, Value};
+    let m = &facts.manifest;
+    let imp = read_implied(deb, &facts.package)?;
+    let get = |k: &str| {
+        imp.control
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.clone())
+    };
+    let mut package = Table::new();
+    package.insert("name".into(), Value::String(facts.package.clone()));
+    package.insert("version".into(), Value::String(facts.version.clone()));
+    package.insert(
+        "maintainer".into(),
+        Value::String(get("Maintainer").context("control has no Maintainer")?),
+    );
+    let descr = get("Description").context("control has no Description")?;
+    let description: Vec<String> = descr
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else if l.trim() == "." {
+                String::new()
+            } else {
+                l.strip_prefix(' ').unwrap_or(l).to_string()
+            }
+        })
+        .collect();
+    package.insert("description".into(), Value::String(description.join("\n")));
+    package.insert(
+        "architecture".into(),
+        Value::String(facts.architecture.clone()),
+    );
+    // Depends is generated by the build (and merged with any configured):
+    // not reconstructed.
+    for (key, field) in crate::config::EXTRA_FIELDS {
+        if *key == "depends" {
+            continue;
+        }
+        if let Some(v) = get(field) {
+            package.insert((*key).into(), Value::String(v));
+        }
+    }
+    package.insert("sbom".into(), Value::Boolean(imp.sbom));
+    if let Some(c) = &imp.copyright {
+        let p = dir.join("copyright");
+        std::fs::write(&p, c).with_context(|| format!("writing {}", p.display()))?;
+        package.insert("copyright".into(), Value::String("copyright".into()));
+    }
+    if let Some(gz) = &imp.changelog_gz {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .take(MANIFEST_LIMIT)
+            .read_to_end(&mut text)
+            .context("decompressing changelog.Debian.gz")?;
+        let d = dir.join("debian");
+        std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+        std::fs::write(d.join("changelog"), text)
+            .with_context(|| format!("writing {}", d.join("changelog").display()))?;
+    }
+
+    // The lock: exactly the manifest's wheels, hash-pinned.
+    let mut lock = String::new();
+    let mut wheels = m.wheels.clone();
+    wheels.sort();
+    for w in &wheels {
+        lock.push_str(&format!(
+            "{}=={} --hash=sha256:{}\n",
+            crate::wheel::name::normalize_name(&w.name),
+            w.version,
+            w.sha256
+        ));
+    }
+    std::fs::write(dir.join("requirements.txt"), lock)
+        .with_context(|| format!("writing {}", dir.join("requirements.txt").display()))?;
+    let abs = |p: &Path| -> Result<Value> {
+        let a = std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
+        Ok(Value::String(
+            a.to_str()
+                .with_context(|| format!("{} is not UTF-8", a.display()))?
+                .to_string(),
+        ))
+    };
+    let mut inputs_t = Table::new();
+    inputs_t.insert("wheelhouse".into(), abs(inputs.wheelhouse)?);
+    inputs_t.insert("lock".into(), Value::String("requirements.txt".into()));
+    inputs_t.insert("sums".into(), abs(inputs.sums)?);
+    inputs_t.insert("signature".into(), abs(inputs.signature)?);
+    inputs_t.insert("keyring".into(), abs(inputs.keyring)?);
+    inputs_t.insert(
+        "threshold".into(),
+        Value::Integer(inputs.threshold.max(1) as i64),
+    );
+
+    let mut venv = Table::new();
+    venv.insert("python".into(), Value::String(m.interpreter.path.clone()));
+    venv.insert("prefix".into(), Value::String(m.prefix.clone()));
+    venv.insert(
+        "bytecode".into(),
+        Value::String(if imp.postinst { "postinst" } else { "none" }.into()),
+    );
+    let bin = format!("{}/bin/", m.prefix);
+    let mut expose: Vec<String> = imp
+        .usr_bin
+        .iter()
+        .filter(|(name, target)| target.strip_prefix(&bin) == Some(name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect();
+    expose.sort();
+    venv.insert(
+        "expose".into(),
+        Value::Array(expose.into_iter().map(Value::String).collect()),
+    );
+
+    let mut top = Table::new();
+    top.insert("package".into(), Value::Table(package));
+    top.insert("inputs".into(), Value::Table(inputs_t));
+    top.insert("venv".into(), Value::Table(venv));
+    let text = toml::to_string(&top).context("writing the reconstructed configuration")?;
+    let cfg = dir.join("venvdeb.toml");
+    std::fs::write(&cfg, text).with_context(|| format!("writing {}", cfg.display()))?;
+    Ok(cfg)
 }
 
 #[cfg(test)]

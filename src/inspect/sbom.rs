@@ -10,10 +10,23 @@
 //! own canonical content; keys and components are sorted.
 use anyhow::{Context, Result};
 use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::canonical::to_canonical_json;
 use super::hashio::hex;
+
+/// A module the venv imports from the system site-packages: what the target
+/// interpreter imported at build time, and the Debian package owning it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemModule {
+    pub module: String,
+    /// The file it was imported from, e.g.
+    /// `/usr/lib/python3/dist-packages/yaml/__init__.py`.
+    pub file: String,
+    pub debian_package: String,
+}
 
 /// The SBOM's file name, in `/usr/share/doc/<package>/`.
 pub const SBOM_NAME: &str = "venvdeb-sbom.cdx.json";
@@ -137,7 +150,7 @@ pub struct SbomInput<'a> {
     pub tool_version: &'a str,
     pub wheels: Vec<SbomWheel<'a>>,
     /// Modules the venv takes from Debian's packages.
-    pub system_modules: &'a [super::manifest::SystemModule],
+    pub system_modules: &'a [SystemModule],
 }
 
 /// The SBOM as canonical JSON bytes.
@@ -327,7 +340,7 @@ mod tests {
     fn system_modules_are_components_and_validate() {
         let d = tempfile::tempdir().unwrap();
         let mut input = super::super::manifest::tests::sample(d.path());
-        input.system_modules = vec![super::super::manifest::SystemModule {
+        input.system_modules = vec![super::SystemModule {
             module: "yaml".into(),
             file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
             debian_package: "python3-yaml".into(),

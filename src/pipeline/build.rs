@@ -1,8 +1,8 @@
 //! Building a package: [`stage`] into a private staging directory, then the
 //! DEBIAN/ control area (maintainer scripts, control with Installed-Size,
 //! md5sums), the build-path scan of the whole tree, normalization, and
-//! `<name>_<version>_<arch>.deb` with the manifest and SBOM beside it in the
-//! output directory. All outputs are one `atomic::OutputSet`: written to
+//! `<name>_<version>_<arch>.deb` with the manifest, SBOM and in-toto
+//! provenance statement beside it in the output directory. All outputs are one `atomic::OutputSet`: written to
 //! temporary files, then renamed together or not at all. Staging happens in
 //! a private directory under the temporary directory (`TMPDIR`), never in the
 //! output directory, and is removed afterwards, pass or fail: after a failed
@@ -22,7 +22,8 @@ use crate::package::{self, Control};
 #[derive(Debug, Clone)]
 pub struct BuildResult {
     pub deb: PathBuf,
-    /// The manifest (and SBOM) written beside the .deb.
+    /// The manifest (and SBOM) and the provenance statement written beside
+    /// the .deb.
     pub beside: Vec<PathBuf>,
     pub report: StageReport,
     pub control: String,
@@ -106,7 +107,12 @@ pub fn build(
         architecture: report.architecture.clone(),
         maintainer: cfg.package.maintainer.clone(),
         installed_size: package::installed_size(&root)?,
-        depends: report.depends.clone(),
+        depends: report
+            .depends
+            .iter()
+            .chain(&report.system_depends)
+            .cloned()
+            .collect(),
         fields: cfg.package.fields.clone(),
         synopsis: cfg.package.synopsis.clone(),
         long_description: cfg.package.long_description.clone(),
@@ -128,7 +134,7 @@ pub fn build(
         .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let mut outputs = OutputSet::new();
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    outputs.push(write_deb_uncommitted(
+    let mut deb_file = write_deb_uncommitted(
         &root,
         &deb,
         &DebOptions {
@@ -136,10 +142,33 @@ pub fn build(
             level,
             source_date_epoch: sde,
         },
-    )?);
+    )?;
+    // The provenance statement names the .deb by its sha256.
+    let deb_sha256 = {
+        use std::io::{Seek, SeekFrom};
+        let f = deb_file.file();
+        f.seek(SeekFrom::Start(0))
+            .with_context(|| format!("re-reading {}", deb.display()))?;
+        crate::inspect::hashio::sha256_reader(f)
+            .with_context(|| format!("hashing {}", deb.display()))?
+            .0
+    };
+    outputs.push(deb_file);
     t.done("deb");
     if let Some(w) = &report.manifest {
         crate::inspect::manifest::add_beside(w, &deb, sde, &mut outputs)?;
+        let statement = crate::inspect::provenance::statement_for_build(
+            &deb,
+            &deb_sha256,
+            &w.manifest_json,
+            &cfg.inputs.sums,
+            compression,
+        )?;
+        outputs.bytes(
+            &crate::inspect::provenance::path_beside(&deb)?,
+            &statement,
+            Some(sde),
+        )?;
     }
     let mut written = outputs.commit()?;
     let beside = written.split_off(1);

@@ -40,9 +40,9 @@ pub struct StageReport {
     pub architecture: String,
     /// Our Depends (python3 pin, libc6), without the user's.
     pub depends: Vec<String>,
-    /// With `[venv] system-site-packages`: the configuration's Depends (the
-    /// Debian packages the system modules come from), which `venvdeb:Depends`
-    /// then carries too; empty otherwise.
+    /// The Debian packages the system modules come from
+    /// (`[venv] system-modules`) that the configuration's Depends does not
+    /// already name: part of Depends and of `venvdeb:Depends`.
     pub system_depends: Vec<String>,
     pub prefix: String,
     /// The venv's scripts directory relative to the prefix (`bin`).
@@ -112,22 +112,13 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let it = Interpreter::query(python, &cfg.venv.prefix)?;
     let env = MarkerEnv::query(python)?;
     // System modules: imported by the target interpreter, owned by a Debian
-    // package the Depends names (before anything is verified or staged).
-    let system_depends: Vec<String> = if cfg.venv.system_site_packages {
-        cfg.package
-            .fields
-            .get("Depends")
-            .cloned()
-            .into_iter()
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let system_modules = crate::system_site::check_modules(
-        python,
-        &cfg.venv.system_modules,
-        system_depends.first().map_or("", String::as_str),
-    )?;
+    // package the package then depends on (before anything is verified or
+    // staged).
+    let system_modules = crate::system_site::check_modules(python, &cfg.venv.system_modules)?;
+    let system_depends = crate::system_site::extra_depends(
+        &system_modules,
+        cfg.package.fields.get("Depends").map_or("", String::as_str),
+    );
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.

@@ -7,7 +7,12 @@
 //!   (HTML-escaped), and `data-dist-info-metadata` / `data-core-metadata`
 //!   (PEP 658 / PEP 714) with the sha256 of the `.metadata` file;
 //! - `simple/<name>/<wheel>` and `simple/<name>/<wheel>.metadata` (the
-//!   wheel's METADATA, byte for byte).
+//!   wheel's METADATA, byte for byte);
+//! - with `--sums FILE --signature FILE`, `simple/sha256sums.txt` and
+//!   `simple/sha256sums.txt.asc`: the signed list at the index root (the
+//!   URL pip takes as `--index-url`), byte for byte, which is what
+//!   `venvdeb wheels sync` fetches and verifies first. The list must name
+//!   exactly the indexed wheels with their sha256 (checked, exit 3).
 //!
 //! Projects and files are sorted bytewise and nothing depends on the time or
 //! the directory: the same wheels give the same tree. The tree is written
@@ -45,8 +50,8 @@ pub fn html_escape(s: &str) -> String {
     o
 }
 
-/// Percent-encode a file name for use in an href.
-fn url_escape(s: &str) -> String {
+/// Percent-encode a file name for use in an href (or a URL path segment).
+pub fn url_escape(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~!".contains(&b) {
@@ -116,9 +121,72 @@ fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
     Ok(projects)
 }
 
-/// Write `output/simple/` for the wheels of `dir`; returns the project count.
-pub fn write(dir: &Path, output: &Path) -> Result<usize> {
+/// The signed wheel list published at the index root.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedList<'a> {
+    pub sums: &'a Path,
+    pub signature: &'a Path,
+}
+
+/// The list's file name at the index root.
+pub const SUMS_NAME: &str = "sha256sums.txt";
+/// Its detached signature's file name at the index root.
+pub const SIGNATURE_NAME: &str = "sha256sums.txt.asc";
+
+/// Largest list or signature published (both are small text files).
+const MAX_LIST: u64 = 64 << 20;
+
+/// Read the list and its signature, and check that the list names exactly
+/// the wheels being indexed, each with its sha256.
+fn read_signed_list(
+    list: SignedList<'_>,
+    projects: &BTreeMap<String, Vec<IndexedWheel>>,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let read = |p: &Path| -> Result<Vec<u8>> {
+        let f = fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+        digest::read_small(f, MAX_LIST, &p.display().to_string())
+    };
+    let sums_bytes = read(list.sums)?;
+    let sig_bytes = read(list.signature)?;
+    let what = list.sums.display().to_string();
+    let parsed = crate::verify::sums::Sums::parse(&sums_bytes, &what)?;
+    let mut indexed: BTreeMap<&str, &str> = BTreeMap::new();
+    for w in projects.values().flatten() {
+        indexed.insert(&w.file_name, &w.sha256);
+    }
+    for (name, entry) in &parsed.entries {
+        let listed = digest::hex(&entry.sha256);
+        match indexed.get(name.as_str()) {
+            None => {
+                return Err(crate::exit::verification(format!(
+                    "{what} line {}: lists {name} (sha256 {listed}), which is not among the wheels indexed",
+                    entry.line
+                )))
+            }
+            Some(sha) if *sha != listed => {
+                return Err(crate::exit::verification(format!(
+                    "{what} line {}: {name}: expected sha256 {listed}, the indexed wheel has {sha}",
+                    entry.line
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, sha) in &indexed {
+        if !parsed.entries.contains_key(*name) {
+            return Err(crate::exit::verification(format!(
+                "{what}: does not list the indexed wheel {name} (sha256 {sha})"
+            )));
+        }
+    }
+    Ok((sums_bytes, sig_bytes))
+}
+
+/// Write `output/simple/` for the wheels of `dir` (and the signed list at
+/// its root when given); returns the project count.
+pub fn write(dir: &Path, output: &Path, list: Option<SignedList<'_>>) -> Result<usize> {
     let projects = scan(dir)?;
+    let signed = list.map(|l| read_signed_list(l, &projects)).transpose()?;
     fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
     let pid = std::process::id();
     let tmp = output.join(format!(".simple.venvdeb-tmp-{pid}"));
@@ -126,6 +194,10 @@ pub fn write(dir: &Path, output: &Path) -> Result<usize> {
     let result = (|| -> Result<()> {
         fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         write_file(&tmp.join("index.html"), root_page(&projects).as_bytes())?;
+        if let Some((sums_bytes, sig_bytes)) = &signed {
+            write_file(&tmp.join(SUMS_NAME), sums_bytes)?;
+            write_file(&tmp.join(SIGNATURE_NAME), sig_bytes)?;
+        }
         for (name, wheels) in &projects {
             let pd = tmp.join(name);
             fs::create_dir(&pd).with_context(|| format!("creating {}", pd.display()))?;

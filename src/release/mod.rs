@@ -7,7 +7,9 @@
 //! the PEP 517 hook driver), `requires` (checking build requirements),
 //! `build` (the whole `wheels build` chain),
 //! `normalize` (the canonical wheel zip), `sums` (`sha256sum` lists), `lock`
-//! (requirements.txt / pylock.toml writer), `index` (static PEP 503 index).
+//! (requirements.txt / pylock.toml writer), `index` (static PEP 503 index,
+//! with the signed list at its root), `sync` (a verified local copy of such
+//! an index's wheels).
 //! Reading wheels for *verification* is not here: that is `crate::wheel` and
 //! `crate::verify`.
 
@@ -21,3 +23,4 @@ pub mod pins;
 pub mod requires;
 pub mod sdist;
 pub mod sums;
+pub mod sync;

@@ -123,3 +123,36 @@ pub fn py_next() -> String {
 pub fn example_deb() -> String {
     format!("demoapp_1.0.0-1_{}.deb", deb_arch())
 }
+
+/// Build a copy of the bundled example at `dir/example` with `venvdeb
+/// build` into `dir/out`; returns `(example dir, output dir)`.
+pub fn build_example_copy(dir: &Path) -> (PathBuf, PathBuf) {
+    let ex = copy_example(dir);
+    let out = dir.join("out");
+    ok(venvdeb()
+        .arg("build")
+        .arg("--config")
+        .arg(ex.join("venvdeb.toml"))
+        .arg("--output-dir")
+        .arg(&out));
+    (ex, out)
+}
+
+/// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.
+pub fn resign(ex: &Path) {
+    let sums = ok(Command::new("sh")
+        .arg("-c")
+        .arg("LC_ALL=C sha256sum -- *.whl")
+        .current_dir(ex.join("wheelhouse")));
+    std::fs::write(ex.join("sha256sums.txt"), sums).unwrap();
+    let home = scratch();
+    ok(Command::new("gpg")
+        .args(["--batch", "--quiet", "--import"])
+        .arg(repo().join("fixtures/keys/test-key-a.secret.asc"))
+        .env("GNUPGHOME", home.path()));
+    ok(Command::new("gpg")
+        .args(["--batch", "--yes", "--armor", "--detach-sign", "-o"])
+        .arg(ex.join("sha256sums.txt.asc"))
+        .arg(ex.join("sha256sums.txt"))
+        .env("GNUPGHOME", home.path()));
+}
