@@ -12,7 +12,7 @@ if [ "$what" = test ]; then
   # SBOM validation against the shipped CycloneDX schema (inspect tests).
   pkgs="$pkgs python3-jsonschema"
   # The reference the PEP 440/508 differential test and the tags test compare
-  # with (src/pep508_differential.rs, src/plan/tags.rs).
+  # with (tests/pep_differential.rs, src/plan/tags.rs).
   pkgs="$pkgs python3-packaging"
   # Sequoia's sqv: tests/verify_keys.rs compares venvdeb's signature verdicts
   # with sqv's and gpgv's (docs/verify.md's table).

@@ -22,8 +22,6 @@ pub mod normalize;
 pub mod package;
 pub mod pep440;
 pub mod pep508;
-#[cfg(test)]
-mod pep508_differential;
 pub mod pipeline;
 pub mod plan;
 pub mod release;

@@ -4,7 +4,7 @@
 //! specifiers (`==`, `!=`, `<`, `<=`, `>`, `>=`, `~=`, `===`, `.*`).
 //!
 //! It follows `packaging.version` / `packaging.specifiers` (checked by the
-//! differential test in `pep508_differential.rs` against Debian's
+//! differential test in `tests/pep_differential.rs` against Debian's
 //! python3-packaging), with two deliberate choices:
 //! - a number that does not fit 64 bits is an error, never 0 or dropped;
 //! - `contains` accepts pre-releases (packaging's `prereleases=True`): a
@@ -294,7 +294,7 @@ pub enum Op {
 }
 
 /// Longest first, as the operator is read.
-pub(crate) const OPS: [(&str, Op); 8] = [
+pub const OPS: [(&str, Op); 8] = [
     ("===", Op::Arbitrary),
     ("~=", Op::Compatible),
     ("==", Op::Equal),

@@ -4,7 +4,7 @@
 //! environment of the target interpreter (`MarkerEnv`, asked of it once).
 //!
 //! It follows `packaging.requirements` / `packaging.markers` (checked by the
-//! differential test in `pep508_differential.rs` against Debian's
+//! differential test in `tests/pep_differential.rs` against Debian's
 //! python3-packaging): `and` binds tighter than `or`; a comparison whose
 //! right side reads as a version specifier compares PEP 440 versions
 //! ([`crate::pep440`]), others compare strings; every comparison is

@@ -1,4 +1,4 @@
-//! Differential test of [`crate::pep440`] and [`crate::pep508`] against
+//! Differential test of `venvdeb::pep440` and `venvdeb::pep508` against
 //! Debian's python3-packaging, run with `/usr/bin/python3`: a generated set
 //! (fixed seed) of versions, version pairs, specifier/version pairs, markers
 //! on three environments and requirements, plus test vectors ported from
@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::pep440::{Specifier, Version, OPS};
-use crate::pep508::{normalize_name, Marker, MarkerEnv, Requirement};
+use venvdeb::pep440::{Specifier, Version, OPS};
+use venvdeb::pep508::{normalize_name, Marker, MarkerEnv, Requirement};
 
 const SCRIPT: &str = r#"
 import json, sys
