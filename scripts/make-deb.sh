@@ -22,7 +22,8 @@
 # the environment, else the last commit's time (git log -1 --format=%ct),
 # else 1767225600 (2026-01-01 00:00:00 UTC); every mtime is set to it. The
 # Rust build runs with --remap-path-prefix for the checkout and CARGO_HOME
-# (as Debian's cargo wrapper does) and -C strip=symbols, in its own target
+# (as Debian's cargo wrapper does; CFLAGS -ffile-prefix-map likewise for
+# C code crates compile) and -C strip=symbols, in its own target
 # directory (target/make-deb, or $CARGO_TARGET_DIR/make-deb), which later
 # runs reuse when it is up to date. umask, TZ and locale are fixed here.
 set -eu
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --binary=*) binary=${1#*=}; shift ;;
     --output-dir) outdir=${2:?--output-dir needs a directory}; shift 2 ;;
     --output-dir=*) outdir=${1#*=}; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "make-deb.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +73,10 @@ if [ -z "$binary" ]; then
     "$repo"/*) ;;
     *) mkdir -p "$target"; flags="$flags --remap-path-prefix=$(cd "$target" && pwd -P)=/usr/src/venvdeb-$version/target/make-deb" ;;
   esac
-  RUSTFLAGS="$flags -C strip=symbols" cargo build --release --locked --target-dir "$target" >&2
+  # C code that crates compile (ring) gets the same maps, for __FILE__.
+  cflags=$(echo "$flags" | sed 's/--remap-path-prefix=/-ffile-prefix-map=/g')
+  RUSTFLAGS="$flags -C strip=symbols" CFLAGS="${CFLAGS:+$CFLAGS }$cflags" \
+    cargo build --release --locked --target-dir "$target" >&2
   binary=$target/release/venvdeb
 fi
 [ -x "$binary" ] || { echo "make-deb.sh: $binary is not an executable" >&2; exit 2; }
