@@ -17,7 +17,7 @@ use anyhow::{anyhow, Result};
 
 /// A parsed version.
 #[derive(Debug, Clone)]
-pub(crate) struct Version {
+pub struct Version {
     pub epoch: u64,
     pub release: Vec<u64>,
     /// (0 = a, 1 = b, 2 = rc, number)
@@ -29,13 +29,13 @@ pub(crate) struct Version {
 
 /// A segment of a local version label: numbers sort after strings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum LocalPart {
+pub enum LocalPart {
     Str(String),
     Num(u64),
 }
 
 /// Python's `\s` (what packaging's regexes trim).
-pub(crate) fn is_py_space(c: char) -> bool {
+pub fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
@@ -92,7 +92,7 @@ impl Cursor<'_> {
 
 impl Version {
     /// Parse a version as `packaging.version.Version` does.
-    pub(crate) fn parse(input: &str) -> Result<Version> {
+    pub fn parse(input: &str) -> Result<Version> {
         let bad = || anyhow!("{input:?} is not a PEP 440 version");
         let text = input.trim_matches(is_py_space);
         if !text.is_ascii() {
@@ -163,12 +163,12 @@ impl Version {
         })
     }
 
-    pub(crate) fn is_prerelease(&self) -> bool {
+    pub fn is_prerelease(&self) -> bool {
         self.pre.is_some() || self.dev.is_some()
     }
 
     /// The version without its local label.
-    pub(crate) fn public(&self) -> Version {
+    pub fn public(&self) -> Version {
         Version {
             local: Vec::new(),
             ..self.clone()
@@ -176,7 +176,7 @@ impl Version {
     }
 
     /// Epoch and release only.
-    pub(crate) fn base(&self) -> Version {
+    pub fn base(&self) -> Version {
         Version {
             epoch: self.epoch,
             release: self.release.clone(),
@@ -189,7 +189,7 @@ impl Version {
 
     /// packaging's `canonicalize_version`: the normal form with trailing
     /// `.0` release segments dropped (`1.0.0` and `1` are the same version).
-    pub(crate) fn canonical(&self) -> String {
+    pub fn canonical(&self) -> String {
         let mut v = self.clone();
         while v.release.len() > 1 && v.release.last() == Some(&0) {
             v.release.pop();
@@ -273,7 +273,7 @@ impl Ord for Version {
 /// A canonical form for equality of versions as written in file names and
 /// METADATA ([`Version::canonical`]); text that is not a PEP 440 version
 /// comes back trimmed and lowercased (it then only equals itself).
-pub(crate) fn canonical_version(v: &str) -> String {
+pub fn canonical_version(v: &str) -> String {
     match Version::parse(v) {
         Ok(p) => p.canonical(),
         Err(_) => v.trim().to_ascii_lowercase(),
@@ -282,7 +282,7 @@ pub(crate) fn canonical_version(v: &str) -> String {
 
 /// A specifier's comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
+pub enum Op {
     Compatible,
     Equal,
     NotEqual,
@@ -294,7 +294,7 @@ pub(crate) enum Op {
 }
 
 /// Longest first, as the operator is read.
-pub(crate) const OPS: [(&str, Op); 8] = [
+pub const OPS: [(&str, Op); 8] = [
     ("===", Op::Arbitrary),
     ("~=", Op::Compatible),
     ("==", Op::Equal),
@@ -307,7 +307,7 @@ pub(crate) const OPS: [(&str, Op); 8] = [
 
 /// One clause of a specifier set.
 #[derive(Debug, Clone)]
-pub(crate) struct Specifier {
+pub struct Specifier {
     pub op: Op,
     /// The version as written (trimmed), `.*` included.
     pub version: String,
@@ -319,7 +319,7 @@ pub(crate) struct Specifier {
 impl Specifier {
     /// Parse one clause (`>=1.0`, `== 1.4.*`) with packaging's grammar: `.*`
     /// and local labels only after `==`/`!=`, two release numbers for `~=`.
-    pub(crate) fn parse(clause: &str) -> Result<Specifier> {
+    pub fn parse(clause: &str) -> Result<Specifier> {
         let bad = |why: &str| anyhow!("invalid version specifier {clause:?}: {why}");
         let c = clause.trim_matches(is_py_space);
         let (sym, op) = OPS
@@ -367,7 +367,7 @@ impl Specifier {
     }
 
     /// Whether `v` satisfies this clause (pre-releases accepted).
-    pub(crate) fn contains(&self, v: &Version) -> bool {
+    pub fn contains(&self, v: &Version) -> bool {
         let Some(s) = &self.parsed else {
             return v.to_string().to_lowercase() == self.version.to_lowercase();
         };
@@ -401,7 +401,7 @@ impl Specifier {
 
 /// Parse a specifier set (`>=1.0, <2`), as `packaging.specifiers.SpecifierSet`:
 /// clauses separated by commas, blank clauses ignored.
-pub(crate) fn parse_specifiers(s: &str) -> Result<Vec<Specifier>> {
+pub fn parse_specifiers(s: &str) -> Result<Vec<Specifier>> {
     s.split(',')
         .filter(|c| !c.trim_matches(is_py_space).is_empty())
         .map(Specifier::parse)
@@ -409,7 +409,7 @@ pub(crate) fn parse_specifiers(s: &str) -> Result<Vec<Specifier>> {
 }
 
 /// Whether `version` satisfies every clause.
-pub(crate) fn satisfies(version: &str, specs: &[Specifier]) -> Result<bool> {
+pub fn satisfies(version: &str, specs: &[Specifier]) -> Result<bool> {
     let v = Version::parse(version)?;
     Ok(specs.iter().all(|s| s.contains(&v)))
 }

@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use crate::pep440::{is_py_space, Specifier, Version, OPS};
 
 /// How deep parentheses may nest in a marker.
-pub(crate) const MAX_MARKER_DEPTH: usize = 64;
+pub const MAX_MARKER_DEPTH: usize = 64;
 
 /// PEP 503 name normalization: lowercase, runs of `-`, `_`, `.` become one `-`.
-pub(crate) fn normalize_name(name: &str) -> String {
+pub fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {
@@ -45,7 +45,7 @@ pub(crate) fn normalize_name(name: &str) -> String {
 }
 
 /// Whether a string is a valid PEP 508 distribution (or extra) name.
-pub(crate) fn is_valid_name(name: &str) -> bool {
+pub fn is_valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
@@ -56,7 +56,7 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 
 /// One parsed dependency specifier.
 #[derive(Debug, Clone)]
-pub(crate) struct Requirement {
+pub struct Requirement {
     /// As written (trimmed).
     pub raw: String,
     /// PEP 503 normalized name.
@@ -76,7 +76,7 @@ pub(crate) struct Requirement {
 
 /// Quoted for a message, cut at 200 characters: a 1.5 MB marker is not
 /// repeated whole.
-pub(crate) fn shown(s: &str) -> String {
+pub fn shown(s: &str) -> String {
     match s.char_indices().nth(200) {
         Some((i, _)) => format!("{:?}...", &s[..i]),
         None => format!("{s:?}"),
@@ -138,7 +138,7 @@ fn specifier_list(spec: &str) -> Result<Vec<Specifier>> {
 
 impl Requirement {
     /// Parse `name [extras] (specifiers | @ url) ; marker`.
-    pub(crate) fn parse(raw: &str) -> Result<Requirement> {
+    pub fn parse(raw: &str) -> Result<Requirement> {
         let err = |why: String| anyhow!("requirement {}: {why}", shown(raw.trim()));
         let s = skip_ws(raw);
         let end = s
@@ -595,7 +595,7 @@ impl Compare {
 }
 
 #[cfg(test)]
-pub(crate) fn test_env() -> MarkerEnv {
+pub fn test_env() -> MarkerEnv {
     MarkerEnv {
         implementation_name: "cpython".into(),
         implementation_version: "3.11.2".into(),
