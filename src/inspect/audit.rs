@@ -216,13 +216,7 @@ fn check_entry(root: &Path, f: &FileEntry, out: &mut Vec<Finding>) -> Result<()>
     let meta = match fs::symlink_metadata(&full) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.push(Finding::new(
-                &f.path,
-                "missing",
-                Some(f.kind.clone()),
-                None,
-                f.wheel.as_ref(),
-            ));
+            missing(out);
             return Ok(());
         }
         Err(e) => return Err(e).with_context(|| format!("audit: reading {}", full.display())),
