@@ -54,6 +54,7 @@ fn outputs_appear_together_or_not_at_all() {
     for blocked in [
         format!("{STEM}.venvdeb-manifest.json"),
         format!("{STEM}.cdx.json"),
+        format!("{STEM}.intoto.json"),
     ] {
         let out = s.path().join(format!("out-{blocked}"));
         std::fs::create_dir_all(out.join(&blocked)).unwrap();
@@ -67,7 +68,7 @@ fn outputs_appear_together_or_not_at_all() {
         assert_eq!(listing(&out), before, "{err}");
         assert_eq!(listing(&tmp), vec![], "staging left in TMPDIR");
     }
-    // Unblocked, all three appear, nothing else.
+    // Unblocked, all four appear, nothing else.
     let out = s.path().join("out-ok");
     let r = run(&mut build_cmd(&ex, &out, &tmp));
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -80,6 +81,7 @@ fn outputs_appear_together_or_not_at_all() {
         vec![
             format!("{STEM}.cdx.json"),
             format!("{STEM}.deb"),
+            format!("{STEM}.intoto.json"),
             format!("{STEM}.venvdeb-manifest.json"),
         ]
     );
