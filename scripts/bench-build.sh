@@ -87,6 +87,15 @@ measure() {
               END {printf "%.3f %.3f %d\n", secs, u+y, rss}' "$work/time.txt"
 }
 
+# A table row (label, wall, cpu, rss) and a ratio line (label, wall a, wall
+# b, cpu a, cpu b, goal).
+header() { printf '%-52s %9s %9s %10s\n' "" "wall s" "cpu s" "peak RSS"; }
+row() { printf '%-52s %9s %9s %7s KB\n' "$@"; }
+ratio() {
+  awk -v l="$1" -v a="$2" -v b="$3" -v c="$4" -v d="$5" -v g="$6" \
+    'BEGIN {printf "ratio %-32s wall %.2f, cpu %.2f  (goal %s)\n", l ":", a/b, c/d, g}'
+}
+
 if [ -n "$large" ]; then
   runs=${RUNS:-1}
   # "median_wall median_cpu median_rss" of RUNS runs of a command; $1 names
@@ -139,15 +148,13 @@ if [ -n "$large" ]; then
     echo "phase times, venvdeb build ($n), run 1:"
     sed -n 's/^venvdeb: timing: /  /p' "$work/$n.1.err"
   done
-  printf '%-52s %9s %9s %10s\n' "" "wall s" "cpu s" "peak RSS"
-  printf '%-52s %9s %9s %7s KB\n' "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
-  printf '%-52s %9s %9s %7s KB\n' "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
-  printf '%-52s %9s %9s %7s KB\n' "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
-  printf '%-52s %9s %9s %7s KB\n' "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
-  awk -v a="$build_zstd" -v b="$pip" -v c="$cpu_zstd" -v d="$cpu_pip" \
-    'BEGIN {printf "ratio build(zstd) / pip install:   wall %.2f, cpu %.2f  (goal <= 0.35)\n", a/b, c/d}'
-  awk -v a="$build_xz" -v b="$dpkg" -v c="$cpu_xz" -v d="$cpu_dpkg" \
-    'BEGIN {printf "ratio build(xz) / dpkg-deb -Zxz:   wall %.2f, cpu %.2f  (goal <= 1.05)\n", a/b, c/d}'
+  header
+  row "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
+  row "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
+  row "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
+  row "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
+  ratio "build(zstd) / pip install" "$build_zstd" "$pip" "$cpu_zstd" "$cpu_pip" "<= 0.35"
+  ratio "build(xz) / dpkg-deb -Zxz" "$build_xz" "$dpkg" "$cpu_xz" "$cpu_dpkg" "<= 1.05"
   awk -v a="$rss_xz" -v b="$rss_dpkg" \
     'BEGIN {printf "peak RSS build(xz) / dpkg-deb:     %.2f  (goal <= 1.1); build(zstd): %d MB (goal < 200)\n", a/b, '"$rss_zstd"'/1024}'
   exit 0
@@ -171,12 +178,10 @@ pip=$1 cpu_pip=$2 rss_pip=$3
 tar_mb=$(du -m "$work/data.tar" | cut -f1)
 echo "benchmark: $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, data.tar ${tar_mb} MB, $(nproc) CPUs;" \
   "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-42s %9s %9s %10s\n' "" "wall s" "cpu s" "peak RSS"
-printf '%-42s %9s %9s %7s KB\n' "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
-printf '%-42s %9s %9s %7s KB\n' "xz -6 -T2 on its data.tar alone" "$xz_alone" "$cpu_xzalone" "$rss_xzalone"
-printf '%-42s %9s %9s %7s KB\n' "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
-printf '%-42s %9s %9s %7s KB\n' "python3 -m venv + pip install --no-deps" "$pip" "$cpu_pip" "$rss_pip"
-awk -v a="$build_xz" -v b="$xz_alone" -v c="$cpu_xz" -v d="$cpu_xzalone" \
-  'BEGIN {printf "ratio build(xz) / xz alone:    wall %.2f, cpu %.2f  (goal <= 1.2)\n", a/b, c/d}'
-awk -v a="$build_zstd" -v b="$pip" -v c="$cpu_zstd" -v d="$cpu_pip" \
-  'BEGIN {printf "ratio build(zstd) / venv+pip:  wall %.2f, cpu %.2f  (goal < 0.5)\n", a/b, c/d}'
+header
+row "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
+row "xz -6 -T2 on its data.tar alone" "$xz_alone" "$cpu_xzalone" "$rss_xzalone"
+row "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
+row "python3 -m venv + pip install --no-deps" "$pip" "$cpu_pip" "$rss_pip"
+ratio "build(xz) / xz alone" "$build_xz" "$xz_alone" "$cpu_xz" "$cpu_xzalone" "<= 1.2"
+ratio "build(zstd) / venv+pip" "$build_zstd" "$pip" "$cpu_zstd" "$cpu_pip" "< 0.5"

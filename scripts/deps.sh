@@ -30,6 +30,9 @@ if [ "$what" = test ]; then
   # makes the bookworm/trixie tarballs from Debian's archive; sbuild and
   # uidmap for building in them the way Debian's buildds do.
   pkgs="$pkgs mmdebstrap sbuild uidmap"
+  # tests/system_site_packages.rs: an app whose venv imports `yaml` from
+  # Debian's package ([venv] system-site-packages).
+  pkgs="$pkgs python3-yaml"
 fi
 missing=
 for p in $pkgs; do

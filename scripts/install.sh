@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install venvdeb, dh_venvdeb, the `dh --with venvdeb` addon and the man
-# pages; or remove them again.
+# Install venvdeb, dh_venvdeb, the `dh --with venvdeb` addon, its
+# autoscripts, the templates of `venvdeb init` and the man pages; or remove
+# them again. (scripts/make-deb.sh uses it to lay out venvdeb's own .deb.)
 #
 #   scripts/install.sh [--prefix DIR] [--binary PATH] [--destdir DIR]
 #   scripts/install.sh --uninstall [--prefix DIR] [--destdir DIR]
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --destdir) destdir=${2:?--destdir needs a directory}; shift 2 ;;
     --destdir=*) destdir=${1#*=}; shift ;;
     --uninstall) uninstall=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +70,10 @@ if [ "$uninstall" = 1 ]; then
   done <"$root$manifest"
   rm -f "$root$manifest"
   # Remove the directories that only venvdeb used, when empty.
-  for d in "$prefix/share/venvdeb" "$perldir/Debian/Debhelper/Sequence"; do
+  for d in "$prefix/share/venvdeb/debian-templates/source" \
+    "$prefix/share/venvdeb/debian-templates/licenses" "$prefix/share/venvdeb/debian-templates" \
+    "$prefix/share/venvdeb" "$prefix/share/debhelper/autoscripts" "$prefix/share/debhelper" \
+    "$perldir/Debian/Debhelper/Sequence"; do
     rmdir "$root$d" 2>/dev/null || true
   done
   echo "venvdeb uninstalled from $root$prefix"
@@ -113,6 +117,17 @@ if [ -f "$root$manifest" ]; then cp "$root$manifest" "$old"; else : >"$old"; fi
 put "$binary" "$prefix/bin/venvdeb" 0755
 put "$repo/debian-templates/debhelper/dh_venvdeb" "$prefix/bin/dh_venvdeb" 0755
 put "$repo/debian-templates/debhelper/venvdeb.pm" "$perldir/Debian/Debhelper/Sequence/venvdeb.pm" 0644
+# dh_venvdeb's static autoscripts, where debhelper keeps its own (dh_venvdeb
+# looks beside itself: PREFIX/bin/../share/debhelper/autoscripts).
+for f in "$repo"/debian-templates/debhelper/autoscripts/*; do
+  put "$f" "$prefix/share/debhelper/autoscripts/$(basename "$f")" 0644
+done
+# The debian/ templates `venvdeb init` reads (PREFIX/bin/../share/venvdeb).
+(cd "$repo/debian-templates" && find . -path ./debhelper -prune -o -type f -print) \
+  | LC_ALL=C sort | while IFS= read -r f; do
+  f=${f#./}
+  put "$repo/debian-templates/$f" "$prefix/share/venvdeb/debian-templates/$f" 0644
+done
 for page in "$work"/man/*.1; do
   put "$page" "$prefix/share/man/man1/$(basename "$page")" 0644
 done

@@ -51,13 +51,16 @@ TOML
 mkdir -p "$work/perl5/Debian/Debhelper/Sequence" "$work/bin"
 cp "$repo/debian-templates/debhelper/venvdeb.pm" "$work/perl5/Debian/Debhelper/Sequence/"
 cp "$repo/debian-templates/debhelper/dh_venvdeb" "$venvdeb" "$work/bin/"
+cp -r "$repo/debian-templates/debhelper/autoscripts" "$work/bin/"
 export PERL5LIB="$work/perl5"
 export PATH="$work/bin:$PATH"
 
 cd "$src"
 start=$(date +%s)
 status=0
-reprotest --vary=-user_group --store-dir="$work/out" "$@" . || status=$?
+# -d: Build-Depends names dh-sequence-venvdeb, which the venvdeb package
+# provides; here the addon comes from this repository, not from a package.
+reprotest --vary=-user_group --store-dir="$work/out" --append-build-command=-d "$@" . || status=$?
 echo "reprotest --vary=-user_group: exit $status after $(( $(date +%s) - start )) s" \
   "($( [ $status = 0 ] && echo reproducible || echo NOT reproducible or failed))"
 exit $status

@@ -53,6 +53,9 @@ pub enum Command {
     /// Write the man pages (venvdeb.1 and one per subcommand) into a directory
     #[command(hide = true)]
     Manpages(commands::manpages::ManpagesArgs),
+    /// What dh_venvdeb and the sequence addon ask venvdeb (prefixes, staged configuration)
+    #[command(subcommand, hide = true)]
+    Debhelper(commands::debhelper::DebhelperCommand),
 }
 
 /// Run one parsed command line.
@@ -68,5 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(a) => commands::audit::run(&a),
         Command::Rebuild(a) => commands::rebuild::run(&a),
         Command::Manpages(a) => commands::manpages::run(&a, &Cli::command()),
+        Command::Debhelper(c) => commands::debhelper::run(&c),
     }
 }

@@ -118,8 +118,9 @@ pub struct VenvConfig {
     pub system_modules: Vec<String>,
 }
 
-/// The default cap on the total uncompressed size of one wheel: 4 GiB.
-pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 4 << 30;
+/// The default cap on the total uncompressed size of one wheel (the one
+/// definition is the wheel reader's).
+pub use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// Optional control fields the user may set in `[package]`, with their
 /// control-file spelling.

@@ -1,24 +1,91 @@
-//! The debian/ skeleton `venvdeb init` writes: the templates under
-//! `debian-templates/`, embedded in the binary (so that an installed venvdeb
-//! needs no data files), and their rendering from the facts init gathered.
+//! The debhelper side of venvdeb, in Rust:
 //!
-//! It owns what goes into each file and nothing else: reading pyproject.toml,
-//! the environment and the disk is `commands::init`'s job. The debhelper side
-//! proper (the `--with venvdeb` sequence addon and `dh_venvdeb`) is Perl, in
+//! - the debian/ skeleton `venvdeb init` writes: the templates under
+//!   `debian-templates/` (read from `share/venvdeb/debian-templates/` beside
+//!   an installed venvdeb, else the copy embedded in the binary) and their
+//!   rendering from the facts init gathered;
+//! - what `dh_venvdeb` and the sequence addon ask `venvdeb debhelper` for:
+//!   the venv prefixes to keep dh_strip & co. off, and the dh configuration
+//!   file (`debian/venvdeb.toml`) turned into a `venvdeb.toml` for `venvdeb
+//!   stage`. Both read the file with the TOML parser and the validation of
+//!   `crate::config`, so dotted keys and inline tables mean what they mean
+//!   to `venvdeb stage`.
+//!
+//! Reading pyproject.toml, the environment and the disk for init is
+//! `commands::init`'s job. The rest of the debhelper integration (the
+//! sequence addon, `dh_venvdeb`, its autoscripts) is Perl and shell, in
 //! `debian-templates/debhelper/`.
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-const CONTROL: &str = include_str!("../debian-templates/control");
-const RULES: &str = include_str!("../debian-templates/rules");
-const CHANGELOG: &str = include_str!("../debian-templates/changelog");
-const COPYRIGHT: &str = include_str!("../debian-templates/copyright");
-const SOURCE_FORMAT: &str = include_str!("../debian-templates/source/format");
-const LINTIAN_OVERRIDES: &str = include_str!("../debian-templates/lintian-overrides");
-const VENVDEB_TOML: &str = include_str!("../debian-templates/venvdeb.toml");
-const MANPAGE: &str = include_str!("../debian-templates/manpage.1");
-const EXPAT: &str = include_str!("../debian-templates/licenses/Expat");
+/// Every template, by its path below `debian-templates/`, as embedded.
+const EMBEDDED: [(&str, &str); 9] = [
+    ("control", include_str!("../debian-templates/control")),
+    ("rules", include_str!("../debian-templates/rules")),
+    ("changelog", include_str!("../debian-templates/changelog")),
+    ("copyright", include_str!("../debian-templates/copyright")),
+    (
+        "source/format",
+        include_str!("../debian-templates/source/format"),
+    ),
+    (
+        "lintian-overrides",
+        include_str!("../debian-templates/lintian-overrides"),
+    ),
+    (
+        "venvdeb.toml",
+        include_str!("../debian-templates/venvdeb.toml"),
+    ),
+    ("manpage.1", include_str!("../debian-templates/manpage.1")),
+    (
+        "licenses/Expat",
+        include_str!("../debian-templates/licenses/Expat"),
+    ),
+];
+
+/// The templates `render` fills in, by path below `debian-templates/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Templates(BTreeMap<&'static str, String>);
+
+impl Templates {
+    /// The copy compiled into this binary.
+    pub fn embedded() -> Templates {
+        Templates(EMBEDDED.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    }
+
+    /// Every template read from `dir` (an installed
+    /// `/usr/share/venvdeb/debian-templates`); a missing one is an error.
+    pub fn from_dir(dir: &Path) -> Result<Templates> {
+        let mut map = BTreeMap::new();
+        for (name, _) in EMBEDDED {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the venvdeb init template {}", path.display()))?;
+            map.insert(name, text);
+        }
+        Ok(Templates(map))
+    }
+
+    /// Those of an installed venvdeb (`BIN/../share/venvdeb/debian-templates`
+    /// beside the executable `exe`, as the package and scripts/install.sh lay
+    /// them out), else the embedded copy.
+    pub fn for_executable(exe: &Path) -> Result<Templates> {
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("share/venvdeb/debian-templates"));
+        match dir {
+            Some(d) if d.is_dir() => Templates::from_dir(&d),
+            _ => Ok(Templates::embedded()),
+        }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
 
 /// Everything the skeleton is filled in with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,13 +137,13 @@ pub fn default_prefix(name: &str) -> String {
 }
 
 /// Render every file of debian/, keyed by its path below debian/ (sorted).
-pub fn render(f: &Facts) -> Result<BTreeMap<String, SkeletonFile>> {
+pub fn render(f: &Facts, t: &Templates) -> Result<BTreeMap<String, SkeletonFile>> {
     check_package_name(&f.name)?;
     for s in &f.expose {
         check_command_name(s)?;
     }
     let prefix = default_prefix(&f.name);
-    let (license_name, license_paragraph) = license(f.license.as_deref());
+    let (license_name, license_paragraph) = license(f.license.as_deref(), t.get("licenses/Expat"));
     let expose = if f.expose.is_empty() {
         "# expose = []                   # launchers to link into /usr/bin".to_string()
     } else {
@@ -111,24 +178,24 @@ pub fn render(f: &Facts) -> Result<BTreeMap<String, SkeletonFile>> {
         out.insert(path, SkeletonFile { content, mode });
         Ok(())
     };
-    put("control".into(), CONTROL, 0o644)?;
-    put("rules".into(), RULES, 0o755)?;
-    put("changelog".into(), CHANGELOG, 0o644)?;
-    put("copyright".into(), COPYRIGHT, 0o644)?;
-    put("source/format".into(), SOURCE_FORMAT, 0o644)?;
+    put("control".into(), t.get("control"), 0o644)?;
+    put("rules".into(), t.get("rules"), 0o755)?;
+    put("changelog".into(), t.get("changelog"), 0o644)?;
+    put("copyright".into(), t.get("copyright"), 0o644)?;
+    put("source/format".into(), t.get("source/format"), 0o644)?;
     put(
         format!("{}.lintian-overrides", f.name),
-        LINTIAN_OVERRIDES,
+        t.get("lintian-overrides"),
         0o644,
     )?;
-    put("venvdeb.toml".into(), VENVDEB_TOML, 0o644)?;
+    put("venvdeb.toml".into(), t.get("venvdeb.toml"), 0o644)?;
     if !f.expose.is_empty() {
         let mut pages = String::new();
         for cmd in &f.expose {
             let mut v = vars.clone();
             v.insert("command", cmd.clone());
             v.insert("upper_command", roff_escape(&cmd.to_uppercase()));
-            let content = fill(MANPAGE, &v)?;
+            let content = fill(t.get("manpage.1"), &v)?;
             out.insert(
                 format!("{cmd}.1"),
                 SkeletonFile {
@@ -274,7 +341,7 @@ pub fn rfc2822(epoch: u64) -> (String, u32) {
 
 /// The DEP-5 short name and, when the text is not in
 /// /usr/share/common-licenses, a stand-alone License paragraph.
-fn license(raw: Option<&str>) -> (String, String) {
+fn license(raw: Option<&str>, expat: &str) -> (String, String) {
     let common = |short: &str, file: &str| {
         (
             short.to_string(),
@@ -288,7 +355,7 @@ fn license(raw: Option<&str>) -> (String, String) {
         .unwrap_or_default();
     match key.as_str() {
         "mit" | "expat" | "mit license" | "license :: osi approved :: mit license" => {
-            ("Expat".into(), format!("\nLicense: Expat\n{EXPAT}"))
+            ("Expat".into(), format!("\nLicense: Expat\n{expat}"))
         }
         "apache-2.0"
         | "apache 2.0"
@@ -322,7 +389,7 @@ fn license(raw: Option<&str>) -> (String, String) {
 
 /// True when `license` found no text for this license: init warns.
 pub fn license_needs_text(raw: Option<&str>) -> bool {
-    license(raw).1.contains("FIXME")
+    license(raw, "").1.contains("FIXME")
 }
 
 /// A TOML basic string, quotes included.
@@ -356,6 +423,98 @@ fn roff_escape(s: &str) -> String {
     }
 }
 
+/// What dh_venvdeb takes from debian/control and debian/changelog for the
+/// `[package]` table of the staged configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhPackage {
+    pub name: String,
+    pub version: String,
+    pub maintainer: String,
+    pub description: String,
+}
+
+/// The input paths of `[inputs]`, which a dh configuration gives relative
+/// to the source root.
+const INPUT_PATHS: [&str; 5] = ["wheelhouse", "lock", "sums", "signature", "keyring"];
+
+/// A dh configuration file (`debian/venvdeb.toml`: no `[package]` table,
+/// paths relative to the source root `root`) as the text of a
+/// `venvdeb.toml` for `venvdeb stage`, valid wherever it is written: the
+/// `[package]` table from `pkg` added, relative input paths made absolute
+/// against `root`. Checked with `Config::parse` before it is returned.
+pub fn staged_config(
+    text: &str,
+    file: &Path,
+    root: &Path,
+    pkg: &DhPackage,
+) -> Result<(String, crate::config::Config)> {
+    let mut doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))
+        .with_context(|| format!("parsing {}", file.display()))?;
+    if doc.contains_key("package") {
+        bail!(
+            "{}: remove its [package] table: dh_venvdeb takes the package from debian/control and debian/changelog",
+            file.display()
+        );
+    }
+    if let Some(toml::Value::Table(inputs)) = doc.get_mut("inputs") {
+        for key in INPUT_PATHS {
+            if let Some(toml::Value::String(p)) = inputs.get_mut(key) {
+                if Path::new(p.as_str()).is_relative() {
+                    let abs = root.join(p.as_str());
+                    let Some(abs) = abs.to_str() else {
+                        bail!(
+                            "{}: inputs.{key}: the source root {} is not UTF-8",
+                            file.display(),
+                            root.display()
+                        );
+                    };
+                    *p = abs.to_string();
+                }
+            }
+        }
+    }
+    let mut package = toml::Table::new();
+    package.insert("name".into(), pkg.name.clone().into());
+    package.insert("version".into(), pkg.version.clone().into());
+    package.insert("maintainer".into(), pkg.maintainer.clone().into());
+    package.insert("description".into(), pkg.description.clone().into());
+    doc.insert("package".into(), toml::Value::Table(package));
+    let out = format!(
+        "# Written by dh_venvdeb (venvdeb debhelper config) from {} and debian/control.\n{}",
+        file.display(),
+        toml::to_string(&doc).context("writing the staged configuration")?
+    );
+    let cfg = crate::config::Config::parse(&out, file, root)
+        .with_context(|| format!("configuration {}", file.display()))?;
+    Ok((out, cfg))
+}
+
+/// The prefixes the sequence addon keeps dh_strip, dh_dwz,
+/// dh_strip_nondeterminism, dh_makeshlibs and dh_fixperms off: `/opt/venvs/`
+/// and every `venv.prefix` the dh configuration files set (however the
+/// TOML spells it: table, dotted key, inline table), each ending in `/`,
+/// sorted and unique. A file that `venvdeb stage` would reject is an error.
+pub fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<String>> {
+    let mut out = std::collections::BTreeSet::from(["/opt/venvs/".to_string()]);
+    let pkg = DhPackage {
+        name: "venvdeb-prefixes".into(),
+        version: "0".into(),
+        maintainer: "venvdeb <venvdeb@localhost>".into(),
+        description: "prefixes".into(),
+    };
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let (_, cfg) = staged_config(&text, file, root, &pkg)?;
+        if cfg.venv.prefix_explicit {
+            out.insert(format!("{}/", cfg.venv.prefix));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,7 +543,7 @@ mod tests {
 
     #[test]
     fn renders_every_file_without_placeholders() {
-        let files = render(&facts()).unwrap();
+        let files = render(&facts(), &Templates::embedded()).unwrap();
         let names: Vec<&str> = files.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -404,7 +563,13 @@ mod tests {
             assert!(!f.content.contains("{{"), "{path} keeps a placeholder");
         }
         assert_eq!(files["rules"].mode, 0o755);
-        assert!(files["rules"].content.contains("dh $@ --with venvdeb"));
+        assert_eq!(
+            files["rules"].content,
+            "#!/usr/bin/make -f\n\n%:\n\tdh $@\n"
+        );
+        assert!(files["control"].content.contains(
+            "Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3, python3-pip\n"
+        ));
         assert!(files["control"].content.contains("${venvdeb:Depends}"));
         assert!(files["control"].content.contains("${misc:Depends}"));
         assert!(files["changelog"]
@@ -424,6 +589,120 @@ mod tests {
             toml["inputs"]["keyring"].as_str(),
             Some("debian/upstream/wheels-signing-key.asc")
         );
+    }
+
+    fn dh_pkg() -> DhPackage {
+        DhPackage {
+            name: "demo".into(),
+            version: "1.0-1".into(),
+            maintainer: "A B <a@b.c>".into(),
+            description: "demo \"app\"".into(),
+        }
+    }
+
+    #[test]
+    fn staged_config_adds_package_and_absolute_inputs() {
+        let text =
+            "venv.prefix = \"/srv/demo\"\n[inputs]\nwheelhouse = \"wh\"\nlock = \"/abs/req.txt\"\n\
+                    sums = \"s.txt\"\nsignature = \"s.txt.asc\"\nkeyring = \"debian/k.asc\"\n";
+        let (out, cfg) = staged_config(
+            text,
+            Path::new("debian/venvdeb.toml"),
+            Path::new("/src/root"),
+            &dh_pkg(),
+        )
+        .unwrap();
+        assert_eq!(cfg.package.name, "demo");
+        assert_eq!(cfg.package.version, "1.0-1");
+        assert_eq!(cfg.venv.prefix, "/srv/demo");
+        assert_eq!(cfg.inputs.wheelhouse, Path::new("/src/root/wh"));
+        assert_eq!(cfg.inputs.lock, Path::new("/abs/req.txt"));
+        // Read back from anywhere, the text means the same.
+        let again =
+            crate::config::Config::parse(&out, Path::new("/x/y.toml"), Path::new("/x")).unwrap();
+        assert_eq!(again.inputs.keyring, Path::new("/src/root/debian/k.asc"));
+        assert_eq!(again.package.synopsis, "demo \"app\"");
+        let err = staged_config(
+            "[package]\nname = \"x\"\n",
+            Path::new("debian/venvdeb.toml"),
+            Path::new("/r"),
+            &dh_pkg(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("remove its [package] table"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn prefixes_from_every_toml_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs =
+            "wheelhouse = \"w\"\nlock = \"l\"\nsums = \"s\"\nsignature = \"g\"\nkeyring = \"k\"\n";
+        let files = [
+            (
+                "venvdeb.toml",
+                format!("[inputs]\n{inputs}[venv]\nprefix = \"/opt/a\"\n"),
+            ),
+            (
+                "b.venvdeb.toml",
+                format!("venv.prefix = \"/srv/b\"\n[inputs]\n{inputs}"),
+            ),
+            (
+                "c.venvdeb.toml",
+                format!("venv = {{ prefix = '/opt/c' }}\n[inputs]\n{inputs}"),
+            ),
+            ("d.venvdeb.toml", format!("[inputs]\n{inputs}")),
+        ];
+        let mut paths = Vec::new();
+        for (name, text) in &files {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            paths.push(p);
+        }
+        assert_eq!(
+            exclude_prefixes(&paths, dir.path()).unwrap(),
+            ["/opt/a/", "/opt/c/", "/opt/venvs/", "/srv/b/"]
+        );
+        std::fs::write(
+            &paths[3],
+            format!("[inputs]\n{inputs}[venv]\nprefix = \"rel\"\n"),
+        )
+        .unwrap();
+        let err = exclude_prefixes(&paths, dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("venv.prefix"), "{err:#}");
+    }
+
+    #[test]
+    fn templates_from_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = dir.path().join("share/venvdeb/debian-templates");
+        for (name, text) in EMBEDDED {
+            let p = share.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(
+                &p,
+                text.replace(
+                    "Standards-Version",
+                    "X-Installed-Copy: yes\nStandards-Version",
+                ),
+            )
+            .unwrap();
+        }
+        let exe = dir.path().join("bin/venvdeb");
+        let t = Templates::for_executable(&exe).unwrap();
+        assert!(t.get("control").contains("X-Installed-Copy: yes"));
+        let files = render(&facts(), &t).unwrap();
+        assert!(files["control"].content.contains("X-Installed-Copy: yes"));
+        // No directory: the embedded copy; a missing file: an error naming it.
+        assert_eq!(
+            Templates::for_executable(Path::new("/nonexistent/bin/venvdeb")).unwrap(),
+            Templates::embedded()
+        );
+        std::fs::remove_file(share.join("manpage.1")).unwrap();
+        let err = Templates::for_executable(&exe).unwrap_err();
+        assert!(format!("{err:#}").contains("manpage.1"), "{err:#}");
     }
 
     #[test]
@@ -488,8 +767,8 @@ mod tests {
 
     #[test]
     fn licenses() {
-        assert_eq!(license(Some("Apache-2.0")).0, "Apache-2.0");
-        assert!(license(Some("GPL-3.0-or-later"))
+        assert_eq!(license(Some("Apache-2.0"), "").0, "Apache-2.0");
+        assert!(license(Some("GPL-3.0-or-later"), "")
             .1
             .contains("/usr/share/common-licenses/GPL-3"));
         assert!(license_needs_text(Some("Weird License")));

@@ -313,8 +313,10 @@ pub fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
         if name.contains('\n') {
             bail!("{}: file name contains a newline", path.display());
         }
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        out.push_str(&format!("{hex}  {name}\n"));
+        out.push_str(&format!(
+            "{}  {name}\n",
+            crate::encoding::hex(&h.finalize())
+        ));
     }
     Ok(out)
 }

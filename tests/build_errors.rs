@@ -7,29 +7,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{copy_example, example_deb, ok, repo, run, scratch, venvdeb};
+use common::{copy_example, example_deb, ok, resign, run, scratch, venvdeb};
 
 fn example(dir: &Path) -> PathBuf {
     copy_example(dir)
-}
-
-/// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.
-fn resign(ex: &Path) {
-    let sums = ok(Command::new("sh")
-        .arg("-c")
-        .arg("LC_ALL=C sha256sum -- *.whl")
-        .current_dir(ex.join("wheelhouse")));
-    std::fs::write(ex.join("sha256sums.txt"), sums).unwrap();
-    let home = scratch();
-    ok(Command::new("gpg")
-        .args(["--batch", "--quiet", "--import"])
-        .arg(repo().join("fixtures/keys/test-key-a.secret.asc"))
-        .env("GNUPGHOME", home.path()));
-    ok(Command::new("gpg")
-        .args(["--batch", "--yes", "--armor", "--detach-sign", "-o"])
-        .arg(ex.join("sha256sums.txt.asc"))
-        .arg(ex.join("sha256sums.txt"))
-        .env("GNUPGHOME", home.path()));
 }
 
 fn build(ex: &Path, out: &Path) -> Output {

@@ -8,9 +8,12 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{copy_example, run, scratch, venvdeb};
+use common::{copy_example, resign, run, scratch, venvdeb};
 
-const STEM: &str = "demoapp_1.0.0-1_amd64";
+/// `demoapp_1.0.0-1_<arch>`: the example's output names without extension.
+fn stem() -> String {
+    format!("demoapp_1.0.0-1_{}", common::deb_arch())
+}
 
 fn build_cmd(ex: &Path, out: &Path, tmp: &Path) -> Command {
     std::fs::create_dir_all(tmp).unwrap();
@@ -52,14 +55,14 @@ fn outputs_appear_together_or_not_at_all() {
     let ex = copy_example(s.path());
     let tmp = s.path().join("tmp");
     for blocked in [
-        format!("{STEM}.venvdeb-manifest.json"),
-        format!("{STEM}.cdx.json"),
-        format!("{STEM}.intoto.json"),
+        format!("{}.venvdeb-manifest.json", stem()),
+        format!("{}.cdx.json", stem()),
+        format!("{}.intoto.json", stem()),
     ] {
         let out = s.path().join(format!("out-{blocked}"));
         std::fs::create_dir_all(out.join(&blocked)).unwrap();
         // An older .deb of the same name must survive the failed build.
-        std::fs::write(out.join(format!("{STEM}.deb")), b"the previous package").unwrap();
+        std::fs::write(out.join(format!("{}.deb", stem())), b"the previous package").unwrap();
         let before = listing(&out);
         let r = run(&mut build_cmd(&ex, &out, &tmp));
         let err = String::from_utf8_lossy(&r.stderr);
@@ -79,10 +82,10 @@ fn outputs_appear_together_or_not_at_all() {
     assert_eq!(
         names,
         vec![
-            format!("{STEM}.cdx.json"),
-            format!("{STEM}.deb"),
-            format!("{STEM}.intoto.json"),
-            format!("{STEM}.venvdeb-manifest.json"),
+            format!("{}.cdx.json", stem()),
+            format!("{}.deb", stem()),
+            format!("{}.intoto.json", stem()),
+            format!("{}.venvdeb-manifest.json", stem()),
         ]
     );
 }
@@ -140,31 +143,6 @@ fn stage_refuses_symlinks_out_of_destdir() {
         assert!(err.contains("is a symlink"), "{link}: {err}");
         assert_eq!(listing(&outside), vec![], "{link}: written outside DESTDIR");
     }
-}
-
-/// Rewrite sha256sums.txt from the wheelhouse and sign it with test key a.
-fn resign(ex: &Path) {
-    let sums = common::ok(
-        Command::new("sh")
-            .arg("-c")
-            .arg("LC_ALL=C sha256sum -- *.whl")
-            .current_dir(ex.join("wheelhouse")),
-    );
-    std::fs::write(ex.join("sha256sums.txt"), sums).unwrap();
-    let home = scratch();
-    common::ok(
-        Command::new("gpg")
-            .args(["--batch", "--quiet", "--import"])
-            .arg(common::repo().join("fixtures/keys/test-key-a.secret.asc"))
-            .env("GNUPGHOME", home.path()),
-    );
-    common::ok(
-        Command::new("gpg")
-            .args(["--batch", "--yes", "--armor", "--detach-sign", "-o"])
-            .arg(ex.join("sha256sums.txt.asc"))
-            .arg(ex.join("sha256sums.txt"))
-            .env("GNUPGHOME", home.path()),
-    );
 }
 
 /// A wheel whose `.data/scripts/big` is one `#!python` line of `size` bytes
@@ -233,7 +211,7 @@ fn long_first_line_of_a_script_streams() {
     let r = run(&mut cmd);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{:?}: {err}", r.status);
-    let deb = out.join(format!("{STEM}.deb"));
+    let deb = out.join(format!("{}.deb", stem()));
     let x = s.path().join("x");
     common::ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     assert_eq!(

@@ -9,6 +9,9 @@
 //! dh_venvdeb and the addon come from this repository (PATH, PERL5LIB) and
 //! venvdeb from this test build: nothing is installed into the system
 //! except the package under test, which is purged again pass or fail.
+//! dpkg-buildpackage runs with -d: `Build-Depends: dh-sequence-venvdeb` is
+//! satisfied by the checkout here, not by an installed venvdeb package
+//! (tests/selfdeb.rs builds with the installed package and no -d).
 mod common;
 mod dh_support;
 
@@ -28,18 +31,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// A source package: the example plus `venvdeb init`'s debian/.
 fn make_source(dir: &Path) -> PathBuf {
-    let src = dh_support::example_source(dir);
-    // The signers' key as an armored file in debian/upstream/, the way a
-    // packager ships it.
-    let _ = fs::remove_file(src.join("keyring.gpg"));
-    ok(venvdeb()
-        .args(["init", ".", "--import-key"])
-        .arg(repo().join("fixtures/keys/test-key-a.public.asc"))
-        .current_dir(&src)
-        .env("DEBFULLNAME", "Demo Maintainer")
-        .env("DEBEMAIL", "demo@example.org")
-        .env("SOURCE_DATE_EPOCH", "1704067200"));
-    src
+    dh_support::example_source_with_debian(dir, venvdeb())
 }
 
 /// `dpkg-buildpackage -us -uc -b` in `src`, through `sh -c PRELUDE; exec …`
@@ -47,7 +39,7 @@ fn make_source(dir: &Path) -> PathBuf {
 fn build(src: &Path, scratch: &Path, prelude: &str, envs: &[(&str, &str)]) -> PathBuf {
     let mut c = Command::new("sh");
     c.arg("-c")
-        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b"))
+        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b -d"))
         .current_dir(src);
     dh_env(&mut c, scratch);
     for (k, v) in envs {
@@ -76,57 +68,6 @@ impl Drop for Purge {
     fn drop(&mut self) {
         let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
     }
-}
-
-/// Every `sha256=` line of every RECORD under the unpacked venv must match
-/// the file's bytes: nothing in the dh sequence altered a wheel's file.
-fn check_records(root: &Path) -> usize {
-    let site = root
-        .join(PREFIX.trim_start_matches('/'))
-        .join(format!("lib/python{}/site-packages", py_short()));
-    let mut checked = 0;
-    for e in fs::read_dir(&site).unwrap() {
-        let dist = e.unwrap().path();
-        if !dist.to_string_lossy().ends_with(".dist-info") {
-            continue;
-        }
-        let record = fs::read_to_string(dist.join("RECORD")).unwrap();
-        for line in record.lines() {
-            let mut f = line.rsplitn(3, ',');
-            let (_size, hash, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
-            let Some(b64) = hash.strip_prefix("sha256=") else {
-                continue;
-            };
-            let file = site.join(path);
-            let want = hex_of_urlsafe_b64(b64);
-            assert_eq!(
-                sha256_file(&file),
-                want,
-                "{} differs from its RECORD after the dh sequence",
-                file.display()
-            );
-            checked += 1;
-        }
-    }
-    checked
-}
-
-fn hex_of_urlsafe_b64(s: &str) -> String {
-    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let v = ALPHA.iter().position(|&a| a == c).expect("base64url") as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -187,14 +128,37 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
         "{postinst}"
     );
     assert!(postinst.contains("py3compile"), "{postinst}");
-    let unpacked = tmp.path().join("unpacked");
-    ok(Command::new("dpkg-deb")
-        .arg("-x")
+    // The static autoscripts, tokens filled in as `venvdeb build` fills them.
+    assert!(
+        postinst.contains("\tpy3compile -p demoapp -V 3.")
+            && postinst.contains(" '/opt/venvs/demoapp'\n"),
+        "{postinst}"
+    );
+    let prerm = ok(Command::new("dpkg-deb")
+        .args(["-I"])
         .arg(&deb_a)
-        .arg(&unpacked));
+        .arg("prerm"));
+    assert!(
+        prerm.contains("# Automatically added by dh_venvdeb/")
+            && prerm.contains("\tpy3clean -p demoapp || true\n")
+            && prerm.contains("find '/opt/venvs/demoapp' -depth -type d -name __pycache__"),
+        "{prerm}"
+    );
+    // dh_venvdeb's files are under debian/.debhelper/, none in the source root.
+    assert!(src_a
+        .join("debian/.debhelper/generated/demoapp/venvdeb.toml")
+        .is_file());
+    for e in fs::read_dir(&src_a).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.starts_with(".venvdeb"),
+            "{name} left in the source root"
+        );
+    }
+    let unpacked = dh_support::unpack(&deb_a, tmp.path().join("unpacked"));
     let link = fs::read_link(unpacked.join("usr/bin/demoapp")).unwrap();
     assert_eq!(link, Path::new(&format!("{PREFIX}/bin/demoapp")));
-    let checked = check_records(&unpacked);
+    let checked = dh_support::check_records(&unpacked, PREFIX);
     assert!(checked > 50, "only {checked} RECORD entries checked");
     let so = ok(Command::new("find").arg(&unpacked).args(["-name", "*.so"]));
     assert!(
@@ -227,7 +191,7 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     bytes[mid] ^= 0x01;
     fs::write(&wheel, bytes).unwrap();
     let mut cmd = Command::new("dpkg-buildpackage");
-    cmd.args(["-us", "-uc", "-b"]).current_dir(&src_c);
+    cmd.args(["-us", "-uc", "-b", "-d"]).current_dir(&src_c);
     let out = run(dh_env(&mut cmd, tmp.path()));
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a tampered wheel was packaged");
@@ -238,17 +202,7 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
     assert!(!c.join(example_deb()).exists());
 
     // lintian: no error or warning (overrides from venvdeb init apply).
-    let out = run(Command::new("lintian").arg(&deb_a));
-    let report = String::from_utf8_lossy(&out.stdout);
-    let bad: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "lintian:\n{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dh_support::assert_lintian_clean(&deb_a);
 
     // Install, run from another directory, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());

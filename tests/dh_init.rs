@@ -1,6 +1,7 @@
 //! `venvdeb init`: the debian/ it writes, its refusal to overwrite, its
-//! determinism, its errors; and that `dh --with venvdeb` loads the addon
-//! from the repository (PERL5LIB) and orders and configures the sequence.
+//! determinism, its errors; and that `Build-Depends: dh-sequence-venvdeb`
+//! and `dh --with venvdeb` load the addon from the repository (PERL5LIB),
+//! which orders and configures the sequence.
 mod common;
 mod dh_support;
 
@@ -93,6 +94,9 @@ fn init_writes_a_complete_debian_dir() {
     assert!(control.contains("Source: demo-app\n"), "{control}");
     assert!(control.contains("Package: demo-app\n"));
     assert!(control.contains("Maintainer: Test Maintainer <test@example.org>\n"));
+    assert!(control.contains(
+        "Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3, python3-pip\n"
+    ));
     assert!(control.contains("Depends: ${venvdeb:Depends}, ${shlibs:Depends}, ${misc:Depends}\n"));
     assert!(control.contains("Description: Small demonstration tool\n"));
     assert_eq!(
@@ -100,10 +104,7 @@ fn init_writes_a_complete_debian_dir() {
         "demo-app (2.0~rc1-1) UNRELEASED; urgency=medium\n\n  * Initial packaging with venvdeb.\n\n \
          -- Test Maintainer <test@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n"
     );
-    assert_eq!(
-        read("rules"),
-        "#!/usr/bin/make -f\n\n%:\n\tdh $@ --with venvdeb\n"
-    );
+    assert_eq!(read("rules"), "#!/usr/bin/make -f\n\n%:\n\tdh $@\n");
     assert_eq!(read("source/format"), "3.0 (quilt)\n");
     assert!(read("copyright")
         .contains("Copyright: 2023 Upstream Person <up@example.org>\nLicense: Expat\n"));
@@ -132,8 +133,8 @@ fn init_writes_a_complete_debian_dir() {
 #[test]
 fn init_is_deterministic_and_ignores_umask() {
     let tmp = scratch();
-    let a = project(&tmp.path().join("a").tap_mkdir());
-    let b = project(&tmp.path().join("b").tap_mkdir());
+    let a = project(&dh_support::mkdir(tmp.path().join("a")));
+    let b = project(&dh_support::mkdir(tmp.path().join("b")));
     ok(&mut init_cmd(&a));
     let mut c = Command::new("sh");
     c.arg("-c")
@@ -200,7 +201,7 @@ fn init_errors_write_nothing() {
     let out = run(&mut init_cmd(&src));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pyproject.toml"));
-    let empty = tmp.path().join("empty").tap_mkdir();
+    let empty = dh_support::mkdir(tmp.path().join("empty"));
     let out = run(&mut init_cmd(&empty));
     assert_eq!(out.status.code(), Some(2));
     // A malformed SOURCE_DATE_EPOCH is an error, not the current time.
@@ -221,50 +222,92 @@ fn dh_sequence_runs_dh_venvdeb_and_protects_the_venv() {
     let tmp = scratch();
     let src = project(tmp.path());
     ok(&mut init_cmd(&src));
-    // A second package with its own venv and a custom prefix.
+    // Other packages with their own venvs and custom prefixes, spelled as a
+    // top-level dotted key and as an inline table: the addon asks venvdeb,
+    // which reads TOML as TOML.
+    let inputs =
+        "wheelhouse = \"w\"\nlock = \"l\"\nsums = \"s\"\nsignature = \"s.asc\"\nkeyring = \"k\"\n";
     fs::write(
         src.join("debian/demo-app.venvdeb.toml"),
-        "[inputs]\nwheelhouse = \"w\"\nlock = \"l\"\nsums = \"s\"\nsignature = \"s.asc\"\nkeyring = \"k\"\n\
-         [venv]\nprefix = \"/srv/apps/demo\"\n",
+        format!("venv.prefix = \"/srv/apps/demo\"\n[inputs]\n{inputs}"),
     )
     .unwrap();
-    let out = ok(dh_env(
+    fs::write(
+        src.join("debian/demo-tool.venvdeb.toml"),
+        format!("venv = {{ prefix = \"/opt/tool\", bytecode = \"none\" }}\n[inputs]\n{inputs}"),
+    )
+    .unwrap();
+    let check = |args: &[&str]| {
+        let out = ok(dh_env(Command::new("dh").args(args), tmp.path()).current_dir(&src));
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        let pos = |cmd: &str| {
+            lines
+                .iter()
+                .position(|l| l.split_whitespace().next() == Some(cmd))
+                .unwrap_or_else(|| panic!("{cmd} not in the sequence:\n{out}"))
+        };
+        assert_eq!(pos("dh_venvdeb"), pos("dh_install") + 1, "{out}");
+        for cmd in [
+            "dh_strip",
+            "dh_dwz",
+            "dh_strip_nondeterminism",
+            "dh_makeshlibs",
+            "dh_fixperms",
+        ] {
+            let l = lines[pos(cmd)];
+            assert!(
+                l.contains("-X/opt/venvs/")
+                    && l.contains("-X/srv/apps/demo/")
+                    && l.contains("-X/opt/tool/"),
+                "{l}"
+            );
+            assert!(pos(cmd) > pos("dh_venvdeb"));
+        }
+        assert!(
+            !lines[pos("dh_shlibdeps")].contains("-X"),
+            "dh_shlibdeps must see the venv"
+        );
+        for gone in ["dh_auto_build", "dh_auto_test", "dh_auto_install"] {
+            assert!(
+                !lines.iter().any(|l| l.starts_with(gone)),
+                "{gone} still runs:\n{out}"
+            );
+        }
+    };
+    // venvdeb init's form: Build-Depends: dh-sequence-venvdeb, plain `dh $@`.
+    check(&["binary", "--no-act"]);
+    // The older form: `dh $@ --with venvdeb`, no dh-sequence-venvdeb.
+    let control = fs::read_to_string(src.join("debian/control")).unwrap();
+    fs::write(
+        src.join("debian/control"),
+        control.replace(" dh-sequence-venvdeb,", ""),
+    )
+    .unwrap();
+    check(&["binary", "--with", "venvdeb", "--no-act"]);
+    // Without either, dh knows nothing of venvdeb.
+    let out =
+        ok(dh_env(Command::new("dh").args(["binary", "--no-act"]), tmp.path()).current_dir(&src));
+    assert!(
+        !out.contains("dh_venvdeb") && !out.contains("-X/opt/venvs/"),
+        "{out}"
+    );
+    // A prefix venvdeb would reject stops dh (fail closed), naming it.
+    fs::write(
+        src.join("debian/demo-tool.venvdeb.toml"),
+        format!("venv.prefix = \"relative/dir\"\n[inputs]\n{inputs}"),
+    )
+    .unwrap();
+    let out = run(dh_env(
         Command::new("dh").args(["binary", "--with", "venvdeb", "--no-act"]),
         tmp.path(),
     )
     .current_dir(&src));
-    let lines: Vec<&str> = out.lines().map(str::trim).collect();
-    let pos = |cmd: &str| {
-        lines
-            .iter()
-            .position(|l| l.split_whitespace().next() == Some(cmd))
-            .unwrap_or_else(|| panic!("{cmd} not in the sequence:\n{out}"))
-    };
-    assert_eq!(pos("dh_venvdeb"), pos("dh_install") + 1, "{out}");
-    for cmd in [
-        "dh_strip",
-        "dh_dwz",
-        "dh_strip_nondeterminism",
-        "dh_makeshlibs",
-        "dh_fixperms",
-    ] {
-        let l = lines[pos(cmd)];
-        assert!(
-            l.contains("-X/opt/venvs/") && l.contains("-X/srv/apps/demo/"),
-            "{l}"
-        );
-        assert!(pos(cmd) > pos("dh_venvdeb"));
-    }
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !lines[pos("dh_shlibdeps")].contains("-X"),
-        "dh_shlibdeps must see the venv"
+        err.contains("debian/demo-tool.venvdeb.toml") && err.contains("venv.prefix"),
+        "{err}"
     );
-    for gone in ["dh_auto_build", "dh_auto_test", "dh_auto_install"] {
-        assert!(
-            !lines.iter().any(|l| l.starts_with(gone)),
-            "{gone} still runs:\n{out}"
-        );
-    }
 }
 
 #[test]
@@ -276,15 +319,25 @@ fn dh_venvdeb_acts_like_a_dh_command() {
         ok(dh_env(Command::new("dh_venvdeb").args(args), tmp.path()).current_dir(&src))
     };
     let out = stage_line(&["--no-act", "-v"]);
-    let want = "venvdeb stage --config .venvdeb-stage-demo-app.toml --destdir debian/demo-app \
-                --package demo-app --version 2.0\\~rc1-1 --arch ";
+    let want = "venvdeb stage --config debian/.debhelper/generated/demo-app/venvdeb.toml \
+                --destdir debian/demo-app --package demo-app --version 2.0\\~rc1-1 --arch ";
     assert!(out.contains(want), "{out}");
     assert!(out.contains(
         "--substvars debian/.debhelper/generated/demo-app/venvdeb.substvars --json \
-         > debian/.debhelper/generated/demo-app/venvdeb-stage.json  # config: debian/venvdeb.toml"
+         > debian/.debhelper/generated/demo-app/venvdeb-stage.json"
     ));
+    assert!(
+        out.contains(
+            "venvdeb debhelper config debian/venvdeb.toml \
+         --output debian/.debhelper/generated/demo-app/venvdeb.toml --package demo-app \
+         --version 2.0\\~rc1-1 --maintainer"
+        ),
+        "{out}"
+    );
     // --no-act writes nothing.
-    assert!(!src.join(".venvdeb-stage-demo-app.toml").exists());
+    assert!(!src
+        .join("debian/.debhelper/generated/demo-app/venvdeb.toml")
+        .exists());
     // -N excludes the only package; --venvdeb picks the program.
     assert!(!stage_line(&["--no-act", "-v", "-Ndemo-app"]).contains("stage"));
     assert!(stage_line(&["--no-act", "-v", "--venvdeb=/x/venvdeb"]).contains("/x/venvdeb stage"));
@@ -321,7 +374,7 @@ fn dh_venvdeb_acts_like_a_dh_command() {
         "{out}"
     );
     assert!(
-        out.contains("# config: debian/demo-tool.venvdeb.toml"),
+        out.contains("debhelper config debian/demo-tool.venvdeb.toml --output debian/.debhelper/generated/demo-tool/venvdeb.toml"),
         "{out}"
     );
     let out = stage_line(&["--no-act", "-v", "-pdemo-tool"]);
@@ -346,14 +399,4 @@ fn dh_venvdeb_acts_like_a_dh_command() {
     fs::remove_file(src.join("debian/venvdeb.toml")).unwrap();
     assert!(!stage_line(&["--no-act", "-v"]).contains("stage"));
     assert!(!src.join("debian/demo-app").exists());
-}
-
-trait TapMkdir {
-    fn tap_mkdir(self) -> Self;
-}
-impl TapMkdir for PathBuf {
-    fn tap_mkdir(self) -> Self {
-        fs::create_dir_all(&self).unwrap();
-        self
-    }
 }

@@ -57,6 +57,10 @@ fn install_is_idempotent_and_uninstall_removes_it_all() {
         "share/man/man1/venvdeb-stage.1",
         "share/man/man1/dh_venvdeb.1",
         "share/venvdeb/installed-files",
+        "share/debhelper/autoscripts/postinst-venvdeb",
+        "share/debhelper/autoscripts/prerm-venvdeb",
+        "share/venvdeb/debian-templates/control",
+        "share/venvdeb/debian-templates/source/format",
     ] {
         assert!(names.contains(&want), "{want} not installed: {names:?}");
     }
@@ -118,7 +122,7 @@ fn install_is_idempotent_and_uninstall_removes_it_all() {
         .env("PATH", &path));
     assert!(
         out.contains(&format!(
-            "{} stage --config .venvdeb-stage-x-app.toml",
+            "{} stage --config debian/.debhelper/generated/x-app/venvdeb.toml",
             prefix.join("bin/venvdeb").display()
         )),
         "{out}"

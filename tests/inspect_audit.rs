@@ -98,6 +98,7 @@ fn make_package(dir: &Path) -> std::path::PathBuf {
         }],
         origins,
         sbom: true,
+        system_modules: Vec::new(),
     };
     write_into(&root, &input).unwrap();
     let deb = dir.join(format!("{PKG}.deb"));

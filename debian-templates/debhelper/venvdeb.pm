@@ -1,6 +1,7 @@
 #!/usr/bin/perl
-# debhelper sequence addon for venvdeb: `dh $@ --with venvdeb`.
-# Installed as Debian/Debhelper/Sequence/venvdeb.pm.
+# debhelper sequence addon for venvdeb: `Build-Depends: dh-sequence-venvdeb`
+# (compat 13; the venvdeb package provides dh-sequence-venvdeb) or
+# `dh $@ --with venvdeb`. Installed as Debian/Debhelper/Sequence/venvdeb.pm.
 #
 # - Runs dh_venvdeb right after dh_install, where the package trees are
 #   assembled: it verifies the signed wheels and installs the virtualenv
@@ -12,8 +13,9 @@
 #   bundle in *.libs/ as public shlibs) get `-X<prefix>/` for each venv
 #   prefix; so does dh_fixperms (it would clear the executable bit the
 #   wheels give their .so modules: venvdeb's staging already normalized the
-#   venv's modes and ownership, and the build manifest records them); dh_python3 gets --no-shebang-rewrite (it would follow the
-#   /usr/bin launcher links and rewrite the venv's shebangs).
+#   venv's modes and ownership, and the build manifest records them);
+#   dh_python3 gets --no-shebang-rewrite (it would follow the /usr/bin
+#   launcher links and rewrite the venv's shebangs).
 #   dh_shlibdeps still reads the venv's ELF files, so ${shlibs:Depends}
 #   covers what manylinux wheels link against.
 # - Like dh-virtualenv's addon, drops dh_auto_build, dh_auto_test,
@@ -24,37 +26,46 @@
 
 use strict;
 use warnings;
+use Cwd ();
+use File::Basename ();
 use Debian::Debhelper::Dh_Lib;
 
 insert_after('dh_install', 'dh_venvdeb');
 
 remove_command($_) for qw(dh_auto_build dh_auto_test dh_auto_install dh_auto_clean);
 
-# Every venv prefix this source package can install: the default root plus
-# each `prefix = "..."` in the [venv] table of debian/venvdeb.toml and
-# debian/*.venvdeb.toml (the files dh_venvdeb reads).
-sub venvdeb_prefixes {
-	my %prefixes = ('/opt/venvs/' => 1);
-	for my $file (sort(glob('debian/venvdeb.toml'), glob('debian/*.venvdeb.toml'))) {
-		open(my $fd, '<', $file) or error("open($file): $!");
-		my $table = '';
-		while (my $line = <$fd>) {
-			if ($line =~ m/^\s*\[\s*([^\]\s]+)\s*\]/) {
-				$table = $1;
-				next;
-			}
-			next if $table ne 'venv';
-			if ($line =~ m/^\s*prefix\s*=\s*(?:"([^"]*)"|'([^']*)')/) {
-				my $prefix = defined($1) ? $1 : $2;
-				$prefix =~ s{/*$}{/};
-				error("$file: [venv] prefix \"$prefix\" is not an absolute path")
-					if $prefix !~ m{^/[^/]};
-				$prefixes{$prefix} = 1;
-			}
+# Every venv prefix this source package can install: /opt/venvs/ plus each
+# venv.prefix that debian/venvdeb.toml and debian/*.venvdeb.toml (the files
+# dh_venvdeb reads) set, as venvdeb itself reads them (`venvdeb debhelper
+# prefixes`: its TOML parser and checks, dotted keys and inline tables
+# included). venvdeb is the one dh_venvdeb runs: $VENVDEB, else the venvdeb
+# beside the dh_venvdeb on PATH, else venvdeb on PATH.
+sub venvdeb_program {
+	return $ENV{VENVDEB} if defined($ENV{VENVDEB}) and length($ENV{VENVDEB});
+	for my $dir (split(/:/, $ENV{PATH} // '')) {
+		next if not length($dir);
+		if (-x "$dir/dh_venvdeb") {
+			my $real = Cwd::realpath("$dir/dh_venvdeb");
+			my $beside = defined($real) ? File::Basename::dirname($real) . '/venvdeb' : undef;
+			return $beside if defined($beside) and -x $beside;
+			last;
 		}
-		close($fd);
 	}
-	return sort(keys(%prefixes));
+	return 'venvdeb';
+}
+
+sub venvdeb_prefixes {
+	my @files = sort(glob('debian/venvdeb.toml'), glob('debian/*.venvdeb.toml'));
+	return ('/opt/venvs/') if not @files;
+	my @cmd = (venvdeb_program(), 'debhelper', 'prefixes', @files);
+	open(my $fd, '-|', @cmd) or error("running $cmd[0]: $!");
+	my @prefixes = map { chomp; $_ } <$fd>;
+	close($fd) or error(join(' ', @cmd) . ' failed' . ($! ? ": $!" : " with exit status " . ($? >> 8)));
+	error(join(' ', @cmd) . ' printed no prefix') if not @prefixes;
+	for my $p (@prefixes) {
+		error("venvdeb debhelper prefixes: not an absolute directory: $p") if $p !~ m{^/[^/].*/$}s;
+	}
+	return @prefixes;
 }
 
 my @exclude = map { "-X$_" } venvdeb_prefixes();

@@ -64,7 +64,9 @@ pub fn run(args: &InitArgs) -> Result<()> {
         );
     }
     let facts = gather(args)?;
-    let mut files = debhelper::render(&facts)?;
+    let exe = std::env::current_exe().context("finding the venvdeb executable")?;
+    let templates = debhelper::Templates::for_executable(&exe)?;
+    let mut files = debhelper::render(&facts, &templates)?;
     let key = match &args.import_key {
         Some(k) => Some(fs::read(k).with_context(|| format!("reading the key {}", k.display()))?),
         None => None,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod build;
 pub mod deb;
+pub mod debhelper;
 pub mod diff;
 pub mod init;
 pub mod manpages;

@@ -64,7 +64,7 @@ pub fn run(args: &StageArgs) -> Result<()> {
             report.files,
             report.bytes
         );
-        println!("venvdeb:Depends={}", report.depends.join(", "));
+        println!("venvdeb:Depends={}", report.substvar_depends());
     }
     Ok(())
 }

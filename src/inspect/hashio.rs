@@ -1,15 +1,10 @@
 //! Streaming sha256 helpers shared by the inspect modules: a reader that
 //! hashes what passes through it, and hashing a file without loading it.
 use std::io::{self, Read};
-use std::path::Path;
 
-use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-/// Lowercase hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::encoding::{hex, sha256_file};
 
 /// A reader that feeds everything it reads into a sha256 and counts it.
 pub struct HashReader<R> {
@@ -57,13 +52,6 @@ pub fn sha256_reader(r: impl Read) -> io::Result<(String, u64)> {
     let mut h = HashReader::new(r);
     io::copy(&mut h, &mut io::sink())?;
     Ok(h.finish())
-}
-
-/// The sha256 of a file, streamed: (hex, length).
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    sha256_reader(io::BufReader::with_capacity(1 << 16, f))
-        .with_context(|| format!("reading {}", path.display()))
 }
 
 #[cfg(test)]

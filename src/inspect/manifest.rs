@@ -117,7 +117,13 @@ pub struct Manifest {
     pub signers: Vec<String>,
     pub wheels: Vec<InputWheel>,
     pub files: Vec<FileEntry>,
+    /// Modules taken from Debian's packages (`[venv] system-site-packages`),
+    /// absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_modules: Vec<SystemModule>,
 }
+
+pub use super::sbom::SystemModule;
 
 /// What the build hands over at the end of staging.
 #[derive(Debug, Clone)]
@@ -136,6 +142,8 @@ pub struct ManifestInput {
     pub origins: BTreeMap<String, String>,
     /// Also write the CycloneDX SBOM (`sbom::SBOM_NAME`) beside the manifest.
     pub sbom: bool,
+    /// Modules taken from Debian's packages (`crate::system_site`).
+    pub system_modules: Vec<SystemModule>,
 }
 
 /// Where `write_into` put its documents (paths inside the staging root),
@@ -452,6 +460,11 @@ pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> R
         signers,
         wheels,
         files,
+        system_modules: {
+            let mut v = input.system_modules.clone();
+            v.sort();
+            v
+        },
     })
 }
 
@@ -542,6 +555,7 @@ pub fn write_docs(root: &Path, input: &ManifestInput, licenses: Licenses) -> Res
                     license_fields: f,
                 })
                 .collect(),
+            system_modules: &input.system_modules,
         })?;
         sbom_path = Some(write_atomic(
             &doc,
@@ -655,6 +669,7 @@ pub(crate) mod tests {
             }],
             origins,
             sbom: true,
+            system_modules: Vec::new(),
         }
     }
 

@@ -2,9 +2,10 @@
 //! (`debreader`, `tarstream`), comparing two packages (`diff`, `content`),
 //! the build manifest and CycloneDX SBOM venvdeb writes into every package
 //! (`manifest`, `sbom`, both in `canonical` JSON), the in-toto/SLSA
-//! provenance statement written beside the .deb (`provenance`), and checking an installed venv against its manifest
-//! (`audit`). The build pipeline itself is not here: it calls
-//! `manifest::write_into` at the end of staging.
+//! provenance statement written beside the .deb (`provenance`), and checking
+//! an installed venv against its manifest (`audit`). The build pipeline
+//! itself is not here (`crate::pipeline`): it calls `manifest::write_docs` at
+//! the end of staging.
 pub mod audit;
 pub mod canonical;
 pub mod content;

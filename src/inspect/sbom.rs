@@ -10,10 +10,23 @@
 //! own canonical content; keys and components are sorted.
 use anyhow::{Context, Result};
 use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::canonical::to_canonical_json;
 use super::hashio::hex;
+
+/// A module the venv imports from the system site-packages: what the target
+/// interpreter imported at build time, and the Debian package owning it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemModule {
+    pub module: String,
+    /// The file it was imported from, e.g.
+    /// `/usr/lib/python3/dist-packages/yaml/__init__.py`.
+    pub file: String,
+    pub debian_package: String,
+}
 
 /// The SBOM's file name, in `/usr/share/doc/<package>/`.
 pub const SBOM_NAME: &str = "venvdeb-sbom.cdx.json";
@@ -136,6 +149,8 @@ pub struct SbomInput<'a> {
     pub tool_name: &'a str,
     pub tool_version: &'a str,
     pub wheels: Vec<SbomWheel<'a>>,
+    /// Modules the venv takes from Debian's packages.
+    pub system_modules: &'a [SystemModule],
 }
 
 /// The SBOM as canonical JSON bytes.
@@ -158,6 +173,21 @@ pub fn sbom_json(m: &SbomInput) -> Result<Vec<u8>> {
             c["licenses"] = Value::Array(licenses);
         }
         components.push(c);
+    }
+    for s in m.system_modules {
+        // From the target system, not a wheel: named by its Debian package
+        // (its version is whatever the installed system has at run time).
+        components.push(json!({
+            "type": "library",
+            "bom-ref": format!("system:{}", s.module),
+            "name": s.module,
+            "scope": "required",
+            "properties": [
+                { "name": "venvdeb:system-module", "value": s.module },
+                { "name": "venvdeb:debian-package", "value": s.debian_package },
+                { "name": "venvdeb:file", "value": s.file },
+            ],
+        }));
     }
     components.sort_by(|a, b| a["bom-ref"].as_str().cmp(&b["bom-ref"].as_str()));
     components.dedup_by(|a, b| a["bom-ref"] == b["bom-ref"]);
@@ -304,6 +334,50 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.success(), text)
+    }
+
+    #[test]
+    fn system_modules_are_components_and_validate() {
+        let d = tempfile::tempdir().unwrap();
+        let mut input = super::super::manifest::tests::sample(d.path());
+        input.system_modules = vec![super::SystemModule {
+            module: "yaml".into(),
+            file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
+            debian_package: "python3-yaml".into(),
+        }];
+        let w = super::super::manifest::write_into(d.path(), &input).unwrap();
+        for (schema, doc) in [
+            (
+                "fixtures/cyclonedx/bom-1.5.schema.json",
+                w.sbom_json.as_ref().unwrap(),
+            ),
+            (
+                "fixtures/manifest/venvdeb-manifest-1.schema.json",
+                &w.manifest_json,
+            ),
+        ] {
+            let (ok, text) = validate(schema, doc);
+            assert!(ok, "{schema}: {text}");
+        }
+        let v: Value = serde_json::from_slice(w.sbom_json.as_ref().unwrap()).unwrap();
+        let c = v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["bom-ref"] == "system:yaml")
+            .unwrap();
+        assert_eq!(c["properties"][1]["value"], "python3-yaml");
+        assert!(v["dependencies"][0]["dependsOn"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("system:yaml")));
+        let m: Value = serde_json::from_slice(&w.manifest_json).unwrap();
+        assert_eq!(m["system_modules"][0]["debian_package"], "python3-yaml");
+        // Without system modules the manifest has no such key (as before).
+        let d2 = tempfile::tempdir().unwrap();
+        let input = super::super::manifest::tests::sample(d2.path());
+        let w = super::super::manifest::write_into(d2.path(), &input).unwrap();
+        assert!(!String::from_utf8_lossy(&w.manifest_json).contains("system_modules"));
     }
 
     #[test]

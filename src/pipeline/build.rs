@@ -107,7 +107,12 @@ pub fn build(
         architecture: report.architecture.clone(),
         maintainer: cfg.package.maintainer.clone(),
         installed_size: package::installed_size(&root)?,
-        depends: report.depends.clone(),
+        depends: report
+            .depends
+            .iter()
+            .chain(&report.system_depends)
+            .cloned()
+            .collect(),
         fields: cfg.package.fields.clone(),
         synopsis: cfg.package.synopsis.clone(),
         long_description: cfg.package.long_description.clone(),

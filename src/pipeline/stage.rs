@@ -40,6 +40,10 @@ pub struct StageReport {
     pub architecture: String,
     /// Our Depends (python3 pin, libc6), without the user's.
     pub depends: Vec<String>,
+    /// The Debian packages the system modules come from
+    /// (`[venv] system-modules`) that the configuration's Depends does not
+    /// already name: part of Depends and of `venvdeb:Depends`.
+    pub system_depends: Vec<String>,
     pub prefix: String,
     /// The venv's scripts directory relative to the prefix (`bin`).
     pub scripts: String,
@@ -54,6 +58,20 @@ pub struct StageReport {
     /// The manifest (and SBOM) written into the package, for `add_beside`.
     #[serde(skip)]
     pub manifest: Option<crate::inspect::manifest::Written>,
+}
+
+impl StageReport {
+    /// The value of `venvdeb:Depends`: ours, then the system modules'
+    /// packages (with `[venv] system-site-packages`).
+    pub fn substvar_depends(&self) -> String {
+        let all: Vec<&str> = self
+            .depends
+            .iter()
+            .chain(&self.system_depends)
+            .map(String::as_str)
+            .collect();
+        all.join(", ")
+    }
 }
 
 /// One installed wheel.
@@ -93,6 +111,14 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     let python = &cfg.venv.python;
     let it = Interpreter::query(python, &cfg.venv.prefix)?;
     let env = MarkerEnv::query(python)?;
+    // System modules: imported by the target interpreter, owned by a Debian
+    // package the package then depends on (before anything is verified or
+    // staged).
+    let system_modules = crate::system_site::check_modules(python, &cfg.venv.system_modules)?;
+    let system_depends = crate::system_site::extra_depends(
+        &system_modules,
+        cfg.package.fields.get("Depends").map_or("", String::as_str),
+    );
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
@@ -127,7 +153,8 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     for rel in &inside {
         refuse_symlinks(&destdir, rel)?;
     }
-    let layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
+    let mut layout = Layout::new(&destdir, &cfg.venv.prefix, &it)?;
+    layout.system_site_packages = cfg.venv.system_site_packages;
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
     // Every path claimed first (conflicts found in a fixed order), then the
@@ -140,6 +167,13 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         .map(|(d, s)| (d, s.wheel.sha256_hex()))
         .collect();
     package::expose_links(&destdir, cfg, &layout.scripts)?;
+    crate::system_site::check_not_shadowed(
+        &[
+            layout.on_disk(&layout.purelib),
+            layout.on_disk(&layout.platlib),
+        ],
+        &system_modules,
+    )?;
     t.done("install");
 
     // 5. Normalize what we staged, and prove no build path leaked into it.
@@ -170,7 +204,10 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         &architecture,
         &it,
         sde,
-        &signers,
+        Trust {
+            signers: &signers,
+            system_modules: &system_modules,
+        },
         &wheels
             .iter()
             .zip(&installed)
@@ -193,6 +230,7 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
         version: cfg.package.version.clone(),
         architecture,
         depends: needs.depends(&it),
+        system_depends,
         prefix: cfg.venv.prefix.clone(),
         scripts: layout.scripts.clone(),
         interpreter: python.display().to_string(),
@@ -207,6 +245,13 @@ pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Res
     })
 }
 
+/// Whom the venv trusts: the signers of the wheel list, and the Debian
+/// packages of the system modules.
+struct Trust<'a> {
+    signers: &'a [String],
+    system_modules: &'a [crate::system_site::SystemModule],
+}
+
 /// The manifest (and SBOM) into the staging tree: the wheels as verified
 /// (name, version and licenses from the METADATA verification parsed), the
 /// files each installed.
@@ -216,7 +261,7 @@ fn write_manifest(
     architecture: &str,
     it: &Interpreter,
     sde: u64,
-    signers: &[String],
+    trust: Trust,
     wheels: &[(&VerifiedWheel, &InstalledDist)],
 ) -> Result<crate::inspect::manifest::Written> {
     use crate::inspect::manifest::{self as m, Licenses, ManifestInput};
@@ -253,10 +298,11 @@ fn write_manifest(
                 version: it.full_version(),
             },
             prefix: cfg.venv.prefix.clone(),
-            signers: signers.to_vec(),
+            signers: trust.signers.to_vec(),
             wheels: inputs,
             origins,
             sbom: cfg.package.sbom,
+            system_modules: trust.system_modules.to_vec(),
         },
         Licenses::Verified(&licenses),
     )
@@ -315,7 +361,7 @@ pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("venvdeb:Depends", report.depends.join(", "));
+    vars.insert("venvdeb:Depends", report.substvar_depends());
     vars.insert("venvdeb:Architecture", report.architecture.clone());
     let mut out: String = old
         .lines()

@@ -7,30 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-/// Lowercase hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// RFC 4648 §5 base64 ("URL and filename safe"), without padding: the
-/// encoding of wheel RECORD hashes (PEP 376 / PEP 427).
-pub fn b64url_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
+pub use crate::encoding::{b64url_encode as b64url_nopad, hex, sha256_file};
 
 /// A writer that hashes and counts what passes through it.
 pub struct HashingWriter<W> {
@@ -63,15 +40,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// sha256 (hex) and size of a file, read as a stream.
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut w = HashingWriter::new(io::sink());
-    io::copy(&mut f, &mut w).with_context(|| format!("reading {}", path.display()))?;
-    let (d, n, _) = w.finish();
-    Ok((hex(&d), n))
 }
 
 /// Copy `src` to `dst` (created new), returning the sha256 (hex) and size of

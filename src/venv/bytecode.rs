@@ -10,10 +10,47 @@
 use crate::config::{Bytecode, Config};
 use crate::venv::interpreter::Interpreter;
 
+/// The maintainer-script snippets, as static debhelper autoscripts with
+/// `#PACKAGE#`, `#PYVERSION#` and `#PREFIX#` tokens: dh_venvdeb hands the
+/// same files to debhelper's `autoscript`, `venvdeb build` fills them here.
+const POSTINST: &str =
+    include_str!("../../debian-templates/debhelper/autoscripts/postinst-venvdeb");
+const PRERM: &str = include_str!("../../debian-templates/debhelper/autoscripts/prerm-venvdeb");
+
 /// Shell-quote a path for a maintainer script (prefixes are validated to be
 /// plain, but quote anyway).
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Replace the autoscript tokens, in one pass as debhelper does.
+fn fill(template: &str, cfg: &Config, pyversion: &str) -> String {
+    let prefix = sh_quote(&cfg.venv.prefix);
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('#') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let token = after.find('#').map(|end| &after[..end]);
+        let value = match token {
+            Some("PACKAGE") => Some(cfg.package.name.as_str()),
+            Some("PYVERSION") => Some(pyversion),
+            Some("PREFIX") => Some(prefix.as_str()),
+            _ => None,
+        };
+        match (token, value) {
+            (Some(t), Some(v)) => {
+                out.push_str(v);
+                rest = &after[t.len() + 1..];
+            }
+            _ => {
+                out.push('#');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The postinst snippet (no `#!`/`set -e`): compile the venv's bytecode.
@@ -21,31 +58,13 @@ pub fn postinst_snippet(cfg: &Config, it: &Interpreter) -> Option<String> {
     if cfg.venv.bytecode != Bytecode::Postinst {
         return None;
     }
-    Some(format!(
-        "# Added by venvdeb: compile the virtualenv's bytecode (none is shipped).\n\
-         if [ \"$1\" = configure ] && command -v py3compile >/dev/null 2>&1; then\n\
-         \tpy3compile -p {pkg} -V {ver} {prefix}\n\
-         fi\n",
-        pkg = cfg.package.name,
-        ver = it.short_version(),
-        prefix = sh_quote(&cfg.venv.prefix),
-    ))
+    Some(fill(POSTINST, cfg, &it.short_version()))
 }
 
 /// The prerm snippet: remove every `__pycache__` under the prefix (compiled
 /// in postinst or written at run time), so that nothing is left behind.
 pub fn prerm_snippet(cfg: &Config) -> String {
-    format!(
-        "# Added by venvdeb: remove the virtualenv's bytecode.\n\
-         if command -v py3clean >/dev/null 2>&1; then\n\
-         \tpy3clean -p {pkg} || true\n\
-         fi\n\
-         if [ -d {prefix} ]; then\n\
-         \tfind {prefix} -depth -type d -name __pycache__ -exec rm -rf {{}} +\n\
-         fi\n",
-        pkg = cfg.package.name,
-        prefix = sh_quote(&cfg.venv.prefix),
-    )
+    fill(PRERM, cfg, "")
 }
 
 #[cfg(test)]
@@ -80,6 +99,23 @@ mod tests {
                 "find '/opt/venvs/app' -depth -type d -name __pycache__ -exec rm -rf {} +"
             ));
         }
+    }
+
+    #[test]
+    fn autoscripts_filled_exactly() {
+        let c = cfg("postinst");
+        assert_eq!(
+            prerm_snippet(&c),
+            "# Added by venvdeb: remove the virtualenv's bytecode.\n\
+             if command -v py3clean >/dev/null 2>&1; then\n\
+             \tpy3clean -p app || true\n\
+             fi\n\
+             if [ -d '/opt/venvs/app' ]; then\n\
+             \tfind '/opt/venvs/app' -depth -type d -name __pycache__ -exec rm -rf {} +\n\
+             fi\n"
+        );
+        assert_eq!(fill("#X# #PACKAGE## #", &c, "3.11"), "#X# app# #");
+        assert_eq!(sh_quote("/a'b"), "'/a'\\''b'");
     }
 
     #[test]

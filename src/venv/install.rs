@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
+use crate::encoding::{b64url_encode as b64url, hex, hex_decode};
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 
@@ -121,10 +122,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<'a> Installer<'a> {
@@ -394,7 +391,7 @@ impl<'a> Installer<'a> {
         }
         let record_rel = self.record_rel(&dist);
         self.check_claimed(&record_rel, &dist)?;
-        let record = render_record(&self.layout.purelib, &dist.files, &record_rel);
+        let record = render_record(&self.layout.purelib, &dist.files, &record_rel)?;
         let mut f = self.create(&record_rel, false)?;
         f.write_all(record.as_bytes())
             .with_context(|| format!("writing {record_rel}"))?;
@@ -653,44 +650,26 @@ fn csv_field(s: &str) -> String {
 /// the three fields as strings, so by path first), not by the whole CSV
 /// line, which differs when a path is a prefix of another followed by a
 /// character below `,` or when a field is quoted.
-fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> String {
+fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> Result<String> {
     let mut rows: Vec<[String; 3]> = files
         .iter()
         .map(|f| {
             let (rel, hexd, size) = (&f.rel, &f.sha256, f.size);
-            let raw: Vec<u8> = (0..hexd.len() / 2)
-                .map(|i| u8::from_str_radix(&hexd[2 * i..2 * i + 2], 16).unwrap_or(0))
-                .collect();
-            [
+            let raw =
+                hex_decode(hexd).with_context(|| format!("{rel}: sha256 {hexd:?} is not hex"))?;
+            Ok([
                 relpath(rel, purelib),
                 format!("sha256={}", b64url(&raw)),
                 size.to_string(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_>>()?;
     rows.push([relpath(record_rel, purelib), String::new(), String::new()]);
     rows.sort();
-    rows.iter()
+    Ok(rows
+        .iter()
         .map(|[path, hash, size]| format!("{},{hash},{size}\n", csv_field(path)))
-        .collect()
-}
-
-fn b64url(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
+        .collect())
 }
 
 #[cfg(test)]
@@ -1073,7 +1052,8 @@ mod tests {
             from_wheel: true,
         };
         let files = [f("foo+bar"), f("foo"), f("a,b"), f("a")];
-        let record = render_record("lib/site-packages", &files, "lib/site-packages/x/RECORD");
+        let record =
+            render_record("lib/site-packages", &files, "lib/site-packages/x/RECORD").unwrap();
         let paths: Vec<&str> = record
             .lines()
             .map(|l| l.rsplitn(3, ',').last().unwrap())

@@ -35,6 +35,9 @@ pub struct Layout {
     pub python: String,
     /// How the release's pip writes launchers.
     pub launchers: Launchers,
+    /// `include-system-site-packages = true` in pyvenv.cfg (`[venv]
+    /// system-site-packages`; false unless the caller sets it).
+    pub system_site_packages: bool,
 }
 
 impl Layout {
@@ -71,6 +74,7 @@ impl Layout {
             include: rel("include", &s.include)?,
             headers: format!("include/site/python{}", it.short_version()),
             data: rel("data", &s.data)?,
+            system_site_packages: false,
         })
     }
 
@@ -104,7 +108,12 @@ impl Layout {
         for d in [&self.scripts, &self.purelib, &self.platlib, &self.include] {
             mkdirs(&self.on_disk(d))?;
         }
-        write_file(&venv.join("pyvenv.cfg"), it.pyvenv_cfg.as_bytes(), 0o644)?;
+        let cfg = if self.system_site_packages {
+            &it.pyvenv_cfg_system
+        } else {
+            &it.pyvenv_cfg
+        };
+        write_file(&venv.join("pyvenv.cfg"), cfg.as_bytes(), 0o644)?;
         let bin = self.on_disk(&self.scripts);
         symlink(&it.executable, &bin.join("python"))?;
         symlink("python", &bin.join("python3"))?;

@@ -5,7 +5,12 @@
 //! different files. It checks:
 //!
 //! - the end-of-central-directory record sits exactly at the end of the file
-//!   (no zip comment, no trailing bytes), one disk, Zip64 only where needed;
+//!   (no zip comment, no trailing bytes), one disk, Zip64 only where needed
+//!   (the Zip64 end record only when a count, size or offset does not fit,
+//!   central Zip64 fields only for values marked 0xFFFFFFFF, local ones
+//!   repeating the header's sizes exactly);
+//! - extra fields: only known ones of their exact size, each at most once,
+//!   filling the block (no hidden bytes, as for comments; see `parse_extra`);
 //! - every central-directory entry: stored or deflate only, no encryption,
 //!   no entry comment; the name is valid UTF-8, relative, without `..`, `.`,
 //!   empty components, backslashes, drive letters, `:`, NUL or control
@@ -187,59 +192,174 @@ fn fold_key(name: &str) -> String {
     n.to_lowercase().nfc().collect()
 }
 
-/// Refuse extra fields that make other readers see another name or text:
-/// Info-ZIP Unicode Path (0x7075) and Unicode Comment (0x6375).
-fn check_extra_ids(extra: &[u8]) -> std::result::Result<(), String> {
-    let mut i = 0;
-    while i + 4 <= extra.len() {
-        let id = le16(extra, i);
-        let len = le16(extra, i + 2) as usize;
-        if id == 0x7075 || id == 0x6375 {
-            return Err(format!(
-                "extra field {id:#06x} (Info-ZIP Unicode path/comment) would rename the entry for other readers: expected none"
-            ));
-        }
-        i += 4 + len;
-    }
-    Ok(())
+/// Which header an extra-field block belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Header {
+    Central,
+    Local,
 }
 
-/// Fields found in an extra-field block's Zip64 record.
-fn zip64_extra(extra: &[u8], need: [bool; 3]) -> std::result::Result<[Option<u64>; 3], String> {
-    // need = [uncompressed, compressed, offset] that were 0xFFFFFFFF.
+/// Parse an extra-field block and return the Zip64 values it provides for
+/// `[uncompressed, compressed, offset]`. `sizes32` are the header's 32-bit
+/// fields (the offset is 0 in a local header), `disk_marker` whether the
+/// central header's disk number is 0xFFFF.
+///
+/// "No hidden bytes", as for zip comments: only fields with a known meaning
+/// and their exact size are accepted — Zip64 (0x0001), extended timestamp
+/// (0x5455), Info-ZIP Unix uid/gid (0x7875) and NTFS times (0x000a) — each
+/// at most once, filling the block exactly. Info-ZIP's Unicode path and
+/// comment fields (0x7075, 0x6375) are refused: they rename the entry for
+/// other readers.
+///
+/// Zip64 only where needed: in the central directory the field must be
+/// there exactly when a size or the offset is 0xFFFFFFFF (or the disk
+/// 0xFFFF), holding those values and nothing else. In a local header the
+/// field holds both sizes (APPNOTE 4.5.3); a size that is not 0xFFFFFFFF
+/// must then be repeated exactly (real wheels carry such redundant fields:
+/// protobuf's, and Python's zipfile with `force_zip64`), never a different
+/// value another reader could take.
+fn parse_extra(
+    extra: &[u8],
+    header: Header,
+    sizes32: [u32; 3],
+    disk_marker: bool,
+) -> std::result::Result<[Option<u64>; 3], String> {
     let mut i = 0;
     let mut out = [None; 3];
-    let mut seen = false;
+    let mut seen: Vec<u16> = Vec::new();
+    let need = sizes32.map(|v| v == 0xFFFF_FFFF);
+    let mut zip64 = false;
     while i < extra.len() {
         if i + 4 > extra.len() {
-            return Err("truncated extra field".into());
+            return Err(format!(
+                "{} bytes after the last extra field: expected none",
+                extra.len() - i
+            ));
         }
         let id = le16(extra, i);
         let len = le16(extra, i + 2) as usize;
         let data = extra
             .get(i + 4..i + 4 + len)
-            .ok_or_else(|| "extra field overruns its block".to_string())?;
-        if id == 0x0001 {
-            if seen {
-                return Err("two Zip64 extra fields".into());
+            .ok_or_else(|| format!("extra field {id:#06x} overruns its block"))?;
+        if seen.contains(&id) {
+            return Err(format!("extra field {id:#06x} twice: expected at most one"));
+        }
+        seen.push(id);
+        let bad_size = || {
+            format!(
+                "extra field {id:#06x} of {len} bytes: not the size its kind has (no hidden bytes)"
+            )
+        };
+        match id {
+            0x7075 | 0x6375 => {
+                return Err(format!(
+                    "extra field {id:#06x} (Info-ZIP Unicode path/comment) would rename the entry for other readers: expected none"
+                ))
             }
-            seen = true;
-            let mut j = 0;
-            for (k, needed) in need.iter().enumerate() {
-                if *needed {
-                    if j + 8 > data.len() {
-                        return Err("Zip64 extra field too short".into());
+            0x0001 => {
+                zip64 = true;
+                match header {
+                    Header::Central => {
+                        let n = need.iter().filter(|x| **x).count();
+                        if n == 0 && !disk_marker {
+                            return Err(
+                                "Zip64 extra field although no size or offset needs it (Zip64 only where needed)"
+                                    .into(),
+                            );
+                        }
+                        if len != 8 * n + if disk_marker { 4 } else { 0 } {
+                            return Err(format!(
+                                "Zip64 extra field of {len} bytes: expected {} for the {n} values marked 0xFFFFFFFF",
+                                8 * n + if disk_marker { 4 } else { 0 }
+                            ));
+                        }
+                        let mut j = 0;
+                        for (k, needed) in need.iter().enumerate() {
+                            if *needed {
+                                out[k] = Some(le64(data, j));
+                                j += 8;
+                            }
+                        }
+                        if disk_marker && le32(data, j) != 0 {
+                            return Err(format!(
+                                "starts on disk {} (Zip64): expected 0",
+                                le32(data, j)
+                            ));
+                        }
                     }
-                    out[k] = Some(le64(data, j));
-                    j += 8;
+                    Header::Local => {
+                        if len != 16 {
+                            return Err(format!(
+                                "Zip64 extra field of {len} bytes in a local header: expected 16 (both sizes)"
+                            ));
+                        }
+                        for k in 0..2 {
+                            let v = le64(data, 8 * k);
+                            if !need[k] && v != u64::from(sizes32[k]) {
+                                return Err(format!(
+                                    "Zip64 extra field says {} bytes {}, the header {}: expected the same value",
+                                    v,
+                                    ["uncompressed", "compressed"][k],
+                                    sizes32[k]
+                                ));
+                            }
+                            out[k] = Some(v);
+                        }
+                    }
                 }
+            }
+            0x5455 => {
+                // Extended timestamp: flags, then the times they announce
+                // (the central copy carries at most the modification time).
+                let flags = *data.first().ok_or_else(bad_size)?;
+                if flags & !7 != 0 {
+                    return Err(bad_size());
+                }
+                let times = match header {
+                    Header::Local => (flags & 7).count_ones() as usize,
+                    Header::Central => usize::from(flags & 1),
+                };
+                if len != 1 + 4 * times {
+                    return Err(bad_size());
+                }
+            }
+            0x7875 => {
+                // Info-ZIP Unix: version 1, uid size, uid, gid size, gid
+                // (empty in the central directory).
+                if !(len == 0 && header == Header::Central) {
+                    let ok = data.len() >= 3 && data[0] == 1 && {
+                        let us = data[1] as usize;
+                        us <= 8
+                            && data.len() > 2 + us
+                            && (data[2 + us] as usize) <= 8
+                            && len == 3 + us + data[2 + us] as usize
+                    };
+                    if !ok {
+                        return Err(bad_size());
+                    }
+                }
+            }
+            0x000a => {
+                // NTFS: 4 reserved bytes, attribute 1 of 24 bytes (3 times).
+                if len != 32 || le16(data, 4) != 1 || le16(data, 6) != 24 {
+                    return Err(bad_size());
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "extra field {id:#06x} of {len} bytes: unknown, expected only Zip64, extended timestamp, Info-ZIP Unix or NTFS fields (no hidden bytes)"
+                ))
             }
         }
         i += 4 + len;
     }
-    for (k, needed) in need.iter().enumerate() {
-        if *needed && out[k].is_none() {
-            return Err("size 0xFFFFFFFF without a Zip64 extra field".into());
+    if !zip64 {
+        if disk_marker {
+            return Err("disk number 0xFFFF without a Zip64 extra field".into());
+        }
+        if let Some(k) = (0..3).find(|k| need[*k] && (header == Header::Central || *k < 2)) {
+            let what = ["size", "compressed size", "offset"][k];
+            return Err(format!("{what} 0xFFFFFFFF without a Zip64 extra field"));
         }
     }
     Ok(out)
@@ -309,6 +429,34 @@ impl WheelArchive {
             file.read_exact(&mut rec)?;
             if le32(&rec, 0) != SIG_EOCD64 || le64(&rec, 4) != 44 {
                 return Err(bad("malformed Zip64 end-of-central-directory record".into()));
+            }
+            // Zip64 only where needed: each field of the end record must
+            // be the Zip64 value, or its maximum when the value does not
+            // fit (as zip writers fill it), so the record is there because
+            // a value needs it and no two readers see different values.
+            let fields = [
+                ("entries on this disk", n_disk, le64(&rec, 24), 0xFFFF),
+                ("entries", n_total, le64(&rec, 32), 0xFFFF),
+                (
+                    "central directory size",
+                    cd_size,
+                    le64(&rec, 40),
+                    0xFFFF_FFFF,
+                ),
+                (
+                    "central directory offset",
+                    cd_offset,
+                    le64(&rec, 48),
+                    0xFFFF_FFFF,
+                ),
+            ];
+            for (what, short, long, max) in fields {
+                if short != long.min(max) {
+                    return Err(bad(format!(
+                        "the end record's {what} is {short:#x}, its Zip64 record's {long}: expected {:#x} (Zip64 only where needed)",
+                        long.min(max)
+                    )));
+                }
             }
             disk = le32(&rec, 16);
             cd_disk = le32(&rec, 20);
@@ -396,13 +544,11 @@ impl WheelArchive {
             if disk_start != 0 && disk_start != 0xFFFF {
                 return Err(en(format!("starts on disk {disk_start}: expected 0")));
             }
-            let [u64_, c64, o64] = zip64_extra(
+            let [u64_, c64, o64] = parse_extra(
                 extra,
-                [
-                    usize32 == 0xFFFF_FFFF,
-                    csize32 == 0xFFFF_FFFF,
-                    off32 == 0xFFFF_FFFF,
-                ],
+                Header::Central,
+                [usize32, csize32, off32],
+                disk_start == 0xFFFF,
             )
             .map_err(en)?;
             let uncompressed_size = u64_.unwrap_or(u64::from(usize32));
@@ -437,7 +583,6 @@ impl WheelArchive {
                         .into(),
                 ));
             }
-            check_extra_ids(extra).map_err(en)?;
             if is_dir && uncompressed_size != 0 {
                 return Err(en(format!(
                     "directory entry with {uncompressed_size} bytes of content"
@@ -750,12 +895,8 @@ fn read_local_header<R: BufRead>(
             "{n}: local header method {method}, central directory {cd_method}"
         ));
     }
-    let [u64_, c64, _] = zip64_extra(
-        extra,
-        [usize32 == 0xFFFF_FFFF, csize32 == 0xFFFF_FFFF, false],
-    )
-    .map_err(|m| format!("{n}: local header: {m}"))?;
-    check_extra_ids(extra).map_err(|m| format!("{n}: local header: {m}"))?;
+    let [u64_, c64, _] = parse_extra(extra, Header::Local, [usize32, csize32, 0], false)
+        .map_err(|m| format!("{n}: local header: {m}"))?;
     let lu = u64_.unwrap_or(u64::from(usize32));
     let lc = c64.unwrap_or(u64::from(csize32));
     let agrees = crc == entry.crc32 && lu == entry.uncompressed_size && lc == entry.compressed_size;
@@ -1067,6 +1208,245 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(fold_key("Foo/Caf\u{e9}"), fold_key("foo/cafe\u{301}"));
+    }
+
+    /// One stored entry of a hand-made zip: its extra fields, and the
+    /// 32-bit sizes its central header declares (`None`: the real ones).
+    struct Raw {
+        name: &'static str,
+        data: &'static [u8],
+        local_extra: Vec<u8>,
+        cd_extra: Vec<u8>,
+        cd_uncompressed32: Option<u32>,
+    }
+
+    fn raw(name: &'static str, data: &'static [u8]) -> Raw {
+        Raw {
+            name,
+            data,
+            local_extra: Vec::new(),
+            cd_extra: Vec::new(),
+            cd_uncompressed32: None,
+        }
+    }
+
+    fn field(id: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = id.to_le_bytes().to_vec();
+        v.extend((data.len() as u16).to_le_bytes());
+        v.extend(data);
+        v
+    }
+
+    fn u64s(vals: &[u64]) -> Vec<u8> {
+        vals.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// A stored zip of `entries`; with `zip64_end`, a Zip64 end record and
+    /// locator and an end record whose fields are all 0xFFFF…
+    fn build(entries: &[Raw], zip64_end: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut cd = Vec::new();
+        for e in entries {
+            let mut crc = flate2::Crc::new();
+            crc.update(e.data);
+            let crc = crc.sum();
+            let size = e.data.len() as u32;
+            let off = out.len() as u32;
+            out.extend(SIG_LOCAL.to_le_bytes());
+            for v in [20u16, 0, 0, 0, 0x21] {
+                out.extend(v.to_le_bytes());
+            }
+            out.extend(crc.to_le_bytes());
+            out.extend(size.to_le_bytes());
+            out.extend(size.to_le_bytes());
+            out.extend((e.name.len() as u16).to_le_bytes());
+            out.extend((e.local_extra.len() as u16).to_le_bytes());
+            out.extend(e.name.as_bytes());
+            out.extend(&e.local_extra);
+            out.extend(e.data);
+            cd.extend(SIG_CENTRAL.to_le_bytes());
+            for v in [0x031eu16, 20, 0, 0, 0, 0x21] {
+                cd.extend(v.to_le_bytes());
+            }
+            cd.extend(crc.to_le_bytes());
+            cd.extend(size.to_le_bytes());
+            cd.extend(e.cd_uncompressed32.unwrap_or(size).to_le_bytes());
+            cd.extend((e.name.len() as u16).to_le_bytes());
+            cd.extend((e.cd_extra.len() as u16).to_le_bytes());
+            for v in [0u16, 0, 0] {
+                cd.extend(v.to_le_bytes());
+            }
+            cd.extend((0o100644u32 << 16).to_le_bytes());
+            cd.extend(off.to_le_bytes());
+            cd.extend(e.name.as_bytes());
+            cd.extend(&e.cd_extra);
+        }
+        let cd_off = out.len() as u64;
+        let n = entries.len() as u64;
+        out.extend(&cd);
+        if zip64_end {
+            let rec = out.len() as u64;
+            out.extend(SIG_EOCD64.to_le_bytes());
+            out.extend(44u64.to_le_bytes());
+            out.extend([45u8, 3, 45, 0]);
+            out.extend([0u8; 8]);
+            out.extend(u64s(&[n, n, cd.len() as u64, cd_off]));
+            out.extend(SIG_LOCATOR64.to_le_bytes());
+            out.extend(0u32.to_le_bytes());
+            out.extend(rec.to_le_bytes());
+            out.extend(1u32.to_le_bytes());
+        }
+        out.extend(SIG_EOCD.to_le_bytes());
+        out.extend([0u8; 4]);
+        if zip64_end {
+            out.extend([0xFF; 4]);
+            out.extend([0xFF; 8]);
+        } else {
+            out.extend((n as u16).to_le_bytes());
+            out.extend((n as u16).to_le_bytes());
+            out.extend((cd.len() as u32).to_le_bytes());
+            out.extend((cd_off as u32).to_le_bytes());
+        }
+        out.extend([0u8; 2]);
+        out
+    }
+
+    /// Open and stream; the error text, if any.
+    fn check(bytes: &[u8]) -> std::result::Result<(), String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.whl");
+        std::fs::write(&path, bytes).unwrap();
+        let a = WheelArchive::open(&path, 1 << 20).map_err(|e| format!("{e:#}"))?;
+        a.stream(
+            |_| Ok(None),
+            |_, r| {
+                io::copy(r, &mut io::sink())?;
+                Ok(())
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            assert_eq!(crate::exit::code_for(&e), 3, "{e:#}");
+            format!("{e:#}")
+        })
+    }
+
+    #[test]
+    fn hand_made_zip_is_read() {
+        check(&build(
+            &[raw("a.py", b"print(1)\n"), raw("b.txt", b"b")],
+            false,
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn zip64_only_where_needed() {
+        // Local Zip64 repeating the sizes exactly (protobuf's wheels, Python's
+        // zipfile with force_zip64): accepted.
+        let mut e = raw("a.py", b"print(1)\n");
+        e.local_extra = field(1, &u64s(&[9, 9]));
+        check(&build(&[e], false)).unwrap();
+        // … saying another size than the header: refused.
+        let mut e = raw("a.py", b"print(1)\n");
+        e.local_extra = field(1, &u64s(&[4096, 9]));
+        let m = check(&build(&[e], false)).unwrap_err();
+        assert!(
+            m.contains("a.py: local header: Zip64 extra field says 4096"),
+            "{m}"
+        );
+        // … or holding one size only, or more: refused.
+        for data in [u64s(&[9]), u64s(&[9, 9, 0])] {
+            let mut e = raw("a.py", b"print(1)\n");
+            e.local_extra = field(1, &data);
+            let m = check(&build(&[e], false)).unwrap_err();
+            assert!(m.contains("expected 16 (both sizes)"), "{m}");
+        }
+        // Central Zip64 field with nothing marked 0xFFFFFFFF: refused.
+        let mut e = raw("a.py", b"print(1)\n");
+        e.cd_extra = field(1, &u64s(&[9]));
+        let m = check(&build(&[e], false)).unwrap_err();
+        assert!(
+            m.contains("a.py: Zip64 extra field although no size or offset needs it"),
+            "{m}"
+        );
+        // A marked size with its value: accepted; with bytes beyond: refused.
+        let mut e = raw("a.py", b"print(1)\n");
+        e.cd_uncompressed32 = Some(0xFFFF_FFFF);
+        e.cd_extra = field(1, &u64s(&[9]));
+        check(&build(&[e], false)).unwrap();
+        let mut e = raw("a.py", b"print(1)\n");
+        e.cd_uncompressed32 = Some(0xFFFF_FFFF);
+        e.cd_extra = field(1, &u64s(&[9, 0xdead]));
+        let m = check(&build(&[e], false)).unwrap_err();
+        assert!(
+            m.contains("Zip64 extra field of 16 bytes: expected 8"),
+            "{m}"
+        );
+        // A marked size without the field: refused.
+        let mut e = raw("a.py", b"print(1)\n");
+        e.cd_uncompressed32 = Some(0xFFFF_FFFF);
+        let m = check(&build(&[e], false)).unwrap_err();
+        assert!(m.contains("without a Zip64 extra field"), "{m}");
+        // A Zip64 end record for two entries in a few hundred bytes: refused.
+        let m = check(&build(&[raw("a.py", b"x"), raw("b.py", b"y")], true)).unwrap_err();
+        assert!(m.contains("Zip64 only where needed"), "{m}");
+    }
+
+    #[test]
+    fn extra_fields_hide_no_bytes() {
+        let ok = |local: Vec<u8>, central: Vec<u8>| {
+            let mut e = raw("a.py", b"print(1)\n");
+            e.local_extra = local;
+            e.cd_extra = central;
+            check(&build(&[e], false))
+        };
+        // Known fields of their size: Info-ZIP's timestamp and uid/gid, NTFS.
+        let ut = |flags: u8, n: usize| {
+            let mut d = vec![flags];
+            d.extend(vec![0x11; 4 * n]);
+            field(0x5455, &d)
+        };
+        let ux = field(0x7875, &[1, 4, 0xe8, 3, 0, 0, 4, 0xe8, 3, 0, 0]);
+        let mut ntfs = vec![0u8; 4];
+        ntfs.extend(1u16.to_le_bytes());
+        ntfs.extend(24u16.to_le_bytes());
+        ntfs.extend([7u8; 24]);
+        let ntfs = field(0x000a, &ntfs);
+        ok(
+            [ut(3, 2), ux.clone()].concat(),
+            [ut(3, 1), field(0x7875, &[])].concat(),
+        )
+        .unwrap();
+        ok(ntfs.clone(), ntfs).unwrap();
+        // 64 KB of opaque bytes in an unknown local-only field: refused.
+        let m = ok(field(0xcafe, &vec![0x41; 65_000]), Vec::new()).unwrap_err();
+        assert!(
+            m.contains("a.py: local header: extra field 0xcafe of 65000 bytes: unknown"),
+            "{m}"
+        );
+        let m = ok(field(0x4242, b"hidden"), Vec::new()).unwrap_err();
+        assert!(m.contains("unknown"), "{m}");
+        let m = ok(Vec::new(), field(0x4242, b"hidden")).unwrap_err();
+        assert!(m.contains("a.py: extra field 0x4242"), "{m}");
+        // Known ids padded with bytes, twice, or bytes after the last field.
+        for (local, word) in [
+            (ut(1, 1 + 100), "0x5455 of 405 bytes"),
+            (ut(0x81, 1), "0x5455 of 5 bytes"),
+            ([ut(1, 1), ut(1, 1)].concat(), "twice"),
+            (
+                field(0x7875, &[1, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 9, 9]),
+                "0x7875 of 13 bytes",
+            ),
+            (field(0x000a, &[0u8; 40]), "0x000a of 40 bytes"),
+            (
+                [ut(1, 1), vec![1, 2]].concat(),
+                "2 bytes after the last extra field",
+            ),
+        ] {
+            let m = ok(local, Vec::new()).unwrap_err();
+            assert!(m.contains(word), "{word}: {m}");
+        }
     }
 
     proptest! {

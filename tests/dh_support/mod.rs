@@ -84,3 +84,106 @@ pub fn example_source(dir: &Path) -> PathBuf {
     }
     src
 }
+
+/// Every `sha256=` line of every RECORD of the venv at `prefix` in the
+/// unpacked package `root` must match the file's bytes: nothing in the dh
+/// sequence altered a wheel's file. Returns how many files were checked.
+pub fn check_records(root: &Path, prefix: &str) -> usize {
+    let lib = root.join(prefix.trim_start_matches('/')).join("lib");
+    let mut sites: Vec<PathBuf> = fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e}", lib.display()))
+        .map(|e| e.unwrap().path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(sites.len(), 1, "one site-packages under {}", lib.display());
+    let site = sites.pop().unwrap();
+    let mut checked = 0;
+    for e in fs::read_dir(&site).unwrap() {
+        let dist = e.unwrap().path();
+        if !dist.to_string_lossy().ends_with(".dist-info") {
+            continue;
+        }
+        let record = fs::read_to_string(dist.join("RECORD")).unwrap();
+        for line in record.lines() {
+            let mut f = line.rsplitn(3, ',');
+            let (_size, hash, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+            let Some(b64) = hash.strip_prefix("sha256=") else {
+                continue;
+            };
+            let file = site.join(path);
+            let want = hex_of_urlsafe_b64(b64);
+            assert_eq!(
+                crate::common::sha256_file(&file),
+                want,
+                "{} differs from its RECORD after the dh sequence",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn hex_of_urlsafe_b64(s: &str) -> String {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = ALPHA.iter().position(|&a| a == c).expect("base64url") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// lintian on a .deb reports no error and no warning (overrides apply).
+pub fn assert_lintian_clean(deb: &Path) {
+    let out = crate::common::run(Command::new("lintian").arg(deb));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "lintian {}:\n{report}{}",
+        deb.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Create the directory `p` (and its parents) and return it.
+pub fn mkdir(p: PathBuf) -> PathBuf {
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// `dpkg-deb -x DEB DIR`; returns DIR.
+pub fn unpack(deb: &Path, dir: PathBuf) -> PathBuf {
+    crate::common::ok(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&dir));
+    dir
+}
+
+/// `example_source` plus the debian/ that `venvdeb init` (the program
+/// `init`, e.g. the test build or an installed /usr/bin/venvdeb) writes,
+/// with the signers' key as an armored file in debian/upstream/, the way a
+/// packager ships it.
+pub fn example_source_with_debian(dir: &Path, mut init: Command) -> PathBuf {
+    let src = example_source(dir);
+    let _ = fs::remove_file(src.join("keyring.gpg"));
+    crate::common::ok(
+        init.args(["init", ".", "--import-key"])
+            .arg(crate::common::repo().join("fixtures/keys/test-key-a.public.asc"))
+            .current_dir(&src)
+            .env("DEBFULLNAME", "Demo Maintainer")
+            .env("DEBEMAIL", "demo@example.org")
+            .env("SOURCE_DATE_EPOCH", "1704067200"),
+    );
+    src
+}
