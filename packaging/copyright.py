@@ -29,6 +29,7 @@ SHORT = {
     "Unicode-3.0": "Unicode-3.0",
     "Unlicense": "Unlicense",
     "Zlib": "Zlib",
+    "ISC": "ISC",
     "bzip2-1.0.6": "bzip2-1.0.6",
     "GPL-2.0-or-later": "GPL-2+",
 }
