@@ -343,6 +343,13 @@ impl Config {
                  the venv could not import them"
             );
         }
+        if system_site_packages && system_modules.is_empty() {
+            bail!(
+                "venv.system-site-packages = true needs venv.system-modules: name the modules \
+                 the app imports from Debian's packages, so that the build checks they are there \
+                 and the manifest records them"
+            );
+        }
         for m in &system_modules {
             check_module_name(m).with_context(|| format!("venv.system-modules entry {m:?}"))?;
         }
@@ -1155,6 +1162,7 @@ expose = ["demoapp"]
                 "twice",
             ),
             ("system-site-packages = \"yes\"", "expected a boolean"),
+            ("system-site-packages = true", "needs venv.system-modules"),
         ] {
             let t = GOOD.replace("[venv]", &format!("[venv]\n{venv}"));
             let e = format!("{:#}", parse(&t).unwrap_err());

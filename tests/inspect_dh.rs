@@ -24,8 +24,11 @@ fn dh_built_package_carries_a_manifest_that_audits_clean() {
         .env("DEBFULLNAME", "Demo Maintainer")
         .env("DEBEMAIL", "demo@example.org")
         .env("SOURCE_DATE_EPOCH", "1704067200"));
+    // -d: `Build-Depends: dh-sequence-venvdeb` is satisfied by the checkout
+    // here (dh_env), not by an installed venvdeb package (tests/selfdeb.rs
+    // builds with the installed package and no -d).
     let mut c = Command::new("dpkg-buildpackage");
-    c.args(["-us", "-uc", "-b"]).current_dir(&src);
+    c.args(["-us", "-uc", "-b", "-d"]).current_dir(&src);
     dh_env(&mut c, s.path());
     let out = run(&mut c);
     assert!(

@@ -214,6 +214,33 @@ fn app_imports_yaml_from_debian() {
         "rebuild under another path/umask/TZ/locale/CPU set/clock differs"
     );
 
+    // `rebuild --check` with the configuration: the same bytes.
+    ok(venvdeb()
+        .args(["rebuild", "--check"])
+        .arg(&deb)
+        .arg("--config")
+        .arg(p.join("venvdeb.toml")));
+
+    // … and from the signed index alone (the configuration reconstructed
+    // from the package, system modules included).
+    let index = s.path().join("index");
+    ok(venvdeb()
+        .args(["wheels", "index", "--output"])
+        .arg(&index)
+        .arg("--sums")
+        .arg(p.join("sha256sums.txt"))
+        .arg("--signature")
+        .arg(p.join("sha256sums.txt.asc"))
+        .arg(p.join("wheelhouse")));
+    ok(venvdeb()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["rebuild", "--check"])
+        .arg(&deb)
+        .arg("--index")
+        .arg(format!("file://{}", index.join("simple").display()))
+        .arg("--keyring")
+        .arg(p.join("keyring.gpg")));
+
     // Install, run, audit, purge.
     let _lock = DPKG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let _purge = Purge;

@@ -416,6 +416,18 @@ pub fn reconstruct_config(
         "expose".into(),
         Value::Array(expose.into_iter().map(Value::String).collect()),
     );
+    // System site packages: the manifest names the modules (the build
+    // refuses system-site-packages without them), and the build adds their
+    // Debian packages to Depends again.
+    if !m.system_modules.is_empty() {
+        venv.insert("system-site-packages".into(), Value::Boolean(true));
+        let mut modules: Vec<String> = m.system_modules.iter().map(|s| s.module.clone()).collect();
+        modules.sort();
+        venv.insert(
+            "system-modules".into(),
+            Value::Array(modules.into_iter().map(Value::String).collect()),
+        );
+    }
 
     let mut top = Table::new();
     top.insert("package".into(), Value::Table(package));
