@@ -28,6 +28,8 @@ SHORT = {
     "BSD-3-Clause": "BSD-3-Clause",
     "Unicode-3.0": "Unicode-3.0",
     "Unlicense": "Unlicense",
+    "CDLA-Permissive-2.0": "CDLA-Permissive-2.0",
+    "ISC": "ISC",
     "Zlib": "Zlib",
     "bzip2-1.0.6": "bzip2-1.0.6",
     "GPL-2.0-or-later": "GPL-2+",
