@@ -33,8 +33,6 @@ SHORT = {
     "Zlib": "Zlib",
     "bzip2-1.0.6": "bzip2-1.0.6",
     "GPL-2.0-or-later": "GPL-2+",
-    "ISC": "ISC",
-    "CDLA-Permissive-2.0": "CDLA-Permissive-2.0",
 }
 COMMON = {"Apache-2.0": "Apache-2.0"}
 
