@@ -28,11 +28,11 @@ SHORT = {
     "BSD-3-Clause": "BSD-3-Clause",
     "Unicode-3.0": "Unicode-3.0",
     "Unlicense": "Unlicense",
+    "CDLA-Permissive-2.0": "CDLA-Permissive-2.0",
+    "ISC": "ISC",
     "Zlib": "Zlib",
     "bzip2-1.0.6": "bzip2-1.0.6",
     "GPL-2.0-or-later": "GPL-2+",
-    "ISC": "ISC",
-    "CDLA-Permissive-2.0": "CDLA-Permissive-2.0",
 }
 COMMON = {"Apache-2.0": "Apache-2.0"}
 

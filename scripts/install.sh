@@ -117,6 +117,9 @@ if [ -f "$root$manifest" ]; then cp "$root$manifest" "$old"; else : >"$old"; fi
 put "$binary" "$prefix/bin/venvdeb" 0755
 put "$repo/debian-templates/debhelper/dh_venvdeb" "$prefix/bin/dh_venvdeb" 0755
 put "$repo/debian-templates/debhelper/venvdeb.pm" "$perldir/Debian/Debhelper/Sequence/venvdeb.pm" 0644
+# rebuilderd: the worker backend and the import (docs/rebuilders.md).
+put "$repo/scripts/rebuilderd-backend.sh" "$prefix/libexec/venvdeb/rebuilderd-backend" 0755
+put "$repo/scripts/rebuilderd-import.sh" "$prefix/libexec/venvdeb/rebuilderd-import" 0755
 # dh_venvdeb's static autoscripts, where debhelper keeps its own (dh_venvdeb
 # looks beside itself: PREFIX/bin/../share/debhelper/autoscripts).
 for f in "$repo"/debian-templates/debhelper/autoscripts/*; do

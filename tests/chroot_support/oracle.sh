@@ -18,6 +18,7 @@
 #     and locale, one CPU and a clock ten years ahead: the same bytes, and
 #     `venvdeb rebuild --check` agrees.
 set -eu
+. /oracle/lib.sh
 release=$1 pkg=$2 example=${3:-}
 arch=$(dpkg --print-architecture)
 py=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -32,11 +33,6 @@ cd /build/a/project
 deb=$(ls /build/a/out/*_"$arch".deb)
 test -f "$deb"
 
-snap() {
-  find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /tmp -o -path /build \
-       -o -path /ex -o -path /venvdeb -o -path /oracle -o -path /var/lib/dpkg -o -path /var/log \
-       -o -path /var/cache -o -path /root \) -prune -o -print | LC_ALL=C sort
-}
 snap >/tmp/before
 # /opt is no package's (the base system makes it empty): dpkg's purge removes
 # it with the last package under it, as for any package in /opt. Only that
@@ -57,11 +53,7 @@ python3 /oracle/tree.py "$prefix" >/tmp/ours.json
 dpkg --purge "$pkg" >/dev/null
 [ -n "$opt_was_empty" ] && [ ! -e /opt ] && mkdir -m 755 /opt
 snap >/tmp/after
-if ! cmp -s /tmp/before /tmp/after; then
-  echo "oracle: the install + purge left or removed paths:" >&2
-  diff /tmp/before /tmp/after >&2 || true
-  exit 1
-fi
+same /tmp/before /tmp/after "oracle: the install + purge"
 
 /usr/bin/python3 -m venv --without-pip "$prefix"
 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 /usr/bin/python3 -m pip \
