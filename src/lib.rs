@@ -31,3 +31,4 @@ pub(crate) mod system_site;
 pub(crate) mod venv;
 pub mod verify;
 pub mod wheel;
+pub(crate) mod workqueue;

@@ -29,7 +29,7 @@ use super::digest;
 use crate::atomic::AtomicFile;
 use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 use crate::wheel::contents::read_wheel;
-use crate::wheel::record::Hasher;
+use crate::wheel::record::{csv_quote, Hasher};
 
 /// The deflate level of every entry.
 pub(crate) const DEFLATE_LEVEL: i64 = 6;
@@ -181,16 +181,6 @@ pub(crate) fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Resu
     drop(f);
     out.commit()?;
     Ok(dest)
-}
-
-/// One CSV field as RECORD writers quote it (Python's csv module, minimal
-/// quoting).
-pub(crate) fn csv_quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }
 
 /// Refuse to overwrite an input with its own output.

@@ -22,6 +22,7 @@ use super::scripts::{rewrite_first_line, EntryPoint};
 use crate::encoding::{b64url_encode as b64url, hex, hex_decode};
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
+use crate::wheel::record::csv_quote;
 
 /// What was installed for one distribution.
 #[derive(Debug, Clone)]
@@ -574,36 +575,17 @@ pub(crate) fn install_all(
     }
     let mut order: Vec<usize> = (0..wheels.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(wheels[i].uncompressed_size()), i));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<std::sync::Mutex<Option<Result<InstalledDist>>>> = (0..wheels.len())
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
     let ins: &Installer = ins;
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, wheels.len().max(1)) {
-            scope.spawn(|| loop {
-                if failed.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
-                }
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { return };
-                let p = planned[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-                let r = match p {
-                    Some(p) => ins.write(p, wheels[i]),
-                    None => Err(anyhow::anyhow!("internal: wheel planned twice")),
-                };
-                if r.is_err() {
-                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            });
+    let results = crate::workqueue::run(wheels.len(), &order, threads, true, |i| {
+        match planned[i].lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(p) => ins.write(p, wheels[i]),
+            None => Err(anyhow::anyhow!("internal: wheel planned twice")),
         }
     });
     let mut out = Vec::new();
     let mut first_err = None;
     for r in results {
-        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match r {
             Some(Ok(d)) => out.push(d),
             Some(Err(e)) => {
                 first_err.get_or_insert(e);
@@ -650,15 +632,6 @@ fn relpath(path: &str, base: &str) -> String {
     out.join("/")
 }
 
-/// CSV quoting as Python's csv module does by default.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// RECORD for the installed files: paths relative to site-packages, sha256 in
 /// urlsafe base64 without padding, sizes; RECORD itself listed without hash.
 /// Rows sorted as pip sorts them (`_normalized_outrows`: by the tuple of
@@ -683,7 +656,7 @@ fn render_record(purelib: &str, files: &[InstalledFile], record_rel: &str) -> Re
     rows.sort();
     Ok(rows
         .iter()
-        .map(|[path, hash, size]| format!("{},{hash},{size}\n", csv_field(path)))
+        .map(|[path, hash, size]| format!("{},{hash},{size}\n", csv_quote(path)))
         .collect())
 }
 
@@ -1092,6 +1065,6 @@ mod tests {
             "a/b"
         );
         assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_quote("a,b"), "\"a,b\"");
     }
 }

@@ -21,8 +21,6 @@ pub(crate) mod sums;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -400,32 +398,17 @@ fn read_all(paths: &[PathBuf], max: u64) -> Vec<Result<WheelContents>> {
         .unwrap_or(1)
         .min(paths.len())
         .max(1);
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<WheelContents>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
     // Largest first balances the load (sizes only order the work queue).
     let mut order: Vec<usize> = (0..paths.len()).collect();
     order.sort_by_key(|&i| {
         std::cmp::Reverse(std::fs::metadata(&paths[i]).map(|m| m.len()).unwrap_or(0))
     });
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { break };
-                let r = read_wheel(&paths[i], max, None, |_, _| Ok(()));
-                *slots[i].lock().expect("slot") = Some(r);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .expect("slot")
-                .unwrap_or_else(|| Err(anyhow::anyhow!("wheel not read")))
-        })
-        .collect()
+    crate::workqueue::run(paths.len(), &order, threads, false, |i| {
+        read_wheel(&paths[i], max, None, |_, _| Ok(()))
+    })
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("wheel not read"))))
+    .collect()
 }
 
 /// Verify everything; return the verified wheelhouse or a

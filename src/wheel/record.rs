@@ -210,6 +210,16 @@ impl Record {
     }
 }
 
+/// One CSV field as RECORD writers quote it (Python's csv module, minimal
+/// quoting).
+pub(crate) fn csv_quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
 /// Split CSV text (Python's csv module dialect: `,` separated, `"` quoting
 /// with `""` for a quote) into lines of fields. Lines end in `\n` or `\r\n`.
 pub(crate) fn csv_lines(text: &str) -> Result<Vec<Vec<String>>> {
