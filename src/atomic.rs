@@ -260,7 +260,7 @@ impl Drop for AtomicFile {
 }
 
 /// Write `bytes` to `dest` atomically.
-pub fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(dest)?;
     f.file()
         .write_all(bytes)

@@ -47,17 +47,17 @@ const EMBEDDED: [(&str, &str); 9] = [
 
 /// The templates `render` fills in, by path below `debian-templates/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Templates(BTreeMap<&'static str, String>);
+pub(crate) struct Templates(BTreeMap<&'static str, String>);
 
 impl Templates {
     /// The copy compiled into this binary.
-    pub fn embedded() -> Templates {
+    pub(crate) fn embedded() -> Templates {
         Templates(EMBEDDED.iter().map(|(k, v)| (*k, v.to_string())).collect())
     }
 
     /// Every template read from `dir` (an installed
     /// `/usr/share/venvdeb/debian-templates`); a missing one is an error.
-    pub fn from_dir(dir: &Path) -> Result<Templates> {
+    pub(crate) fn from_dir(dir: &Path) -> Result<Templates> {
         let mut map = BTreeMap::new();
         for (name, _) in EMBEDDED {
             let path = dir.join(name);
@@ -71,7 +71,7 @@ impl Templates {
     /// Those of an installed venvdeb (`BIN/../share/venvdeb/debian-templates`
     /// beside the executable `exe`, as the package and scripts/install.sh lay
     /// them out), else the embedded copy.
-    pub fn for_executable(exe: &Path) -> Result<Templates> {
+    pub(crate) fn for_executable(exe: &Path) -> Result<Templates> {
         let dir = exe
             .parent()
             .and_then(Path::parent)
@@ -89,7 +89,7 @@ impl Templates {
 
 /// Everything the skeleton is filled in with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Debian source and binary package name.
     pub name: String,
     /// The name upstream uses (pyproject.toml), for debian/copyright.
@@ -116,7 +116,7 @@ pub struct Facts {
 
 /// The `[inputs]` paths written to debian/venvdeb.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub wheelhouse: String,
     pub lock: String,
     pub sums: String,
@@ -126,18 +126,18 @@ pub struct Inputs {
 
 /// One file of the skeleton: path below debian/, content, Unix mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkeletonFile {
+pub(crate) struct SkeletonFile {
     pub content: String,
     pub mode: u32,
 }
 
 /// The default venv prefix of a package (as `venvdeb stage` uses it).
-pub fn default_prefix(name: &str) -> String {
+pub(crate) fn default_prefix(name: &str) -> String {
     format!("/opt/venvs/{name}")
 }
 
 /// Render every file of debian/, keyed by its path below debian/ (sorted).
-pub fn render(f: &Facts, t: &Templates) -> Result<BTreeMap<String, SkeletonFile>> {
+pub(crate) fn render(f: &Facts, t: &Templates) -> Result<BTreeMap<String, SkeletonFile>> {
     check_package_name(&f.name)?;
     for s in &f.expose {
         check_command_name(s)?;
@@ -239,7 +239,7 @@ fn fill(template: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
 
 /// The package name `init` derives must be a valid Debian package name
 /// (policy 5.6.1, as `crate::config` checks it).
-pub fn check_package_name(name: &str) -> Result<()> {
+pub(crate) fn check_package_name(name: &str) -> Result<()> {
     if !crate::config::is_valid_package_name(name) {
         bail!("{name:?} is not a valid Debian package name (lowercase letters, digits, '+', '-', '.'; at least 2 characters; starting with a letter or digit): pass --name");
     }
@@ -262,14 +262,14 @@ fn check_command_name(name: &str) -> Result<()> {
 
 /// A Python project name as a Debian package name: PEP 503 normalization
 /// (runs of `-_.` become `-`, lowercase).
-pub fn debian_name(project: &str) -> String {
+pub(crate) fn debian_name(project: &str) -> String {
     crate::wheel::name::normalize_name(project.trim())
 }
 
 /// A PEP 440 version in Debian syntax: pre-releases and dev releases sort
 /// before the release (`1.0rc1` → `1.0~rc1`, `1.0.dev2` → `1.0~dev2`),
 /// post-releases after (`1.0.post1` unchanged); local `+x` kept.
-pub fn debian_upstream_version(v: &str) -> Result<String> {
+pub(crate) fn debian_upstream_version(v: &str) -> Result<String> {
     const PRE: [&str; 9] = [
         "alpha", "beta", "preview", "pre", "rc", "dev", "a", "b", "c",
     ];
@@ -306,7 +306,7 @@ pub fn debian_upstream_version(v: &str) -> Result<String> {
 
 /// One line for the Description field: no trailing period, under 80
 /// characters, not starting with the package name (lintian warns on both).
-pub fn synopsis(description: Option<&str>, name: &str) -> String {
+pub(crate) fn synopsis(description: Option<&str>, name: &str) -> String {
     let generic = "Python application in a virtualenv".to_string();
     let Some(d) = description else { return generic };
     let mut s: String = d.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -328,7 +328,7 @@ pub fn synopsis(description: Option<&str>, name: &str) -> String {
 }
 
 /// RFC 2822 date (changelog trailer) of a Unix time, in UTC.
-pub fn rfc2822(epoch: u64) -> (String, u32) {
+pub(crate) fn rfc2822(epoch: u64) -> (String, u32) {
     let days = (epoch / 86_400) as i64;
     let (y, m, d, hh, mm, ss) = crate::sde::utc_parts(epoch);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
@@ -388,7 +388,7 @@ fn license(raw: Option<&str>, expat: &str) -> (String, String) {
 }
 
 /// True when `license` found no text for this license: init warns.
-pub fn license_needs_text(raw: Option<&str>) -> bool {
+pub(crate) fn license_needs_text(raw: Option<&str>) -> bool {
     license(raw, "").1.contains("FIXME")
 }
 
@@ -426,7 +426,7 @@ fn roff_escape(s: &str) -> String {
 /// What dh_venvdeb takes from debian/control and debian/changelog for the
 /// `[package]` table of the staged configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DhPackage {
+pub(crate) struct DhPackage {
     pub name: String,
     pub version: String,
     pub maintainer: String,
@@ -442,7 +442,7 @@ const INPUT_PATHS: [&str; 5] = ["wheelhouse", "lock", "sums", "signature", "keyr
 /// `venvdeb.toml` for `venvdeb stage`, valid wherever it is written: the
 /// `[package]` table from `pkg` added, relative input paths made absolute
 /// against `root`. Checked with `Config::parse` before it is returned.
-pub fn staged_config(
+pub(crate) fn staged_config(
     text: &str,
     file: &Path,
     root: &Path,
@@ -496,7 +496,7 @@ pub fn staged_config(
 /// and every `venv.prefix` the dh configuration files set (however the
 /// TOML spells it: table, dotted key, inline table), each ending in `/`,
 /// sorted and unique. A file that `venvdeb stage` would reject is an error.
-pub fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<String>> {
+pub(crate) fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<String>> {
     let mut out = std::collections::BTreeSet::from(["/opt/venvs/".to_string()]);
     let pkg = DhPackage {
         name: "venvdeb-prefixes".into(),

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// urlsafe base64 without padding (RECORD's encoding).
-pub fn b64url_encode(data: &[u8]) -> String {
+pub(crate) fn b64url_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [
@@ -30,7 +30,7 @@ pub fn b64url_encode(data: &[u8]) -> String {
 }
 
 /// Decode urlsafe base64; padding `=` is tolerated at the end only.
-pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     let s = s.trim_end_matches('=');
     if s.len() % 4 == 1 {
         return None;
@@ -55,7 +55,7 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Lowercase hex.
-pub fn hex(data: &[u8]) -> String {
+pub(crate) fn hex(data: &[u8]) -> String {
     const H: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(data.len() * 2);
     for b in data {
@@ -66,7 +66,7 @@ pub fn hex(data: &[u8]) -> String {
 }
 
 /// Decode hex (either case).
-pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
@@ -86,7 +86,7 @@ pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
 
 /// The sha256 of a file, streamed (memory does not grow with its size):
 /// (lowercase hex, length).
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+pub(crate) fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut h = Sha256::new();
     let n = io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;

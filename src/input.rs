@@ -22,15 +22,15 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Cap for small text inputs: lock, wheel list, configuration (64 MiB).
-pub const MAX_TEXT: u64 = 64 << 20;
+pub(crate) const MAX_TEXT: u64 = 64 << 20;
 /// Cap for a keyring (64 MiB: Debian's whole keyring is about a third of it).
-pub const MAX_KEYRING: u64 = 64 << 20;
+pub(crate) const MAX_KEYRING: u64 = 64 << 20;
 /// Cap for a detached signature file (1 MiB: one signature is under 2 KiB).
-pub const MAX_SIGNATURE: u64 = 1 << 20;
+pub(crate) const MAX_SIGNATURE: u64 = 1 << 20;
 
 /// A named input that is not a readable regular file within its cap.
 #[derive(Debug)]
-pub struct InputError(pub String);
+pub(crate) struct InputError(pub String);
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,7 +57,7 @@ fn kind_of(ft: &std::fs::FileType) -> &'static str {
 
 /// Open `path` (the `what` in messages, e.g. "keyring") for reading without
 /// blocking, and require a regular file of at most `cap` bytes.
-pub fn open_regular(path: &Path, what: &str, cap: u64) -> anyhow::Result<(File, u64)> {
+pub(crate) fn open_regular(path: &Path, what: &str, cap: u64) -> anyhow::Result<(File, u64)> {
     let p = path.display();
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -89,7 +89,7 @@ fn too_big(path: &Path, what: &str, cap: u64, found: u64) -> anyhow::Error {
 }
 
 /// Read a whole regular file of at most `cap` bytes (see [`open_regular`]).
-pub fn read_regular(path: &Path, what: &str, cap: u64) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, what: &str, cap: u64) -> anyhow::Result<Vec<u8>> {
     let (f, len) = open_regular(path, what, cap)?;
     let mut buf = Vec::with_capacity(len as usize);
     f.take(cap + 1)
@@ -103,7 +103,7 @@ pub fn read_regular(path: &Path, what: &str, cap: u64) -> anyhow::Result<Vec<u8>
 }
 
 /// [`read_regular`] for text: the bytes must be UTF-8.
-pub fn read_regular_text(path: &Path, what: &str, cap: u64) -> anyhow::Result<String> {
+pub(crate) fn read_regular_text(path: &Path, what: &str, cap: u64) -> anyhow::Result<String> {
     let b = read_regular(path, what, cap)?;
     String::from_utf8(b).map_err(|e| {
         anyhow::Error::new(InputError(format!(
@@ -115,7 +115,7 @@ pub fn read_regular_text(path: &Path, what: &str, cap: u64) -> anyhow::Result<St
 }
 
 /// Whether `err` (anywhere in its chain) is an [`InputError`].
-pub fn is_input_error(err: &anyhow::Error) -> bool {
+pub(crate) fn is_input_error(err: &anyhow::Error) -> bool {
     err.chain()
         .any(|c| c.downcast_ref::<InputError>().is_some())
 }

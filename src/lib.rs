@@ -8,25 +8,26 @@
 //! (diff, manifest, SBOM, audit for reproducibility checkers), `debhelper`
 //! (dh_venvdeb's behaviour) and `commands` (one file per subcommand).
 
-pub mod atomic;
+#![warn(unreachable_pub, unused_crate_dependencies)]
+pub(crate) mod atomic;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
-pub mod deb;
-pub mod debhelper;
-pub mod encoding;
+pub(crate) mod deb;
+pub(crate) mod debhelper;
+pub(crate) mod encoding;
 pub mod exit;
-pub mod input;
+pub(crate) mod input;
 pub mod inspect;
-pub mod normalize;
-pub mod package;
+pub(crate) mod normalize;
+pub(crate) mod package;
 pub mod pep440;
 pub mod pep508;
-pub mod pipeline;
-pub mod plan;
-pub mod release;
-pub mod sde;
-pub mod system_site;
-pub mod venv;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod release;
+pub(crate) mod sde;
+pub(crate) mod system_site;
+pub(crate) mod venv;
 pub mod verify;
 pub mod wheel;

@@ -14,7 +14,7 @@ use filetime::FileTime;
 
 /// What normalization saw.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub dirs: u64,
     pub files: u64,
     pub symlinks: u64,
@@ -22,7 +22,7 @@ pub struct Summary {
 }
 
 /// Sorted children of a directory.
-pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         v.push(
@@ -40,7 +40,7 @@ pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Normalize `root` and everything below it.
-pub fn normalize(root: &Path, sde: u64) -> Result<Summary> {
+pub(crate) fn normalize(root: &Path, sde: u64) -> Result<Summary> {
     let mut sum = Summary::default();
     let t = FileTime::from_unix_time(sde as i64, 0);
     walk(root, &mut |p, md| {
@@ -88,7 +88,7 @@ pub fn normalize(root: &Path, sde: u64) -> Result<Summary> {
 /// (`opt`, `opt/venvs` for `/opt/venvs/x`), not `rel` itself: they were
 /// created for us (under whatever umask) and must be 0755 with the
 /// SOURCE_DATE_EPOCH mtime like everything else.
-pub fn ancestors(root: &Path, rel: &str, sde: u64) -> Result<()> {
+pub(crate) fn ancestors(root: &Path, rel: &str, sde: u64) -> Result<()> {
     let t = FileTime::from_unix_time(sde as i64, 0);
     let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
     let mut dir = root.to_path_buf();
@@ -131,7 +131,7 @@ fn walk_dirs_post(p: &Path, f: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()
 
 /// Fail if any file's bytes or any symlink's target under `root` contain
 /// `needle` (e.g. the staging directory's absolute path). Streams each file.
-pub fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
+pub(crate) fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
     if needle.is_empty() {
         return Ok(());
     }
@@ -158,7 +158,7 @@ pub fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
 
 /// Whether `needle` (non-empty) occurs in `hay`: scan for its first byte,
 /// then compare (5x faster than comparing every window).
-pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some(&first) = needle.first() else {
         return true;
     };
@@ -183,7 +183,7 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Whether a file contains `needle`, reading it in blocks with an overlap.
-pub fn file_contains(path: &Path, needle: &[u8]) -> Result<bool> {
+pub(crate) fn file_contains(path: &Path, needle: &[u8]) -> Result<bool> {
     let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let keep = needle.len().saturating_sub(1);
     let mut buf = vec![0u8; 1 << 16];

@@ -15,11 +15,11 @@ use md5::{Digest, Md5};
 
 use crate::config::Config;
 use crate::normalize::sorted_entries;
-pub use crate::venv::bytecode::{postinst_snippet, prerm_snippet};
+pub(crate) use crate::venv::bytecode::{postinst_snippet, prerm_snippet};
 use crate::venv::interpreter::Interpreter;
 
 /// A glibc version, `(major, minor)`.
-pub type Glibc = (u32, u32);
+pub(crate) type Glibc = (u32, u32);
 
 /// What a platform tag asks of the system: the glibc (`None` for
 /// `linux_<arch>`, which promises nothing) and the architecture.
@@ -27,7 +27,7 @@ type PlatformNeed = (Option<Glibc>, String);
 
 /// The glibc a platform tag requires, and its architecture (packaging's
 /// spelling), or `None` for `any`.
-pub fn platform_requirement(tag: &str) -> Result<Option<PlatformNeed>> {
+pub(crate) fn platform_requirement(tag: &str) -> Result<Option<PlatformNeed>> {
     if tag == "any" {
         return Ok(None);
     }
@@ -56,7 +56,7 @@ pub fn platform_requirement(tag: &str) -> Result<Option<PlatformNeed>> {
 }
 
 /// The Debian architecture of a packaging arch name.
-pub fn debian_arch(arch: &str) -> Result<&'static str> {
+pub(crate) fn debian_arch(arch: &str) -> Result<&'static str> {
     Ok(match arch {
         "x86_64" => "amd64",
         "i686" | "i386" => "i386",
@@ -74,7 +74,7 @@ pub fn debian_arch(arch: &str) -> Result<&'static str> {
 /// Architecture and glibc needs of the selected wheels, from the platform
 /// tags each matched with (its compatible platform tags).
 #[derive(Debug, Clone, Default)]
-pub struct BinaryNeeds {
+pub(crate) struct BinaryNeeds {
     /// `None`: every wheel is pure (`any`).
     pub arch: Option<String>,
     /// The highest glibc any binary wheel needs.
@@ -84,7 +84,12 @@ pub struct BinaryNeeds {
 impl BinaryNeeds {
     /// Add one wheel: its file name (for messages) and the platform tags of
     /// its compressed tag set that the interpreter supports.
-    pub fn add_wheel(&mut self, wheel: &str, platforms: &[&str], it: &Interpreter) -> Result<()> {
+    pub(crate) fn add_wheel(
+        &mut self,
+        wheel: &str,
+        platforms: &[&str],
+        it: &Interpreter,
+    ) -> Result<()> {
         let mut need: Option<(u32, u32)> = None;
         let mut binary = false;
         for p in platforms {
@@ -116,12 +121,12 @@ impl BinaryNeeds {
     }
 
     /// The package's Architecture field.
-    pub fn architecture(&self) -> &str {
+    pub(crate) fn architecture(&self) -> &str {
         self.arch.as_deref().unwrap_or("all")
     }
 
     /// Our Depends: the interpreter's minor version, and libc6 for binaries.
-    pub fn depends(&self, it: &Interpreter) -> Vec<String> {
+    pub(crate) fn depends(&self, it: &Interpreter) -> Vec<String> {
         let (ma, mi) = (it.version.0, it.version.1);
         let mut d = vec![
             format!("python3 (>= {ma}.{mi}~)"),
@@ -136,7 +141,7 @@ impl BinaryNeeds {
 
 /// The values of the control file.
 #[derive(Debug, Clone)]
-pub struct Control {
+pub(crate) struct Control {
     pub package: String,
     pub version: String,
     pub architecture: String,
@@ -168,7 +173,7 @@ const FIELD_ORDER: &[&str] = &[
 
 impl Control {
     /// The control file's text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = format!(
             "Package: {}\nVersion: {}\nArchitecture: {}\nMaintainer: {}\nInstalled-Size: {}\n",
             self.package, self.version, self.architecture, self.maintainer, self.installed_size
@@ -206,7 +211,7 @@ impl Control {
 /// Installed-Size as dpkg-gencontrol computes it: for each regular file and
 /// symlink `ceil(size / 1024)` (hard links once), for every other object
 /// (directories, including the root) 1; in KiB.
-pub fn installed_size(root: &Path) -> Result<u64> {
+pub(crate) fn installed_size(root: &Path) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
     fn walk(p: &Path, seen: &mut std::collections::BTreeSet<(u64, u64)>) -> Result<u64> {
         let md =
@@ -235,14 +240,15 @@ pub fn installed_size(root: &Path) -> Result<u64> {
 
 /// `DEBIAN/md5sums` as dh_md5sums writes it: every regular file outside
 /// `DEBIAN/`, sorted bytewise by path, `<md5>  <path>`.
-pub fn md5sums(root: &Path) -> Result<String> {
+#[cfg(test)]
+pub(crate) fn md5sums(root: &Path) -> Result<String> {
     md5sums_scanning(root, None)
 }
 
 /// `md5sums`, and in the same read of every file (and every symlink's
 /// target) outside `DEBIAN/`, fail if `leak` occurs in it: one pass over
 /// the data instead of two.
-pub fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
+pub(crate) fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
     let mut files = Vec::new();
     let mut links = Vec::new();
     type Found = Vec<(Vec<u8>, std::path::PathBuf)>;
@@ -323,7 +329,7 @@ pub fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
 
 /// `gzip -9n` of `input` as Debian's gzip writes it (no name, mtime 0,
 /// XFL 2, OS 3), with the system zlib: what dh_installchangelogs installs.
-pub fn gzip9n(input: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn gzip9n(input: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
     let mut enc = flate2::write::DeflateEncoder::new(&mut out, flate2::Compression::new(9));
@@ -339,7 +345,7 @@ pub fn gzip9n(input: &[u8]) -> Result<Vec<u8>> {
 /// For `venvdeb build` (no debhelper): `/usr/share/doc/<name>/copyright`
 /// from `package.copyright`, and `changelog.Debian.gz` from the
 /// `debian/changelog` beside the configuration, when they exist.
-pub fn install_docs(root: &Path, cfg: &Config, sde: u64) -> Result<()> {
+pub(crate) fn install_docs(root: &Path, cfg: &Config, sde: u64) -> Result<()> {
     let changelog = cfg.dir.join("debian/changelog");
     let has_changelog = changelog.is_file();
     if cfg.package.copyright.is_none() && !has_changelog {
@@ -363,13 +369,13 @@ pub fn install_docs(root: &Path, cfg: &Config, sde: u64) -> Result<()> {
 }
 
 /// A whole maintainer script from snippets.
-pub fn maintainer_script(snippet: &str) -> String {
+pub(crate) fn maintainer_script(snippet: &str) -> String {
     format!("#!/bin/sh\nset -e\n{snippet}")
 }
 
 /// `/usr/bin/<name>` → `<prefix>/bin/<name>` for each exposed launcher,
 /// which must exist in the staged venv.
-pub fn expose_links(root: &Path, cfg: &Config, scripts_rel: &str) -> Result<()> {
+pub(crate) fn expose_links(root: &Path, cfg: &Config, scripts_rel: &str) -> Result<()> {
     if cfg.venv.expose.is_empty() {
         return Ok(());
     }

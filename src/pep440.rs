@@ -35,7 +35,7 @@ pub enum LocalPart {
 }
 
 /// Python's `\s` (what packaging's regexes trim).
-pub(crate) fn is_py_space(c: char) -> bool {
+pub fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 

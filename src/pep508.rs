@@ -76,7 +76,7 @@ pub struct Requirement {
 
 /// Quoted for a message, cut at 200 characters: a 1.5 MB marker is not
 /// repeated whole.
-pub(crate) fn shown(s: &str) -> String {
+pub fn shown(s: &str) -> String {
     match s.char_indices().nth(200) {
         Some((i, _)) => format!("{:?}...", &s[..i]),
         None => format!("{s:?}"),
@@ -595,7 +595,7 @@ impl Compare {
 }
 
 #[cfg(test)]
-pub(crate) fn test_env() -> MarkerEnv {
+pub fn test_env() -> MarkerEnv {
     MarkerEnv {
         implementation_name: "cpython".into(),
         implementation_version: "3.11.2".into(),

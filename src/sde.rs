@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 /// Parse a SOURCE_DATE_EPOCH value: ASCII decimal digits only.
-pub fn parse(value: &str) -> Result<u64> {
+pub(crate) fn parse(value: &str) -> Result<u64> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         bail!("SOURCE_DATE_EPOCH {value:?} is malformed: it must be an ASCII decimal integer (seconds since 1970-01-01 UTC)");
     }
@@ -19,7 +19,7 @@ pub fn parse(value: &str) -> Result<u64> {
 
 /// The value from the command line if given, else from the environment.
 /// Neither: an error saying how to set it.
-pub fn resolve(cli: Option<&str>) -> Result<u64> {
+pub(crate) fn resolve(cli: Option<&str>) -> Result<u64> {
     if let Some(v) = cli {
         return parse(v);
     }
@@ -39,7 +39,7 @@ pub fn resolve(cli: Option<&str>) -> Result<u64> {
 /// SOURCE_DATE_EPOCH from the environment if set, else from the newest
 /// entry of `changelog` if that file exists, else an error saying how to
 /// set it.
-pub fn resolve_with_changelog(changelog: &Path) -> Result<u64> {
+pub(crate) fn resolve_with_changelog(changelog: &Path) -> Result<u64> {
     if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
         return resolve(None);
     }
@@ -56,7 +56,7 @@ pub fn resolve_with_changelog(changelog: &Path) -> Result<u64> {
 
 /// The date of the newest entry of a Debian changelog, in seconds since the
 /// epoch (what dpkg-buildpackage exports as SOURCE_DATE_EPOCH).
-pub fn from_changelog(path: &Path) -> Result<u64> {
+pub(crate) fn from_changelog(path: &Path) -> Result<u64> {
     use std::io::BufRead;
     let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
@@ -83,7 +83,7 @@ pub fn from_changelog(path: &Path) -> Result<u64> {
 }
 
 /// `[Day, ]DD Mon YYYY HH:MM:SS +ZZZZ` to seconds since the epoch.
-pub fn parse_rfc2822(s: &str) -> Result<u64> {
+pub(crate) fn parse_rfc2822(s: &str) -> Result<u64> {
     let s = match s.split_once(',') {
         Some((day, rest)) if day.len() == 3 => rest.trim_start(),
         _ => s,
@@ -137,7 +137,7 @@ pub fn parse_rfc2822(s: &str) -> Result<u64> {
 /// its month ("31 Feb 2024" is an error, not 2 March). Howard Hinnant's
 /// days-from-civil algorithm; the one date check of every parser of dates
 /// (changelog trailers here, `--at` in `verify::signature`).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
     const NAMES: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -174,7 +174,7 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
 /// minute, second). Howard Hinnant's civil-from-days algorithm; every
 /// timestamp venvdeb renders (changelog, SBOM, zip, signature messages)
 /// comes through here, so none depends on the local time zone.
-pub fn utc_parts(epoch: u64) -> (i64, u32, u32, u32, u32, u32) {
+pub(crate) fn utc_parts(epoch: u64) -> (i64, u32, u32, u32, u32, u32) {
     let days = (epoch / 86_400) as i64;
     let secs = (epoch % 86_400) as u32;
     let z = days + 719_468;

@@ -17,7 +17,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-pub use crate::inspect::manifest::SystemModule;
+pub(crate) use crate::inspect::manifest::SystemModule;
 
 /// The query run by the target interpreter: import each module named in
 /// argv, report its file or the error.
@@ -49,7 +49,7 @@ struct Imported {
 
 /// Import `modules` with the target interpreter `python` and find the
 /// Debian package of each. Errors name the module and the interpreter.
-pub fn check_modules(python: &Path, modules: &[String]) -> Result<Vec<SystemModule>> {
+pub(crate) fn check_modules(python: &Path, modules: &[String]) -> Result<Vec<SystemModule>> {
     if modules.is_empty() {
         return Ok(Vec::new());
     }
@@ -112,7 +112,7 @@ pub fn check_modules(python: &Path, modules: &[String]) -> Result<Vec<SystemModu
 /// Refuse a system module that the wheels also install into one of the
 /// venv's `site_dirs`: the venv's own copy would shadow Debian's, so the
 /// configuration would not say what runs.
-pub fn check_not_shadowed(
+pub(crate) fn check_not_shadowed(
     site_dirs: &[std::path::PathBuf],
     modules: &[SystemModule],
 ) -> Result<()> {
@@ -148,7 +148,7 @@ pub fn check_not_shadowed(
 /// The Debian packages of `modules` that the configuration's Depends value
 /// `depends` does not name yet: the package must depend on them too. Sorted,
 /// once each.
-pub fn extra_depends(modules: &[SystemModule], depends: &str) -> Vec<String> {
+pub(crate) fn extra_depends(modules: &[SystemModule], depends: &str) -> Vec<String> {
     let named = depends_names(depends);
     let mut out: Vec<String> = modules
         .iter()

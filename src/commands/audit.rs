@@ -25,7 +25,7 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
-pub fn run(args: &AuditArgs) -> Result<()> {
+pub(crate) fn run(args: &AuditArgs) -> Result<()> {
     let (file, manifest) = match &args.manifest {
         Some(p) => (p.clone(), Manifest::read(p)?),
         None => locate_manifest(&args.root, &args.target)?,

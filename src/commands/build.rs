@@ -21,7 +21,7 @@ pub struct BuildArgs {
     pub compression: super::deb::CompressionArgs,
 }
 
-pub fn run(args: &BuildArgs) -> Result<()> {
+pub(crate) fn run(args: &BuildArgs) -> Result<()> {
     let cfg = Config::load(&args.config)?;
     let sde = crate::sde::resolve_with_changelog(&cfg.dir.join("debian/changelog"))?;
     let r = build(

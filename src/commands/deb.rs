@@ -38,7 +38,7 @@ pub struct DebArgs {
     pub source_date_epoch: Option<String>,
 }
 
-pub fn run(args: &DebArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: &DebArgs) -> anyhow::Result<()> {
     let source_date_epoch = crate::sde::resolve(args.source_date_epoch.as_deref())?;
     let opts = DebOptions {
         compression: args.compression.compression,

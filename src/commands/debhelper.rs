@@ -49,7 +49,7 @@ pub struct ConfigArgs {
     pub description: String,
 }
 
-pub fn run(cmd: &DebhelperCommand) -> Result<()> {
+pub(crate) fn run(cmd: &DebhelperCommand) -> Result<()> {
     let root = std::env::current_dir().context("reading the current directory")?;
     match cmd {
         DebhelperCommand::Prefixes { files } => {

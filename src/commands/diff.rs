@@ -28,7 +28,7 @@ fn json_side(path: &std::path::Path, sha256: &str, size: u64) -> serde_json::Val
     serde_json::json!({ "path": path.display().to_string(), "sha256": sha256, "size": size })
 }
 
-pub fn run(args: &DiffArgs) -> Result<()> {
+pub(crate) fn run(args: &DiffArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if files_identical(&args.a, &args.b)? {

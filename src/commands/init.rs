@@ -54,7 +54,7 @@ pub struct InitArgs {
     pub import_key: Option<PathBuf>,
 }
 
-pub fn run(args: &InitArgs) -> Result<()> {
+pub(crate) fn run(args: &InitArgs) -> Result<()> {
     let dir = &args.dir;
     let debian = dir.join("debian");
     if fs::symlink_metadata(&debian).is_ok() && !args.force {

@@ -18,7 +18,7 @@ pub struct ManpagesArgs {
 
 /// Write the pages of `cmd` (the top-level clap definition, passed in by
 /// `cli` so that this module does not import it back).
-pub fn run(args: &ManpagesArgs, cmd: &clap::Command) -> Result<()> {
+pub(crate) fn run(args: &ManpagesArgs, cmd: &clap::Command) -> Result<()> {
     fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     for path in write_all(cmd, &args.dir)? {
         println!("{}", path.display());
@@ -28,7 +28,7 @@ pub fn run(args: &ManpagesArgs, cmd: &clap::Command) -> Result<()> {
 
 /// Write the page of `cmd` and, recursively, of its visible subcommands.
 /// Returns the paths written, in order.
-pub fn write_all(cmd: &clap::Command, dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_all(cmd: &clap::Command, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut cmd = cmd.clone();
     cmd.build();
     let mut written = Vec::new();

@@ -105,7 +105,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-pub fn run(args: &RebuildArgs) -> Result<()> {
+pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     if !args.check {
         bail!("venvdeb rebuild needs --check: venvdeb rebuild --check DEB [--config FILE]");
     }

@@ -36,7 +36,7 @@ pub struct StageArgs {
     pub json: bool,
 }
 
-pub fn run(args: &StageArgs) -> Result<()> {
+pub(crate) fn run(args: &StageArgs) -> Result<()> {
     let cfg = Config::load(&args.config)?;
     let sde = crate::sde::resolve_with_changelog(&cfg.dir.join("debian/changelog"))?;
     let opts = StageOptions {

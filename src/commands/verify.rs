@@ -58,7 +58,7 @@ pub struct VerifyArgs {
 
 /// Merge flags over the config file into `VerifyInputs` (queries the
 /// interpreter once).
-pub fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
+pub(crate) fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
     let table = match &args.config {
         Some(p) => InputsTable::from_file(p)?,
         None => {
@@ -103,7 +103,7 @@ pub fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
     })
 }
 
-pub fn run(args: &VerifyArgs) -> Result<()> {
+pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let inputs = inputs_from(args)?;
     let verified = verify(&inputs)?;
     let report = Report::new(&verified);

@@ -148,7 +148,7 @@ fn create_output_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("creating the output directory {}", dir.display()))
 }
 
-pub fn run(cmd: &WheelsCommand) -> Result<()> {
+pub(crate) fn run(cmd: &WheelsCommand) -> Result<()> {
     match cmd {
         WheelsCommand::Build(a) => {
             let sde = crate::sde::resolve(a.source_date_epoch.as_deref())?;

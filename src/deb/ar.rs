@@ -4,14 +4,14 @@
 //! member padded with `\n` to an even length.
 use std::io::{self, Write};
 
-pub const MAGIC: &[u8] = b"!<arch>\n";
-pub const HEADER_LEN: u64 = 60;
+pub(crate) const MAGIC: &[u8] = b"!<arch>\n";
+pub(crate) const HEADER_LEN: u64 = 60;
 /// Offset of the 10-byte size field inside a member header.
-pub const SIZE_OFFSET: u64 = 48;
+pub(crate) const SIZE_OFFSET: u64 = 48;
 
 /// A member header. `size` is `None` for a placeholder to be patched with
 /// `size_field` once the member's length is known.
-pub fn member_header(name: &str, mtime: u64, size: Option<u64>) -> io::Result<[u8; 60]> {
+pub(crate) fn member_header(name: &str, mtime: u64, size: Option<u64>) -> io::Result<[u8; 60]> {
     if name.len() > 16 || name.contains('/') {
         return Err(io::Error::other(format!(
             "ar member name {name:?} is not valid"
@@ -30,7 +30,7 @@ pub fn member_header(name: &str, mtime: u64, size: Option<u64>) -> io::Result<[u
 }
 
 /// The 10-byte, space-padded decimal size field.
-pub fn size_field(size: u64) -> io::Result<String> {
+pub(crate) fn size_field(size: u64) -> io::Result<String> {
     let s = size.to_string();
     if s.len() > 10 {
         return Err(io::Error::other(format!(
@@ -49,7 +49,12 @@ fn put(field: &mut [u8], s: &str) -> io::Result<()> {
 }
 
 /// Write a whole member held in memory (only `debian-binary`).
-pub fn write_member<W: Write>(w: &mut W, name: &str, mtime: u64, data: &[u8]) -> io::Result<()> {
+pub(crate) fn write_member<W: Write>(
+    w: &mut W,
+    name: &str,
+    mtime: u64,
+    data: &[u8],
+) -> io::Result<()> {
     w.write_all(&member_header(name, mtime, Some(data.len() as u64))?)?;
     w.write_all(data)?;
     if data.len() % 2 == 1 {

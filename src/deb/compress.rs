@@ -57,7 +57,7 @@ impl Compression {
 /// Inputs shorter than this reach libzstd in one call with the end
 /// directive, as dpkg-deb reads its pipe in `ZSTD_CStreamInSize()` chunks:
 /// libzstd then knows the length (and records it in the frame header).
-pub const ZSTD_IN_CHUNK: u64 = 128 * 1024;
+pub(crate) const ZSTD_IN_CHUNK: u64 = 128 * 1024;
 
 /// Worker threads for the multithreaded encoders. The output does not
 /// depend on it (tested with `taskset -c 0`); like dpkg-deb, one per CPU.
@@ -86,7 +86,7 @@ fn xz_memlimit() -> u64 {
 }
 
 /// A compressing writer; `finish` flushes the trailer and returns the sink.
-pub enum Encoder<W: Write> {
+pub(crate) enum Encoder<W: Write> {
     Xz(xz2::write::XzEncoder<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
     Gzip(GzipWriter<W>),
@@ -96,7 +96,12 @@ pub enum Encoder<W: Write> {
 impl<W: Write> Encoder<W> {
     /// `known_len`: the exact input length when known before the first byte
     /// (pledged to zstd).
-    pub fn new(c: Compression, level: Option<u32>, out: W, known_len: Option<u64>) -> Result<Self> {
+    pub(crate) fn new(
+        c: Compression,
+        level: Option<u32>,
+        out: W,
+        known_len: Option<u64>,
+    ) -> Result<Self> {
         let level = level.unwrap_or_else(|| c.default_level());
         c.check_level(level)?;
         Ok(match c {
@@ -133,7 +138,7 @@ impl<W: Write> Encoder<W> {
         })
     }
 
-    pub fn finish(self) -> io::Result<W> {
+    pub(crate) fn finish(self) -> io::Result<W> {
         match self {
             Encoder::Xz(e) => e.finish(),
             Encoder::Zstd(e) => e.finish(),
@@ -160,7 +165,7 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// gzip as zlib's `deflateInit2(level, windowBits 15+16)` frames it.
-pub struct GzipWriter<W: Write> {
+pub(crate) struct GzipWriter<W: Write> {
     deflate: DeflateEncoder<W>,
     crc: Crc,
 }

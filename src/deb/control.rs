@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 
 /// What the build needs to know from the control file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlInfo {
+pub(crate) struct ControlInfo {
     pub package: String,
     pub version: String,
     pub architecture: String,
@@ -31,7 +31,7 @@ pub struct ControlInfo {
 const MAINTAINER_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "config"];
 
 /// Run every check on the control area of the tree at `root`.
-pub fn check(root: &Path) -> Result<ControlInfo> {
+pub(crate) fn check(root: &Path) -> Result<ControlInfo> {
     let debian = root.join("DEBIAN");
     let control = debian.join("control");
     let text = fs::read(&control).with_context(|| {
@@ -57,7 +57,7 @@ pub fn check(root: &Path) -> Result<ControlInfo> {
 /// rules: one paragraph (empty lines around it allowed), `Name: value`
 /// fields, continuation lines starting with a space or tab and not blank,
 /// no duplicate field, a final newline.
-pub fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
+pub(crate) fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
     let text = String::from_utf8_lossy(text);
     if !text.is_empty() && !text.ends_with('\n') {
         bail!("missing final newline");
@@ -144,7 +144,7 @@ pub fn check_control_text(text: &[u8]) -> Result<ControlInfo> {
 /// plus `x` when any execute bit is set or it is a directory; the owner gets
 /// `rw` added; `g=`/`o=` drop setgid (kept on directories) and sticky;
 /// setuid stays. Symlinks (0777) become 0755.
-pub fn member_mode(mode: u32, is_dir: bool) -> u32 {
+pub(crate) fn member_mode(mode: u32, is_dir: bool) -> u32 {
     let any_x = is_dir || mode & 0o111 != 0;
     let mut m = mode & (0o4000 | 0o700);
     if is_dir {
@@ -158,7 +158,7 @@ pub fn member_mode(mode: u32, is_dir: bool) -> u32 {
 }
 
 /// dpkg's package name rule, plus dpkg-deb's stricter character set.
-pub fn check_package_name(name: &str) -> Result<()> {
+pub(crate) fn check_package_name(name: &str) -> Result<()> {
     let Some(first) = name.bytes().next() else {
         bail!("invalid package name in 'Package' field: may not be empty string");
     };
@@ -175,7 +175,7 @@ pub fn check_package_name(name: &str) -> Result<()> {
 }
 
 /// dpkg's version syntax: `[epoch:]upstream[-revision]`.
-pub fn check_version(v: &str) -> Result<()> {
+pub(crate) fn check_version(v: &str) -> Result<()> {
     if v.is_empty() {
         bail!("version string is empty");
     }

@@ -7,11 +7,11 @@
 //! compressor (`compress`) straight into the ar container (`ar`), and writes
 //! atomically: a temporary file in the output's directory, renamed into
 //! place only when complete. File contents are never held in memory.
-pub mod ar;
-pub mod compress;
-pub mod control;
-pub mod tar;
-pub mod walk;
+pub(crate) mod ar;
+pub(crate) mod compress;
+pub(crate) mod control;
+pub(crate) mod tar;
+pub(crate) mod walk;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -48,7 +48,7 @@ impl std::str::FromStr for Compression {
 
 /// How to build.
 #[derive(Debug, Clone, Default)]
-pub struct DebOptions {
+pub(crate) struct DebOptions {
     pub compression: Compression,
     /// `-z`: the compressor's level; `None` = dpkg-deb's default.
     pub level: Option<u32>,
@@ -58,14 +58,14 @@ pub struct DebOptions {
 
 /// Build `output` from the package tree `root` (with `DEBIAN/control`),
 /// byte for byte as `dpkg-deb --root-owner-group` does.
-pub fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
+pub(crate) fn build_deb(root: &Path, output: &Path, opts: &DebOptions) -> Result<()> {
     write_deb_uncommitted(root, output, opts)?.commit()
 }
 
 /// [`build_deb`] up to, not including, the rename: the complete package in
 /// a temporary file beside `output`, for the caller to commit (alone, or
 /// with other outputs in a `crate::atomic::OutputSet`).
-pub fn write_deb_uncommitted(
+pub(crate) fn write_deb_uncommitted(
     root: &Path,
     output: &Path,
     opts: &DebOptions,

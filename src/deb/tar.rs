@@ -86,6 +86,7 @@ fn header(name: &[u8], mode: u32, size: u64, mtime: i64, typeflag: u8, link: &[u
 
 /// The bytes an entry takes in the archive (headers, LongLink records,
 /// contents and padding).
+#[cfg(test)]
 fn entry_len(e: &Entry) -> u64 {
     let long = |s: &[u8]| {
         if s.len() > NAME_LEN {
@@ -104,13 +105,14 @@ fn entry_len(e: &Entry) -> u64 {
 }
 
 /// The exact length of the archive `TarWriter` writes for `entries`.
-pub fn archive_len(entries: &[Entry]) -> u64 {
+#[cfg(test)]
+pub(crate) fn archive_len(entries: &[Entry]) -> u64 {
     let body: u64 = entries.iter().map(entry_len).sum();
     round_up(body + 2 * BLOCK, RECORD)
 }
 
 /// Streams entries into `out` as a GNU tar archive.
-pub struct TarWriter<W: Write> {
+pub(crate) struct TarWriter<W: Write> {
     out: W,
     written: u64,
     clamp: i64,
@@ -119,7 +121,7 @@ pub struct TarWriter<W: Write> {
 
 impl<W: Write> TarWriter<W> {
     /// `source_date_epoch`: mtimes newer than it are clamped to it.
-    pub fn new(out: W, source_date_epoch: u64) -> Self {
+    pub(crate) fn new(out: W, source_date_epoch: u64) -> Self {
         TarWriter {
             out,
             written: 0,
@@ -156,7 +158,7 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// Append one entry (streaming a regular file's bytes from disk).
-    pub fn append(&mut self, e: &Entry) -> Result<()> {
+    pub(crate) fn append(&mut self, e: &Entry) -> Result<()> {
         let mtime = e.mtime.min(self.clamp);
         let write = |w: &mut Self| -> Result<()> {
             let (typeflag, size, link): (u8, u64, &[u8]) = match &e.kind {
@@ -214,7 +216,7 @@ impl<W: Write> TarWriter<W> {
 
     /// Two zero blocks, padding to the 10240-byte record; returns the sink
     /// and the number of bytes written.
-    pub fn finish(mut self) -> Result<(W, u64)> {
+    pub(crate) fn finish(mut self) -> Result<(W, u64)> {
         let end = round_up(self.written + 2 * BLOCK, RECORD);
         let zeros = [0u8; 512];
         while self.written < end {

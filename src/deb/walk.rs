@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 
 /// What an archive entry is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     Directory,
     /// A regular file whose bytes follow its header; `size` from lstat.
     File {
@@ -36,7 +36,7 @@ pub enum EntryKind {
 
 /// One archive entry, in archive order.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The archive name: `./` for the root, `./a/b/` for a directory,
     /// `./a/b` otherwise.
     pub name: Vec<u8>,
@@ -51,7 +51,7 @@ pub struct Entry {
 
 /// Which archive a walk is for: they differ in where symlinks go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
+pub(crate) enum Order {
     /// The data member: every symlink after all other entries.
     SymlinksLast,
     /// The control member (GNU tar's own `--sort=name` recursion): symlinks
@@ -64,7 +64,7 @@ pub enum Order {
 /// data member). Memory holds the sorted names of the directories on the
 /// current path, the deferred symlinks and the first name of each inode
 /// with several links — never the whole listing.
-pub fn walk(
+pub(crate) fn walk(
     root: &Path,
     skip_top: Option<&OsStr>,
     order: Order,
@@ -95,7 +95,8 @@ pub fn walk(
 }
 
 /// The whole listing at once (tests and small trees).
-pub fn collect(root: &Path, skip_top: Option<&OsStr>, order: Order) -> Result<Vec<Entry>> {
+#[cfg(test)]
+pub(crate) fn collect(root: &Path, skip_top: Option<&OsStr>, order: Order) -> Result<Vec<Entry>> {
     let mut v = Vec::new();
     walk(root, skip_top, order, &mut |e| {
         v.push(e.clone());

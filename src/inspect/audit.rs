@@ -29,7 +29,7 @@ use super::manifest::{FileEntry, Manifest, MANIFEST_NAME};
 
 /// One difference between the installed files and the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub path: String,
     /// "modified", "missing", "added", "mode", "type", "link target",
     /// "manifest modified".
@@ -61,7 +61,7 @@ impl Finding {
     }
 
     /// One line of the text report.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = format!("{} {}", self.what, self.path);
         match (&self.expected, &self.actual) {
             (Some(e), Some(a)) => s.push_str(&format!(": expected {e}, found {a}")),
@@ -216,13 +216,7 @@ fn check_entry(root: &Path, f: &FileEntry, out: &mut Vec<Finding>) -> Result<()>
     let meta = match fs::symlink_metadata(&full) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.push(Finding::new(
-                &f.path,
-                "missing",
-                Some(f.kind.clone()),
-                None,
-                f.wheel.as_ref(),
-            ));
+            missing(out);
             return Ok(());
         }
         Err(e) => return Err(e).with_context(|| format!("audit: reading {}", full.display())),
@@ -326,7 +320,7 @@ fn find_added(
 }
 
 /// Compare the installed files under `root` with the manifest.
-pub fn audit(root: &Path, m: &Manifest) -> Result<Vec<Finding>> {
+pub(crate) fn audit(root: &Path, m: &Manifest) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     for f in &m.files {
         check_entry(root, f, &mut out)?;
@@ -355,7 +349,7 @@ fn regular_file_in(root: &Path, path: &str) -> Result<Option<PathBuf>> {
 
 /// Find the manifest for `target`: a package name (its doc directory) or a
 /// venv prefix (an absolute path: the manifest whose prefix it is).
-pub fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)> {
+pub(crate) fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)> {
     // As built, or gzipped by dh_compress in a debhelper build.
     let in_doc_dir = |package: &str| -> Result<Option<PathBuf>> {
         let dir = super::manifest::doc_dir(package);
@@ -409,7 +403,7 @@ pub fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Manifest)>
 /// dpkg has them (`<root>/var/lib/dpkg/info/<pkg>[:<arch>].md5sums`).
 /// Returns a finding if it was altered; None if it matches or dpkg has no
 /// record.
-pub fn check_manifest_md5(
+pub(crate) fn check_manifest_md5(
     root: &Path,
     manifest_file: &Path,
     m: &Manifest,

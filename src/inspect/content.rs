@@ -19,11 +19,11 @@ use super::diff::Comparison;
 use super::tarstream::Kind;
 
 /// Largest file (either side) whose content is diffed: 1 MiB.
-pub const CONTENT_LIMIT: u64 = 1 << 20;
+pub(crate) const CONTENT_LIMIT: u64 = 1 << 20;
 
 /// The content comparison of one path.
 #[derive(Debug, Clone, Serialize)]
-pub struct ContentDiff {
+pub(crate) struct ContentDiff {
     pub area: String,
     pub path: String,
     /// The unified diff, when both sides are text under the limit.
@@ -91,7 +91,11 @@ fn occurrence_key(seen: &mut BTreeMap<String, usize>, path: &str) -> String {
 }
 
 /// Content diffs for every regular file whose sha256 differs.
-pub fn content_diffs(cmp: &Comparison, path_a: &Path, path_b: &Path) -> Result<Vec<ContentDiff>> {
+pub(crate) fn content_diffs(
+    cmp: &Comparison,
+    path_a: &Path,
+    path_b: &Path,
+) -> Result<Vec<ContentDiff>> {
     let mut out = Vec::new();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     for part in [Part::Control, Part::Data] {

@@ -4,7 +4,7 @@
 
 /// The fields of a control paragraph, in file order: (name, value). The
 /// value keeps continuation lines (joined with `\n`), trimmed at the ends.
-pub fn parse_fields(text: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_fields(text: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         if line.starts_with(' ') || line.starts_with('\t') {

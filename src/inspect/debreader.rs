@@ -17,13 +17,13 @@ use super::tarstream::{self, Entry, Trailer};
 
 /// Which tar inside the package an entry comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Part {
+pub(crate) enum Part {
     Control,
     Data,
 }
 
 impl Part {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Part::Control => "control.tar",
             Part::Data => "data.tar",
@@ -33,7 +33,7 @@ impl Part {
 
 /// A member's compression, from its name's suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
+pub(crate) enum Codec {
     Xz,
     Zstd,
     Gzip,
@@ -41,7 +41,7 @@ pub enum Codec {
 }
 
 impl Codec {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Codec::Xz => "xz",
             Codec::Zstd => "zstd",
@@ -53,10 +53,8 @@ impl Codec {
 
 /// One ar member: its raw header, the decoded fields and a hash of its bytes.
 #[derive(Debug, Clone)]
-pub struct ArMember {
+pub(crate) struct ArMember {
     pub index: usize,
-    /// Byte offset of the member's header in the .deb.
-    pub offset: u64,
     pub name: String,
     pub header: [u8; 60],
     pub mtime: u64,
@@ -71,7 +69,7 @@ pub struct ArMember {
 }
 
 /// The ar header fields: name, byte range (for raw comparisons).
-pub const AR_FIELDS: &[(&str, usize, usize)] = &[
+pub(crate) const AR_FIELDS: &[(&str, usize, usize)] = &[
     ("name", 0, 16),
     ("mtime", 16, 28),
     ("uid", 28, 34),
@@ -83,7 +81,7 @@ pub const AR_FIELDS: &[(&str, usize, usize)] = &[
 
 /// What was found in control.tar or data.tar as a whole.
 #[derive(Debug, Clone)]
-pub struct TarMember {
+pub(crate) struct TarMember {
     pub part: Part,
     pub member: String,
     pub codec: Codec,
@@ -97,7 +95,7 @@ pub struct TarMember {
 
 /// Everything about a .deb except the per-entry data handed to the callback.
 #[derive(Debug, Clone)]
-pub struct DebSummary {
+pub(crate) struct DebSummary {
     pub sha256: String,
     pub size: u64,
     pub members: Vec<ArMember>,
@@ -146,7 +144,7 @@ fn decompressor<'a, R: Read + 'a>(codec: Codec, r: R) -> Result<Box<dyn Read + '
 
 /// Read a .deb from a stream. `visit` sees every tar entry of control.tar
 /// and data.tar in archive order with a reader over its data.
-pub fn read_deb<R: Read>(
+pub(crate) fn read_deb<R: Read>(
     reader: R,
     mut visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
 ) -> Result<DebSummary> {
@@ -195,7 +193,6 @@ pub fn read_deb<R: Read>(
         let index = members.len();
         let mut member = ArMember {
             index,
-            offset,
             name: name.clone(),
             header,
             mtime: ascii_num(&header[16..28], 10, "mtime", offset)?,
@@ -284,7 +281,7 @@ pub fn read_deb<R: Read>(
 }
 
 /// Read a .deb file; errors name the file.
-pub fn read_deb_file(
+pub(crate) fn read_deb_file(
     path: &Path,
     visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
 ) -> Result<DebSummary> {

@@ -20,7 +20,7 @@ use super::view::{read_view, EntryInfo, PackageView};
 
 /// One named difference between package A and package B.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Difference {
+pub(crate) struct Difference {
     /// Where: "deb", "ar", "control.tar", "data.tar", "control".
     pub area: String,
     /// The ar member, tar path or control field concerned, if any.
@@ -53,7 +53,7 @@ impl Difference {
 
     /// One line of the text report (newlines inside values shown as `\n`,
     /// so that each difference is one line).
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = self.area.clone();
         if let Some(p) = &self.path {
             s.push(' ');
@@ -73,14 +73,14 @@ impl Difference {
 
 /// The outcome of a comparison.
 #[derive(Debug)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub a: PackageView,
     pub b: PackageView,
     pub differences: Vec<Difference>,
 }
 
 /// Quick byte-for-byte check of two files (streamed): true when identical.
-pub fn files_identical(a: &Path, b: &Path) -> Result<bool> {
+pub(crate) fn files_identical(a: &Path, b: &Path) -> Result<bool> {
     let ma = std::fs::metadata(a).with_context(|| format!("reading {}", a.display()))?;
     let mb = std::fs::metadata(b).with_context(|| format!("reading {}", b.display()))?;
     if ma.len() != mb.len() {
@@ -115,7 +115,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 /// Read both packages (in parallel) and compare them.
-pub fn compare_files(a: &Path, b: &Path) -> Result<Comparison> {
+pub(crate) fn compare_files(a: &Path, b: &Path) -> Result<Comparison> {
     let (va, vb) = std::thread::scope(|s| {
         let ha = s.spawn(|| read_view(a));
         let vb = read_view(b);
@@ -134,7 +134,7 @@ pub fn compare_files(a: &Path, b: &Path) -> Result<Comparison> {
 }
 
 /// Printable form of raw header bytes: ASCII as is, others escaped.
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut s = String::from("\"");
     for &b in bytes {
         match b {
@@ -151,7 +151,7 @@ pub fn escape(bytes: &[u8]) -> String {
 }
 
 /// Compare two package views; the differences in a stable order.
-pub fn compare_views(a: &PackageView, b: &PackageView) -> Vec<Difference> {
+pub(crate) fn compare_views(a: &PackageView, b: &PackageView) -> Vec<Difference> {
     let mut out = Vec::new();
     if a.summary.sha256 == b.summary.sha256 && a.summary.size == b.summary.size {
         return out;

@@ -4,17 +4,17 @@ use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
-pub use crate::encoding::{hex, sha256_file};
+pub(crate) use crate::encoding::{hex, sha256_file};
 
 /// A reader that feeds everything it reads into a sha256 and counts it.
-pub struct HashReader<R> {
+pub(crate) struct HashReader<R> {
     inner: R,
     hasher: Sha256,
     count: u64,
 }
 
 impl<R: Read> HashReader<R> {
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         HashReader {
             inner,
             hasher: Sha256::new(),
@@ -23,17 +23,12 @@ impl<R: Read> HashReader<R> {
     }
 
     /// Bytes read so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count
     }
 
-    /// The inner reader, for reading on without hashing.
-    pub fn inner_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
     /// The hex sha256 of everything read, and the byte count.
-    pub fn finish(self) -> (String, u64) {
+    pub(crate) fn finish(self) -> (String, u64) {
         (hex(&self.hasher.finalize()), self.count)
     }
 }
@@ -48,7 +43,7 @@ impl<R: Read> Read for HashReader<R> {
 }
 
 /// Hash everything `r` yields: (hex sha256, length).
-pub fn sha256_reader(r: impl Read) -> io::Result<(String, u64)> {
+pub(crate) fn sha256_reader(r: impl Read) -> io::Result<(String, u64)> {
     let mut h = HashReader::new(r);
     io::copy(&mut h, &mut io::sink())?;
     Ok(h.finish())

@@ -6,16 +6,16 @@
 //! an installed venv against its manifest (`audit`). The build pipeline
 //! itself is not here (`crate::pipeline`): it calls `manifest::write_docs` at
 //! the end of staging.
-pub mod audit;
-pub mod canonical;
-pub mod content;
-pub mod controlfile;
-pub mod debreader;
-pub mod diff;
-pub mod hashio;
+pub(crate) mod audit;
+pub(crate) mod canonical;
+pub(crate) mod content;
+pub(crate) mod controlfile;
+pub(crate) mod debreader;
+pub(crate) mod diff;
+pub(crate) mod hashio;
 pub mod manifest;
-pub mod provenance;
-pub mod rebuild;
-pub mod sbom;
-pub mod tarstream;
-pub mod view;
+pub(crate) mod provenance;
+pub(crate) mod rebuild;
+pub(crate) mod sbom;
+pub(crate) mod tarstream;
+pub(crate) mod view;

@@ -27,19 +27,19 @@ use serde_json::{json, Map, Value};
 use super::manifest::{manifest_path, Manifest};
 
 /// in-toto Statement v1.
-pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+pub(crate) const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// SLSA Provenance v1.
-pub const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
+pub(crate) const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
 /// What a venvdeb build is (documented in docs/inspect.md).
-pub const BUILD_TYPE: &str = "urn:venvdeb:buildtype:deb:v1";
+pub(crate) const BUILD_TYPE: &str = "urn:venvdeb:buildtype:deb:v1";
 /// Who ran it: venvdeb itself, wherever it runs.
-pub const BUILDER_ID: &str = "urn:venvdeb:builder:venvdeb";
+pub(crate) const BUILDER_ID: &str = "urn:venvdeb:builder:venvdeb";
 /// The statement's file-name suffix (replacing `.deb`).
-pub const SUFFIX: &str = ".intoto.json";
+pub(crate) const SUFFIX: &str = ".intoto.json";
 
 /// Everything the statement says.
 #[derive(Debug, Clone)]
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     /// The .deb's file name (no directory).
     pub deb_name: String,
     /// Its sha256, lowercase hex.
@@ -67,7 +67,7 @@ fn rd_wheel(w: &super::manifest::InputWheel) -> Value {
 }
 
 /// The statement's bytes.
-pub fn statement(f: &Facts<'_>) -> Vec<u8> {
+pub(crate) fn statement(f: &Facts<'_>) -> Vec<u8> {
     let m = f.manifest;
     let mut wheels = m.wheels.clone();
     wheels.sort();
@@ -126,7 +126,7 @@ pub fn statement(f: &Facts<'_>) -> Vec<u8> {
 }
 
 /// Where the statement of `deb` goes: beside it, `.deb` replaced.
-pub fn path_beside(deb: &Path) -> Result<PathBuf> {
+pub(crate) fn path_beside(deb: &Path) -> Result<PathBuf> {
     let name = deb
         .file_name()
         .and_then(|n| n.to_str())
@@ -140,7 +140,7 @@ pub fn path_beside(deb: &Path) -> Result<PathBuf> {
 
 /// The Debian release named by an os-release file's text:
 /// `<ID> <VERSION_ID> (<VERSION_CODENAME>)`, as much as it has.
-pub fn release_from_os_release(text: &str) -> Option<String> {
+pub(crate) fn release_from_os_release(text: &str) -> Option<String> {
     let get = |k: &str| {
         text.lines().find_map(|l| {
             l.strip_prefix(k)
@@ -163,7 +163,7 @@ pub fn release_from_os_release(text: &str) -> Option<String> {
 
 /// The release of the machine that builds (its `/usr/bin/python3` is the
 /// target interpreter): from `/etc/os-release`, else `/usr/lib/os-release`.
-pub fn host_release() -> Option<String> {
+pub(crate) fn host_release() -> Option<String> {
     ["/etc/os-release", "/usr/lib/os-release"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())
@@ -171,7 +171,7 @@ pub fn host_release() -> Option<String> {
 }
 
 /// The data.tar compression's name as `venvdeb build -Z` takes it.
-pub fn compression_name(c: crate::deb::Compression) -> &'static str {
+pub(crate) fn compression_name(c: crate::deb::Compression) -> &'static str {
     use crate::deb::Compression;
     match c {
         Compression::Xz => "xz",
@@ -185,7 +185,7 @@ pub fn compression_name(c: crate::deb::Compression) -> &'static str {
 /// sha256 given), from the manifest it carries and the signed list it was
 /// verified against (hashed again here). The caller writes the bytes
 /// beside the .deb ([`path_beside`]) with its other outputs.
-pub fn statement_for_build(
+pub(crate) fn statement_for_build(
     deb: &Path,
     deb_sha256: &str,
     manifest_json: &[u8],
@@ -214,7 +214,7 @@ pub fn statement_for_build(
 
 /// One way a statement disagrees with a rebuild.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
+pub(crate) struct Mismatch {
     pub what: String,
     pub expected: String,
     pub actual: String,
@@ -223,7 +223,7 @@ pub struct Mismatch {
 /// Compare a statement (its bytes) with the statement of a rebuild: the
 /// subject (name and sha256) and every resolved dependency and parameter
 /// must be the same; returns what differs (empty: the statement holds).
-pub fn check(statement_bytes: &[u8], rebuilt: &[u8]) -> Result<Vec<Mismatch>> {
+pub(crate) fn check(statement_bytes: &[u8], rebuilt: &[u8]) -> Result<Vec<Mismatch>> {
     let a: Value = serde_json::from_slice(statement_bytes).context("the statement is not JSON")?;
     let b: Value = serde_json::from_slice(rebuilt).context("the rebuilt statement is not JSON")?;
     let mut out = Vec::new();

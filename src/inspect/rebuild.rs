@@ -30,7 +30,7 @@ const MANIFEST_LIMIT: u64 = 256 << 20;
 
 /// Facts about a package read from its bytes.
 #[derive(Debug, Clone)]
-pub struct DebFacts {
+pub(crate) struct DebFacts {
     pub package: String,
     pub version: String,
     pub architecture: String,
@@ -40,7 +40,7 @@ pub struct DebFacts {
 
 /// Read a venvdeb-built package's control fields, data.tar compression and
 /// manifest. A package without a manifest is an error.
-pub fn read_facts(deb: &Path) -> Result<DebFacts> {
+pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
     let mut control: Option<Vec<(String, String)>> = None;
     let mut manifest_bytes: Option<Vec<u8>> = None;
     let summary = read_deb_file(deb, |part, entry, reader| {
@@ -115,14 +115,14 @@ pub fn read_facts(deb: &Path) -> Result<DebFacts> {
 
 /// One way the inputs at hand are not the package's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InputFinding {
+pub(crate) struct InputFinding {
     pub what: String,
     pub expected: String,
     pub actual: String,
 }
 
 impl InputFinding {
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "input {}: expected {}, found {}",
             self.what, self.expected, self.actual
@@ -144,7 +144,7 @@ fn finding(
 
 /// Before rebuilding: every wheel the manifest lists is in `wheelhouse`
 /// with its sha256, and the interpreter path is the same.
-pub fn check_inputs_before(
+pub(crate) fn check_inputs_before(
     m: &Manifest,
     wheelhouse: &Path,
     interpreter: &Path,
@@ -187,7 +187,7 @@ pub fn check_inputs_before(
 
 /// After rebuilding: the rebuilt package's manifest names the same wheels,
 /// signers, interpreter and package as the original's.
-pub fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec<InputFinding> {
+pub(crate) fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec<InputFinding> {
     let mut out = Vec::new();
     let names = |m: &Manifest| {
         m.wheels
@@ -285,7 +285,7 @@ fn read_implied(deb: &Path, package: &str) -> Result<Implied> {
 
 /// The inputs a reconstructed configuration points at.
 #[derive(Debug, Clone)]
-pub struct ReconstructInputs<'a> {
+pub(crate) struct ReconstructInputs<'a> {
     pub wheelhouse: &'a Path,
     pub sums: &'a Path,
     pub signature: &'a Path,
@@ -295,7 +295,7 @@ pub struct ReconstructInputs<'a> {
 
 /// Write `dir/venvdeb.toml` (and the files it names) for rebuilding `deb`
 /// from the inputs given; returns the configuration's path.
-pub fn reconstruct_config(
+pub(crate) fn reconstruct_config(
     deb: &Path,
     facts: &DebFacts,
     inputs: &ReconstructInputs<'_>,

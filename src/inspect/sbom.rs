@@ -29,10 +29,10 @@ pub struct SystemModule {
 }
 
 /// The SBOM's file name, in `/usr/share/doc/<package>/`.
-pub const SBOM_NAME: &str = "venvdeb-sbom.cdx.json";
+pub(crate) const SBOM_NAME: &str = "venvdeb-sbom.cdx.json";
 
 /// RFC 4122 name-based UUID, version 3 (MD5), in the URL namespace.
-pub fn uuid_v3(name: &str) -> String {
+pub(crate) fn uuid_v3(name: &str) -> String {
     // 6ba7b811-9dad-11d1-80b4-00c04fd430c8: the RFC's URL namespace.
     const NS_URL: [u8; 16] = [
         0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30,
@@ -56,7 +56,7 @@ pub fn uuid_v3(name: &str) -> String {
 }
 
 /// SOURCE_DATE_EPOCH as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
-pub fn rfc3339(epoch: u64) -> String {
+pub(crate) fn rfc3339(epoch: u64) -> String {
     let (y, m, d, hh, mm, ss) = crate::sde::utc_parts(epoch);
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
@@ -74,7 +74,7 @@ fn purl_escape(s: &str) -> String {
 }
 
 /// `pkg:pypi/<normalized name>@<version>` (version percent-encoded).
-pub fn pypi_purl(name: &str, version: &str) -> String {
+pub(crate) fn pypi_purl(name: &str, version: &str) -> String {
     format!(
         "pkg:pypi/{}@{}",
         purl_escape(&crate::wheel::name::normalize_name(name)),
@@ -86,7 +86,7 @@ pub fn pypi_purl(name: &str, version: &str) -> String {
 /// license choices: `License-Expression` (PEP 639) as an expression; else
 /// the `License` field (first line) and the `License ::` classifiers as
 /// names.
-pub fn licenses_from_fields(fields: &[(String, String)]) -> Vec<Value> {
+pub(crate) fn licenses_from_fields(fields: &[(String, String)]) -> Vec<Value> {
     let mut expression = None;
     let mut license: Option<String> = None;
     let mut classifiers = Vec::new();
@@ -126,7 +126,7 @@ pub fn licenses_from_fields(fields: &[(String, String)]) -> Vec<Value> {
 
 /// One installed wheel, as the SBOM describes it.
 #[derive(Debug, Clone)]
-pub struct SbomWheel<'a> {
+pub(crate) struct SbomWheel<'a> {
     pub filename: &'a str,
     pub name: &'a str,
     pub version: &'a str,
@@ -138,7 +138,7 @@ pub struct SbomWheel<'a> {
 
 /// Everything the SBOM says.
 #[derive(Debug, Clone)]
-pub struct SbomInput<'a> {
+pub(crate) struct SbomInput<'a> {
     pub package: &'a str,
     pub version: &'a str,
     pub architecture: &'a str,
@@ -154,7 +154,7 @@ pub struct SbomInput<'a> {
 }
 
 /// The SBOM as canonical JSON bytes.
-pub fn sbom_json(m: &SbomInput) -> Result<Vec<u8>> {
+pub(crate) fn sbom_json(m: &SbomInput) -> Result<Vec<u8>> {
     let root_ref = format!("deb:{}@{}?arch={}", m.package, m.version, m.architecture);
     let mut components = Vec::new();
     for w in &m.wheels {

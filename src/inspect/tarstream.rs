@@ -18,7 +18,7 @@ const MAX_META: u64 = 1 << 20;
 /// The kind of a tar entry, from its type flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     File,
     Hardlink,
     Symlink,
@@ -49,7 +49,7 @@ impl Kind {
         matches!(self, Kind::File | Kind::Other(_))
     }
 
-    pub fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             Kind::File => "file".into(),
             Kind::Hardlink => "hardlink".into(),
@@ -65,11 +65,9 @@ impl Kind {
 
 /// One tar entry's header, decoded, plus how it was encoded.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Position in the archive (0-based, counting real entries only).
     pub index: usize,
-    /// Byte offset of the entry's first header block in the tar stream.
-    pub offset: u64,
     pub path: String,
     pub kind: Kind,
     /// Permission bits including setuid/setgid/sticky (the mode field & 0o7777).
@@ -94,7 +92,7 @@ pub struct Entry {
 
 /// Totals for the whole tar stream, known at its end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Trailer {
+pub(crate) struct Trailer {
     /// Length of the tar stream in bytes.
     pub length: u64,
     /// Zero blocks after the last entry (end-of-archive marker and padding).
@@ -107,7 +105,7 @@ pub struct Trailer {
 
 /// The tar header's fields: name, byte range. Used to report raw encoding
 /// differences field by field.
-pub const FIELDS: &[(&str, usize, usize)] = &[
+pub(crate) const FIELDS: &[(&str, usize, usize)] = &[
     ("name", 0, 100),
     ("mode", 100, 108),
     ("uid", 108, 116),
@@ -285,7 +283,7 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, String)>> {
 /// Stream a tar archive: call `each` for every entry with its header and a
 /// reader over exactly its data (what the callback leaves unread is skipped).
 /// Returns the trailer summary. Errors name the byte offset in the tar.
-pub fn for_each_entry<R: Read>(
+pub(crate) fn for_each_entry<R: Read>(
     reader: R,
     mut each: impl FnMut(&Entry, &mut dyn Read) -> Result<()>,
 ) -> Result<Trailer> {
@@ -300,7 +298,6 @@ pub fn for_each_entry<R: Read>(
     let mut pax: Vec<(String, String)> = Vec::new();
     let mut extensions: Vec<String> = Vec::new();
     let mut trailer = Trailer::default();
-    let mut entry_offset: Option<u64> = None;
     loop {
         let offset = r.count;
         if !read_block(&mut r, &mut block).with_context(|| format!("tar at offset {offset}"))? {
@@ -334,7 +331,6 @@ pub fn for_each_entry<R: Read>(
             return Ok(trailer);
         }
         check_checksum(&block, offset)?;
-        let first_offset = *entry_offset.get_or_insert(offset);
         let flag = block[156];
         let size = parse_num(&block[124..136], "size", offset)?;
         match flag {
@@ -389,7 +385,6 @@ pub fn for_each_entry<R: Read>(
         let raw_mode = parse_num(&block[100..108], "mode", offset)?;
         let mut entry = Entry {
             index,
-            offset: first_offset,
             path,
             kind,
             mode: (raw_mode & 0o7777) as u32,
@@ -463,7 +458,6 @@ pub fn for_each_entry<R: Read>(
         skip_padding(&mut r, data_len)
             .with_context(|| format!("tar entry {:?} at offset {offset}: padding", entry.path))?;
         index += 1;
-        entry_offset = None;
     }
 }
 
@@ -512,7 +506,7 @@ mod tests {
         let t = for_each_entry(&bytes[..], |e, r| {
             let mut s = String::new();
             r.read_to_string(&mut s)?;
-            seen.push((e.path.clone(), e.format, e.extensions.clone(), s, e.offset));
+            seen.push((e.path.clone(), e.format, e.extensions.clone(), s));
             Ok(())
         })
         .unwrap();
@@ -521,7 +515,6 @@ mod tests {
         assert_eq!(seen[0].1, "gnu");
         assert_eq!(seen[0].2, vec!["gnu-longname".to_string()]);
         assert_eq!(seen[0].3, "hello");
-        assert_eq!(seen[0].4, 0);
         assert_eq!(t.zero_blocks, 2);
         assert_eq!(t.length, bytes.len() as u64);
     }

@@ -13,25 +13,25 @@ use super::hashio::HashReader;
 use super::tarstream::{Entry, Kind};
 
 /// Control files larger than this are hashed but not kept.
-pub const CONTROL_KEEP_LIMIT: u64 = 1 << 20;
+pub(crate) const CONTROL_KEEP_LIMIT: u64 = 1 << 20;
 
 /// An entry's header and content hash.
 #[derive(Debug, Clone)]
-pub struct EntryInfo {
+pub(crate) struct EntryInfo {
     pub entry: Entry,
     /// sha256 of the data (regular files; empty for other kinds).
     pub sha256: String,
 }
 
 impl EntryInfo {
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         self.entry.kind
     }
 }
 
 /// A package as the comparison sees it.
 #[derive(Debug)]
-pub struct PackageView {
+pub(crate) struct PackageView {
     pub summary: DebSummary,
     /// Entries by key (the tar path; a repeated path gets " (occurrence N)").
     pub control: BTreeMap<String, EntryInfo>,
@@ -41,7 +41,7 @@ pub struct PackageView {
 }
 
 impl PackageView {
-    pub fn entries(&self, part: Part) -> &BTreeMap<String, EntryInfo> {
+    pub(crate) fn entries(&self, part: Part) -> &BTreeMap<String, EntryInfo> {
         match part {
             Part::Control => &self.control,
             Part::Data => &self.data,
@@ -61,7 +61,7 @@ fn insert_unique(map: &mut BTreeMap<String, EntryInfo>, info: EntryInfo) -> Stri
 }
 
 /// Read a .deb into a `PackageView`, streaming.
-pub fn read_view(path: &Path) -> Result<PackageView> {
+pub(crate) fn read_view(path: &Path) -> Result<PackageView> {
     let mut control = BTreeMap::new();
     let mut data = BTreeMap::new();
     let mut control_files = BTreeMap::new();

@@ -20,13 +20,12 @@ use crate::package::{self, Control};
 
 /// What a build wrote.
 #[derive(Debug, Clone)]
-pub struct BuildResult {
+pub(crate) struct BuildResult {
     pub deb: PathBuf,
     /// The manifest (and SBOM) and the provenance statement written beside
     /// the .deb.
     pub beside: Vec<PathBuf>,
     pub report: StageReport,
-    pub control: String,
 }
 
 /// A staging directory removed when dropped.
@@ -57,7 +56,7 @@ impl Drop for StagingDir {
 }
 
 /// The .deb's file name: `<name>_<version without epoch>_<arch>.deb`.
-pub fn deb_file_name(cfg: &Config, arch: &str) -> String {
+pub(crate) fn deb_file_name(cfg: &Config, arch: &str) -> String {
     format!(
         "{}_{}_{arch}.deb",
         cfg.package.name,
@@ -66,7 +65,7 @@ pub fn deb_file_name(cfg: &Config, arch: &str) -> String {
 }
 
 /// Build the package of `cfg` into `output_dir`.
-pub fn build(
+pub(crate) fn build(
     cfg: &Config,
     output_dir: &Path,
     compression: Compression,
@@ -178,6 +177,5 @@ pub fn build(
         beside,
         deb,
         report,
-        control,
     })
 }

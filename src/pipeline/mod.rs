@@ -7,8 +7,8 @@
 mod build;
 mod stage;
 
-pub use build::{build, deb_file_name, BuildResult};
-pub use stage::{apply_options, stage, write_substvars, StageOptions, StageReport, StagedWheel};
+pub(crate) use build::build;
+pub(crate) use stage::{stage, write_substvars, StageOptions};
 
 /// Phase timings on stderr when `VENVDEB_TIMINGS` is set (for the
 /// benchmarks); silent otherwise.

@@ -20,7 +20,7 @@ use crate::wheel::markers::MarkerEnv;
 
 /// Overrides `dh_venvdeb` passes from debian/control.
 #[derive(Debug, Clone, Default)]
-pub struct StageOptions {
+pub(crate) struct StageOptions {
     pub package: Option<String>,
     pub version: Option<String>,
     pub arch: Option<String>,
@@ -34,7 +34,7 @@ pub struct StageOptions {
 
 /// What staging produced and what the package needs.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StageReport {
+pub(crate) struct StageReport {
     pub package: String,
     pub version: String,
     pub architecture: String,
@@ -63,7 +63,7 @@ pub struct StageReport {
 impl StageReport {
     /// The value of `venvdeb:Depends`: ours, then the system modules'
     /// packages (with `[venv] system-site-packages`).
-    pub fn substvar_depends(&self) -> String {
+    pub(crate) fn substvar_depends(&self) -> String {
         let all: Vec<&str> = self
             .depends
             .iter()
@@ -76,7 +76,7 @@ impl StageReport {
 
 /// One installed wheel.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StagedWheel {
+pub(crate) struct StagedWheel {
     pub name: String,
     pub version: String,
     pub wheel: String,
@@ -85,7 +85,7 @@ pub struct StagedWheel {
 }
 
 /// Apply `--package`/`--version`; the default prefix follows the name.
-pub fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
+pub(crate) fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
     let mut cfg = cfg.clone();
     if let Some(name) = &opts.package {
         crate::config::check_package_name(name).context("--package")?;
@@ -105,7 +105,12 @@ pub fn apply_options(cfg: &Config, opts: &StageOptions) -> Result<Config> {
 /// `destdir` may hold other files of the package; the venv's directory must
 /// not exist yet (or be empty). On error, whatever was staged is left for
 /// the caller to remove (`build` stages into a directory it deletes).
-pub fn stage(cfg: &Config, destdir: &Path, opts: &StageOptions, sde: u64) -> Result<StageReport> {
+pub(crate) fn stage(
+    cfg: &Config,
+    destdir: &Path,
+    opts: &StageOptions,
+    sde: u64,
+) -> Result<StageReport> {
     let cfg = &apply_options(cfg, opts)?;
     let mut t = super::Timings::new();
     let python = &cfg.venv.python;
@@ -354,7 +359,7 @@ fn decide_architecture(cfg: &Config, opts: &StageOptions, needs: &BinaryNeeds) -
 }
 
 /// Rewrite a substvars file: keep other lines, replace ours.
-pub fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
+pub(crate) fn write_substvars(path: &Path, report: &StageReport) -> Result<()> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

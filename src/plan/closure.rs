@@ -12,7 +12,7 @@ use crate::pep508::Requirement;
 
 /// A distribution about to be installed.
 #[derive(Debug, Clone)]
-pub struct Dist {
+pub(crate) struct Dist {
     /// PEP 503 normalized.
     pub name: String,
     pub version: String,
@@ -24,11 +24,15 @@ pub struct Dist {
 
 /// Evaluates a marker expression for the target with `extra` set (`""`
 /// when no extra is requested).
-pub type MarkerEval<'a> = dyn Fn(&str, &str) -> Result<bool> + 'a;
+pub(crate) type MarkerEval<'a> = dyn Fn(&str, &str) -> Result<bool> + 'a;
 
 /// Check the closure. `roots` are the lock's requirements with the extras
 /// the lock asks for.
-pub fn check(dists: &[Dist], roots: &[(String, Vec<String>)], eval: &MarkerEval) -> Result<()> {
+pub(crate) fn check(
+    dists: &[Dist],
+    roots: &[(String, Vec<String>)],
+    eval: &MarkerEval,
+) -> Result<()> {
     let by_name: BTreeMap<&str, &Dist> = dists.iter().map(|d| (d.name.as_str(), d)).collect();
     let mut parsed: BTreeMap<&str, Vec<Requirement>> = BTreeMap::new();
     for d in dists {

@@ -3,8 +3,8 @@
 //! installed is closed under their `Requires-Dist` (`closure`), and `target`
 //! ties them together with Requires-Python for one interpreter. It reads no
 //! wheel bytes of its own and writes nothing.
-pub mod closure;
+pub(crate) mod closure;
 
-pub mod select;
-pub mod tags;
-pub mod target;
+pub(crate) mod select;
+pub(crate) mod tags;
+pub(crate) mod target;

@@ -10,7 +10,7 @@ use super::tags::TagPriority;
 use crate::wheel::name::Tag;
 
 /// One candidate wheel of a requirement.
-pub struct Candidate<'w, W> {
+pub(crate) struct Candidate<'w, W> {
     pub wheel: &'w W,
     pub file_name: String,
     /// The expanded tag set of its file name.
@@ -18,27 +18,24 @@ pub struct Candidate<'w, W> {
 }
 
 /// A requirement with its candidates.
-pub struct Wanted<'w, W> {
+pub(crate) struct Wanted<'w, W> {
     pub name: String,
     pub version: String,
     pub candidates: Vec<Candidate<'w, W>>,
 }
 
 /// The chosen wheel of a requirement.
-pub struct Selected<'w, W> {
+pub(crate) struct Selected<'w, W> {
     pub name: String,
-    pub version: String,
     pub wheel: &'w W,
     pub file_name: String,
-    /// Rank of the best matching tag (0 = best).
-    pub rank: usize,
     /// Its platform tags the interpreter supports (for Architecture and
     /// the libc6 dependency).
     pub platforms: Vec<String>,
 }
 
 /// Choose one wheel per requirement; the result is sorted by name.
-pub fn select<'w, W>(
+pub(crate) fn select<'w, W>(
     wanted: Vec<Wanted<'w, W>>,
     tags: &TagPriority,
     interpreter: &str,
@@ -63,7 +60,7 @@ pub fn select<'w, W>(
                 best = Some((rank, c.file_name.clone(), c));
             }
         }
-        let Some((rank, file_name, c)) = best else {
+        let Some((_, file_name, c)) = best else {
             names.sort();
             bail!(
                 "{} {}: no wheel fits the target interpreter {interpreter} (best tag {}): {}",
@@ -87,10 +84,8 @@ pub fn select<'w, W>(
         platforms.dedup();
         out.push(Selected {
             name: w.name,
-            version: w.version,
             wheel: c.wheel,
             file_name,
-            rank,
             platforms,
         });
     }

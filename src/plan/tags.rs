@@ -14,14 +14,14 @@ use crate::venv::interpreter::Interpreter;
 
 /// The supported tags, best first, with a rank lookup.
 #[derive(Debug, Clone)]
-pub struct TagPriority {
+pub(crate) struct TagPriority {
     tags: Vec<String>,
     rank: HashMap<String, usize>,
 }
 
 impl TagPriority {
     /// Generate the tags for `it`.
-    pub fn for_interpreter(it: &Interpreter) -> TagPriority {
+    pub(crate) fn for_interpreter(it: &Interpreter) -> TagPriority {
         let glibc = it.glibc.unwrap_or((0, 0));
         let plats = platforms(&it.arch(), glibc);
         let tags = sys_tags(
@@ -43,19 +43,20 @@ impl TagPriority {
     }
 
     /// All tags, best first (`py-abi-platform`).
-    pub fn tags(&self) -> &[String] {
+    pub(crate) fn tags(&self) -> &[String] {
         &self.tags
     }
 
     /// The rank (0 = best) of one tag (`py-abi-platform`), if supported.
-    pub fn rank_of(&self, tag: &str) -> Option<usize> {
+    pub(crate) fn rank_of(&self, tag: &str) -> Option<usize> {
         self.rank.get(tag).copied()
     }
 
     /// The rank (0 = best) of the best tag among a wheel's compressed tag
     /// set (`cp311`, `cp311`, `manylinux_2_17_x86_64.manylinux2014_x86_64`),
     /// or `None` when no tag fits.
-    pub fn best_rank(&self, python: &str, abi: &str, platform: &str) -> Option<usize> {
+    #[cfg(test)]
+    pub(crate) fn best_rank(&self, python: &str, abi: &str, platform: &str) -> Option<usize> {
         let mut best: Option<usize> = None;
         for p in python.split('.') {
             for a in abi.split('.') {

@@ -19,7 +19,7 @@ use crate::wheel::markers::{Marker, MarkerEnv};
 /// Choose one wheel per requirement for the interpreter `it` (found at
 /// `python`), check Requires-Python and the closure; the selection sorted by
 /// name.
-pub fn plan<'a>(
+pub(crate) fn plan<'a>(
     wh: &'a VerifiedWheelhouse,
     it: &Interpreter,
     env: &MarkerEnv,
@@ -71,7 +71,7 @@ pub fn plan<'a>(
 
 /// A wheel's `Requires-Python` (if any) must admit the interpreter's full
 /// version `full`.
-pub fn check_requires_python(
+pub(crate) fn check_requires_python(
     wheel: &str,
     requires_python: Option<&str>,
     full: &str,

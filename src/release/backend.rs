@@ -30,7 +30,7 @@ const DRIVER: &str = include_str!("pep517_driver.py");
 
 /// A directory holding the verified backends.
 #[derive(Debug)]
-pub struct BackendEnv {
+pub(crate) struct BackendEnv {
     pub dir: PathBuf,
     /// normalized name → version of each installed backend.
     pub dists: BTreeMap<String, String>,
@@ -42,7 +42,7 @@ pub struct BackendEnv {
 impl BackendEnv {
     /// Verify every pinned backend wheel of `wheel_dir` and unpack it into
     /// `scratch/env`.
-    pub fn prepare(wheel_dir: &Path, pin_file: &Path, scratch: &Path) -> Result<Self> {
+    pub(crate) fn prepare(wheel_dir: &Path, pin_file: &Path, scratch: &Path) -> Result<Self> {
         let pins = pins::read(pin_file)?;
         let copies = scratch.join("backend-wheels");
         let env = scratch.join("env");
@@ -139,7 +139,12 @@ impl BackendEnv {
     /// Every requirement must be met by a backend in this environment.
     /// Requirements whose marker is false for `markers` (the target
     /// interpreter's environment) do not apply.
-    pub fn check_requires(&self, reqs: &[String], markers: &MarkerEnv, who: &str) -> Result<()> {
+    pub(crate) fn check_requires(
+        &self,
+        reqs: &[String],
+        markers: &MarkerEnv,
+        who: &str,
+    ) -> Result<()> {
         let mut missing = Vec::new();
         for r in reqs {
             let req = parse_build_requirement(r)
@@ -210,7 +215,7 @@ fn unpack_verified(wheel: &Path, env: &Path) -> Result<()> {
 }
 
 /// What the hook driver needs to run one hook in the controlled environment.
-pub struct HookRun<'a> {
+pub(crate) struct HookRun<'a> {
     pub python: &'a Path,
     pub env: &'a BackendEnv,
     pub source: &'a Path,
@@ -228,7 +233,7 @@ impl HookRun<'_> {
     /// `get_requires_for_build_wheel`, let `check` judge the answer (an
     /// error stops the driver before anything is built), then `build_wheel`
     /// into `out_dir`. Returns the wheel's path.
-    pub fn build(
+    pub(crate) fn build(
         &self,
         out_dir: &Path,
         check: impl FnOnce(&[String]) -> Result<()>,

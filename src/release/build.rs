@@ -15,7 +15,7 @@ use super::{digest, normalize, pins, sdist};
 use crate::wheel::markers::MarkerEnv;
 use crate::wheel::name::{canonical_version, WheelName};
 
-pub struct BuildOptions {
+pub(crate) struct BuildOptions {
     pub requirements: PathBuf,
     pub sdists: PathBuf,
     pub backends: PathBuf,
@@ -28,10 +28,10 @@ pub struct BuildOptions {
 }
 
 /// A scratch directory removed when dropped.
-pub struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    pub fn new(prefix: &str) -> Result<Self> {
+    pub(crate) fn new(prefix: &str) -> Result<Self> {
         let base = std::env::temp_dir();
         for i in 0..100u32 {
             let p = base.join(format!("{prefix}-{}-{i}", std::process::id()));
@@ -46,7 +46,7 @@ impl Scratch {
         }
         bail!("cannot create a scratch directory in {}", base.display())
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -60,13 +60,13 @@ impl Drop for Scratch {
 /// How a source tree is built, from `pyproject.toml` (PEP 517/518) or the
 /// setuptools legacy fallback.
 #[derive(Debug, PartialEq)]
-pub struct BuildSystem {
+pub(crate) struct BuildSystem {
     pub requires: Vec<String>,
     pub backend: String,
     pub backend_path: Vec<String>,
 }
 
-pub fn read_build_system(source: &Path) -> Result<BuildSystem> {
+pub(crate) fn read_build_system(source: &Path) -> Result<BuildSystem> {
     let legacy = |requires: Vec<String>| BuildSystem {
         requires,
         backend: "setuptools.build_meta:__legacy__".into(),
@@ -126,7 +126,7 @@ pub fn read_build_system(source: &Path) -> Result<BuildSystem> {
 }
 
 /// Build every pinned sdist; returns the output wheels' paths.
-pub fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
+pub(crate) fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
     if !o.python.is_absolute() {
         bail!(
             "--python {}: give the interpreter's absolute path",

@@ -7,17 +7,17 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-pub use crate::encoding::{b64url_encode as b64url_nopad, hex, sha256_file};
+pub(crate) use crate::encoding::{b64url_encode as b64url_nopad, hex, sha256_file};
 
 /// A writer that hashes and counts what passes through it.
-pub struct HashingWriter<W> {
+pub(crate) struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     len: u64,
 }
 
 impl<W: Write> HashingWriter<W> {
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -25,7 +25,7 @@ impl<W: Write> HashingWriter<W> {
         }
     }
     /// The sha256 digest and the byte count, and the inner writer back.
-    pub fn finish(self) -> ([u8; 32], u64, W) {
+    pub(crate) fn finish(self) -> ([u8; 32], u64, W) {
         (self.hasher.finalize().into(), self.len, self.inner)
     }
 }
@@ -45,7 +45,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Copy `src` to `dst` (created new), returning the sha256 (hex) and size of
 /// the bytes copied: the copy is what later steps read, so what was hashed is
 /// what is used.
-pub fn copy_hashed(src: &Path, dst: &Path) -> Result<(String, u64)> {
+pub(crate) fn copy_hashed(src: &Path, dst: &Path) -> Result<(String, u64)> {
     let mut r = File::open(src).with_context(|| format!("opening {}", src.display()))?;
     let out = File::create_new(dst).with_context(|| format!("creating {}", dst.display()))?;
     let mut w = HashingWriter::new(out);
@@ -57,14 +57,14 @@ pub fn copy_hashed(src: &Path, dst: &Path) -> Result<(String, u64)> {
 }
 
 /// Set a file's permission bits exactly (independent of the umask).
-pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .with_context(|| format!("setting mode {mode:o} on {}", path.display()))
 }
 
 /// Read at most `limit` bytes of a small text file (lists, METADATA).
-pub fn read_small(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_small(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     r.by_ref()
         .take(limit + 1)

@@ -35,7 +35,7 @@ struct IndexedWheel {
 }
 
 /// Escape text for an HTML attribute value or element content.
-pub fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -51,7 +51,7 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// Percent-encode a file name for use in an href (or a URL path segment).
-pub fn url_escape(s: &str) -> String {
+pub(crate) fn url_escape(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~!".contains(&b) {
@@ -123,15 +123,15 @@ fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
 
 /// The signed wheel list published at the index root.
 #[derive(Debug, Clone, Copy)]
-pub struct SignedList<'a> {
+pub(crate) struct SignedList<'a> {
     pub sums: &'a Path,
     pub signature: &'a Path,
 }
 
 /// The list's file name at the index root.
-pub const SUMS_NAME: &str = "sha256sums.txt";
+pub(crate) const SUMS_NAME: &str = "sha256sums.txt";
 /// Its detached signature's file name at the index root.
-pub const SIGNATURE_NAME: &str = "sha256sums.txt.asc";
+pub(crate) const SIGNATURE_NAME: &str = "sha256sums.txt.asc";
 
 /// Largest list or signature published (both are small text files).
 const MAX_LIST: u64 = 64 << 20;
@@ -184,7 +184,7 @@ fn read_signed_list(
 
 /// Write `output/simple/` for the wheels of `dir` (and the signed list at
 /// its root when given); returns the project count.
-pub fn write(dir: &Path, output: &Path, list: Option<SignedList<'_>>) -> Result<usize> {
+pub(crate) fn write(dir: &Path, output: &Path, list: Option<SignedList<'_>>) -> Result<usize> {
     let projects = scan(dir)?;
     let signed = list.map(|l| read_signed_list(l, &projects)).transpose()?;
     fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;

@@ -22,18 +22,18 @@ pub enum Format {
 
 /// One wheel file of a locked package.
 #[derive(Debug, Clone)]
-pub struct LockedWheel {
+pub(crate) struct LockedWheel {
     pub file_name: String,
     pub sha256: String,
     pub size: u64,
 }
 
 /// normalized name → (version, wheels sorted by file name).
-pub type Locked = BTreeMap<String, (String, Vec<LockedWheel>)>;
+pub(crate) type Locked = BTreeMap<String, (String, Vec<LockedWheel>)>;
 
 /// Group the wheels of `dir` by project; two versions of one project are an
 /// error (a lock pins exactly one).
-pub fn collect(dir: &Path) -> Result<Locked> {
+pub(crate) fn collect(dir: &Path) -> Result<Locked> {
     let mut out: Locked = BTreeMap::new();
     for (file_name, path) in sums::wheel_files(dir)? {
         let wn = WheelName::parse(&file_name).with_context(|| format!("{}", dir.display()))?;
@@ -59,7 +59,7 @@ pub fn collect(dir: &Path) -> Result<Locked> {
     Ok(out)
 }
 
-pub fn render_requirements(locked: &Locked) -> String {
+pub(crate) fn render_requirements(locked: &Locked) -> String {
     let mut s = String::from("# Written by venvdeb wheels lock: every wheel pinned by sha256.\n");
     for (name, (version, wheels)) in locked {
         let mut hashes: Vec<&str> = wheels.iter().map(|w| w.sha256.as_str()).collect();
@@ -80,7 +80,7 @@ fn toml_str(s: &str) -> String {
 
 /// `wheel_prefix` is the wheel directory relative to the lock file's
 /// directory ("" when they are the same).
-pub fn render_pylock(locked: &Locked, wheel_prefix: &str) -> String {
+pub(crate) fn render_pylock(locked: &Locked, wheel_prefix: &str) -> String {
     let mut s = String::from("lock-version = \"1.0\"\ncreated-by = \"venvdeb\"\n");
     for (name, (version, wheels)) in locked {
         s.push_str(&format!(
@@ -102,7 +102,7 @@ pub fn render_pylock(locked: &Locked, wheel_prefix: &str) -> String {
 }
 
 /// `to` relative to `from` (both made absolute), `/`-terminated, or "".
-pub fn relative_dir(from: &Path, to: &Path) -> Result<String> {
+pub(crate) fn relative_dir(from: &Path, to: &Path) -> Result<String> {
     let from = from
         .canonicalize()
         .with_context(|| format!("{}", from.display()))?;
@@ -127,7 +127,7 @@ pub fn relative_dir(from: &Path, to: &Path) -> Result<String> {
 }
 
 /// Write the lock for `dir` to `output` in `format`; returns the count.
-pub fn write(dir: &Path, output: &Path, format: Format) -> Result<usize> {
+pub(crate) fn write(dir: &Path, output: &Path, format: Format) -> Result<usize> {
     let locked = collect(dir)?;
     let text = match format {
         Format::Requirements => render_requirements(&locked),

@@ -13,14 +13,14 @@
 //! Reading wheels for *verification* is not here: that is `crate::wheel` and
 //! `crate::verify`.
 
-pub mod backend;
-pub mod build;
-pub mod digest;
-pub mod index;
-pub mod lock;
-pub mod normalize;
-pub mod pins;
-pub mod requires;
-pub mod sdist;
-pub mod sums;
-pub mod sync;
+pub(crate) mod backend;
+pub(crate) mod build;
+pub(crate) mod digest;
+pub(crate) mod index;
+pub(crate) mod lock;
+pub(crate) mod normalize;
+pub(crate) mod pins;
+pub(crate) mod requires;
+pub(crate) mod sdist;
+pub(crate) mod sums;
+pub(crate) mod sync;

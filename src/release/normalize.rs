@@ -32,11 +32,11 @@ use crate::wheel::contents::read_wheel;
 use crate::wheel::record::Hasher;
 
 /// The deflate level of every entry.
-pub const DEFLATE_LEVEL: i64 = 6;
+pub(crate) const DEFLATE_LEVEL: i64 = 6;
 
 /// Civil UTC date and time (year, month, day, hour, minute, second) of a Unix
 /// time, clamped to what a DOS timestamp can hold.
-pub fn dos_time_parts(epoch: u64) -> (u16, u8, u8, u8, u8, u8) {
+pub(crate) fn dos_time_parts(epoch: u64) -> (u16, u8, u8, u8, u8, u8) {
     const MIN: u64 = 315_532_800; // 1980-01-01T00:00:00Z
     const MAX: u64 = 4_354_819_198; // 2107-12-31T23:59:58Z
     let t = epoch.clamp(MIN, MAX);
@@ -90,7 +90,7 @@ impl<W: Write> Write for DualHash<W> {
 /// entry's bytes against RECORD. Pass 2 writes the entries in canonical
 /// order and compares each one's bytes with the RECORD verified in pass 1
 /// again, so a file changed between the passes is refused.
-pub fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Result<PathBuf> {
+pub(crate) fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Result<PathBuf> {
     let file_name = input
         .file_name()
         .and_then(|n| n.to_str())
@@ -185,7 +185,7 @@ pub fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Result<Path
 
 /// One CSV field as RECORD writers quote it (Python's csv module, minimal
 /// quoting).
-pub fn csv_quote(field: &str) -> String {
+pub(crate) fn csv_quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -194,7 +194,7 @@ pub fn csv_quote(field: &str) -> String {
 }
 
 /// Refuse to overwrite an input with its own output.
-pub fn check_not_in_place(input: &Path, output_dir: &Path) -> Result<()> {
+pub(crate) fn check_not_in_place(input: &Path, output_dir: &Path) -> Result<()> {
     if let (Ok(a), Ok(b)) = (
         input.parent().unwrap_or(Path::new(".")).canonicalize(),
         output_dir.canonicalize(),

@@ -15,13 +15,13 @@ use anyhow::{bail, Context, Result};
 /// One pinned input: its version and the sha256 values (lowercase hex) any
 /// one of which its file must have.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
+pub(crate) struct Pin {
     pub name: String,
     pub version: String,
     pub hashes: BTreeSet<String>,
 }
 
-pub use crate::wheel::name::normalize_name;
+pub(crate) use crate::wheel::name::normalize_name;
 
 fn valid_version(v: &str) -> bool {
     !v.is_empty()
@@ -30,7 +30,7 @@ fn valid_version(v: &str) -> bool {
 }
 
 /// Read a pin list from a file; keys are normalized names.
-pub fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
+pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 ({e})", path.display()))?;
@@ -38,7 +38,7 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
 }
 
 /// Parse a pin list.
-pub fn parse(text: &str) -> Result<BTreeMap<String, Pin>> {
+pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, Pin>> {
     let mut pins = BTreeMap::new();
     let mut logical = String::new();
     let mut start = 0;

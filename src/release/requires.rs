@@ -8,7 +8,7 @@ use crate::pep440::satisfies;
 use crate::pep508::Requirement;
 
 /// Parse a build requirement; URL requirements are refused.
-pub fn parse_build_requirement(s: &str) -> Result<Requirement> {
+pub(crate) fn parse_build_requirement(s: &str) -> Result<Requirement> {
     let req = Requirement::parse(s)?;
     if req.url.is_some() {
         bail!("URL requirements are not accepted");
@@ -18,7 +18,7 @@ pub fn parse_build_requirement(s: &str) -> Result<Requirement> {
 
 /// Whether `version` meets every version clause of `req`. An unparsable
 /// version meets nothing.
-pub fn version_matches(version: &str, req: &Requirement) -> bool {
+pub(crate) fn version_matches(version: &str, req: &Requirement) -> bool {
     matches!(satisfies(version, &req.specifiers), Ok(true))
 }
 

@@ -27,13 +27,13 @@ use super::pins::{normalize_name, Pin};
 
 /// The archive formats accepted for sdists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     TarGz,
     Zip,
 }
 
 /// `{name}-{version}.tar.gz` / `.zip` → (name as written, version, kind).
-pub fn parse_file_name(file_name: &str) -> Option<(String, String, Kind)> {
+pub(crate) fn parse_file_name(file_name: &str) -> Option<(String, String, Kind)> {
     let (stem, kind) = if let Some(s) = file_name.strip_suffix(".tar.gz") {
         (s, Kind::TarGz)
     } else if let Some(s) = file_name.strip_suffix(".zip") {
@@ -50,19 +50,18 @@ pub fn parse_file_name(file_name: &str) -> Option<(String, String, Kind)> {
 
 /// An sdist whose copy in scratch space matched its pin.
 #[derive(Debug, Clone)]
-pub struct VerifiedSdist {
+pub(crate) struct VerifiedSdist {
     /// Normalized project name.
     pub name: String,
     pub version: String,
     pub file_name: String,
-    pub sha256: String,
     /// The verified private copy: the only file later steps read.
     pub copy: PathBuf,
     pub kind: Kind,
 }
 
 /// Check every sdist in `dir` against `pins`, copying each into `scratch`.
-pub fn verify_dir(
+pub(crate) fn verify_dir(
     dir: &Path,
     pins: &BTreeMap<String, Pin>,
     pin_file: &Path,
@@ -136,7 +135,6 @@ pub fn verify_dir(
             name: key.clone(),
             version,
             file_name,
-            sha256,
             copy,
             kind,
         });
@@ -317,7 +315,13 @@ impl Unpacker<'_> {
 
 /// Unpack `archive` into the (empty) directory `root`; returns the sdist's
 /// top-level directory.
-pub fn unpack(archive: &Path, kind: Kind, root: &Path, limit: u64, sde: u64) -> Result<PathBuf> {
+pub(crate) fn unpack(
+    archive: &Path,
+    kind: Kind,
+    root: &Path,
+    limit: u64,
+    sde: u64,
+) -> Result<PathBuf> {
     let mut u = Unpacker {
         archive,
         root,

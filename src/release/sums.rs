@@ -12,7 +12,7 @@ use super::digest;
 /// The `*.whl` files directly in `dir`, sorted bytewise by file name. Names
 /// that are not UTF-8 or that `sha256sum` would have to escape (newline,
 /// backslash) are errors.
-pub fn wheel_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub(crate) fn wheel_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
@@ -49,7 +49,7 @@ pub fn wheel_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 }
 
 /// The list's text for the wheels in `dir`.
-pub fn render(dir: &Path) -> Result<String> {
+pub(crate) fn render(dir: &Path) -> Result<String> {
     let mut text = String::new();
     for (name, path) in wheel_files(dir)? {
         let (hex, _) = digest::sha256_file(&path)?;
@@ -59,7 +59,7 @@ pub fn render(dir: &Path) -> Result<String> {
 }
 
 /// Write the list for `dir` to `output` (atomically).
-pub fn write(dir: &Path, output: &Path) -> Result<usize> {
+pub(crate) fn write(dir: &Path, output: &Path) -> Result<usize> {
     let text = render(dir)?;
     crate::atomic::write(output, text.as_bytes())?;
     Ok(text.lines().count())

@@ -55,7 +55,7 @@ use crate::verify::sums::{is_plain_file_name, Sums};
 use crate::wheel::name::WheelName;
 
 /// Name of the staging directory inside the output directory.
-pub const STAGING: &str = ".venvdeb-sync";
+pub(crate) const STAGING: &str = ".venvdeb-sync";
 
 /// Largest list or signature fetched.
 const MAX_LIST: u64 = 64 << 20;
@@ -64,7 +64,7 @@ const MAX_REDIRECTS: u32 = 5;
 
 /// What to sync.
 #[derive(Debug, Clone)]
-pub struct SyncOptions {
+pub(crate) struct SyncOptions {
     /// The index root URL (`http://`, `https://` or `file://`).
     pub index: String,
     pub keyring: PathBuf,
@@ -86,7 +86,7 @@ pub struct SyncOptions {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default)]
-pub struct SyncReport {
+pub(crate) struct SyncReport {
     /// Files the signed list names (after `only`).
     pub wanted: Vec<String>,
     /// Files fetched in this run (some perhaps resumed).
@@ -102,7 +102,7 @@ pub struct SyncReport {
 }
 
 /// Sync `o.output` with the index; see the module documentation.
-pub fn sync(o: &SyncOptions) -> Result<SyncReport> {
+pub(crate) fn sync(o: &SyncOptions) -> Result<SyncReport> {
     let source = Source::new(&o.index, o.timeout)?;
     let created = !o.output.exists();
     fs::create_dir_all(&o.output)
@@ -225,14 +225,19 @@ fn sync_into(o: &SyncOptions, source: &Source, staging: &Path) -> Result<SyncRep
 }
 
 /// Whether `s` is an http://, https:// or file:// URL (not a local path).
-pub fn is_url(s: &str) -> bool {
+pub(crate) fn is_url(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
     l.starts_with("http://") || l.starts_with("https://") || l.starts_with("file://")
 }
 
 /// Fetch one file by URL into `dir` under its own (last path segment) name;
 /// nothing is verified but the transfer's length. Returns the path.
-pub fn fetch_file(url: &str, dir: &Path, timeout: Duration, retries: u32) -> Result<PathBuf> {
+pub(crate) fn fetch_file(
+    url: &str,
+    dir: &Path,
+    timeout: Duration,
+    retries: u32,
+) -> Result<PathBuf> {
     let clean = url.split(['#', '?']).next().unwrap_or(url);
     let (base, last) = clean
         .rsplit_once('/')

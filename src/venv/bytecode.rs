@@ -54,7 +54,7 @@ fn fill(template: &str, cfg: &Config, pyversion: &str) -> String {
 }
 
 /// The postinst snippet (no `#!`/`set -e`): compile the venv's bytecode.
-pub fn postinst_snippet(cfg: &Config, it: &Interpreter) -> Option<String> {
+pub(crate) fn postinst_snippet(cfg: &Config, it: &Interpreter) -> Option<String> {
     if cfg.venv.bytecode != Bytecode::Postinst {
         return None;
     }
@@ -63,7 +63,7 @@ pub fn postinst_snippet(cfg: &Config, it: &Interpreter) -> Option<String> {
 
 /// The prerm snippet: remove every `__pycache__` under the prefix (compiled
 /// in postinst or written at run time), so that nothing is left behind.
-pub fn prerm_snippet(cfg: &Config) -> String {
+pub(crate) fn prerm_snippet(cfg: &Config) -> String {
     fill(PRERM, cfg, "")
 }
 

@@ -25,7 +25,7 @@ use crate::wheel::metadata::parse_entry_points;
 
 /// What was installed for one distribution.
 #[derive(Debug, Clone)]
-pub struct InstalledDist {
+pub(crate) struct InstalledDist {
     pub name: String,
     pub version: String,
     pub wheel: String,
@@ -35,7 +35,7 @@ pub struct InstalledDist {
 
 /// One file written into the venv.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InstalledFile {
+pub(crate) struct InstalledFile {
     /// Relative to the prefix.
     pub rel: String,
     /// sha256 hex (empty for RECORD itself).
@@ -70,7 +70,7 @@ fn layout_owned(layout: &Layout, short_version: &str) -> Vec<String> {
 }
 
 /// The per-venv installer state: who owns which path.
-pub struct Installer<'a> {
+pub(crate) struct Installer<'a> {
     layout: &'a Layout,
     /// Relative path (to the prefix) → who wrote it.
     owners: BTreeMap<String, String>,
@@ -79,7 +79,7 @@ pub struct Installer<'a> {
 }
 
 /// One distribution being installed.
-pub struct DistInstall {
+pub(crate) struct DistInstall {
     pub name: String,
     pub version: String,
     pub wheel: String,
@@ -90,7 +90,12 @@ pub struct DistInstall {
 }
 
 impl DistInstall {
-    pub fn new(name: &str, version: &str, wheel: &str, dist_info: &str) -> Result<DistInstall> {
+    pub(crate) fn new(
+        name: &str,
+        version: &str,
+        wheel: &str,
+        dist_info: &str,
+    ) -> Result<DistInstall> {
         let stem = dist_info
             .strip_suffix(".dist-info")
             .with_context(|| format!("{wheel}: {dist_info:?} is not a .dist-info directory"))?;
@@ -125,7 +130,7 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 impl<'a> Installer<'a> {
-    pub fn new(layout: &'a Layout, short_version: &str) -> Installer<'a> {
+    pub(crate) fn new(layout: &'a Layout, short_version: &str) -> Installer<'a> {
         let mut owners = BTreeMap::new();
         for p in layout_owned(layout, short_version) {
             owners.insert(p, "the venv layout".to_string());
@@ -152,7 +157,11 @@ impl<'a> Installer<'a> {
 
     /// Where a wheel entry goes, relative to the prefix; `None` for the
     /// wheel's own RECORD (and its signatures), which are replaced.
-    pub fn destination(&self, dist: &DistInstall, entry: &str) -> Result<Option<(String, bool)>> {
+    pub(crate) fn destination(
+        &self,
+        dist: &DistInstall,
+        entry: &str,
+    ) -> Result<Option<(String, bool)>> {
         let l = self.layout;
         let join = |a: &str, b: &str| {
             if a.is_empty() {
@@ -245,7 +254,8 @@ impl<'a> Installer<'a> {
 
     /// Install one wheel entry from `reader`, claiming its path first.
     /// `executable`: the zip entry's mode has an execute bit.
-    pub fn entry(
+    #[cfg(test)]
+    pub(crate) fn entry(
         &mut self,
         dist: &mut DistInstall,
         entry: &str,
@@ -356,7 +366,8 @@ impl<'a> Installer<'a> {
 
     /// After all entries: launchers, INSTALLER and the new RECORD, claiming
     /// their paths first.
-    pub fn finish(
+    #[cfg(test)]
+    pub(crate) fn finish(
         &mut self,
         dist: DistInstall,
         console: &[(String, String)],
@@ -414,7 +425,7 @@ impl<'a> Installer<'a> {
     /// (and RECORD.jws/.p7s, which RECORD need not list), its launchers,
     /// INSTALLER and RECORD — before any byte is written, in a fixed order,
     /// so that conflicts are found and reported the same way every time.
-    pub fn plan(&mut self, wheel: &VerifiedWheel) -> Result<Planned> {
+    pub(crate) fn plan(&mut self, wheel: &VerifiedWheel) -> Result<Planned> {
         let file_name = wheel.file_name().to_string();
         let dist_info = wheel.dist_info();
         let dist = DistInstall::new(wheel.dist_name(), wheel.version(), &file_name, dist_info)?;
@@ -443,7 +454,7 @@ impl<'a> Installer<'a> {
 
     /// Write a planned wheel (read-only on the installer: call it from
     /// several threads for several wheels).
-    pub fn write(&self, planned: Planned, wheel: &VerifiedWheel) -> Result<InstalledDist> {
+    pub(crate) fn write(&self, planned: Planned, wheel: &VerifiedWheel) -> Result<InstalledDist> {
         let Planned {
             mut dist,
             console,
@@ -467,7 +478,7 @@ impl<'a> Installer<'a> {
 type Generated = (String, String, Vec<u8>, bool);
 
 /// A wheel whose paths are claimed, ready to be written.
-pub struct Planned {
+pub(crate) struct Planned {
     dist: DistInstall,
     console: Vec<(String, String)>,
     gui: Vec<(String, String)>,
@@ -552,7 +563,7 @@ fn entry_points(wheel: &VerifiedWheel) -> Result<(Scripts, Scripts)> {
 /// then the wheels streamed and written by up to `threads` threads, the
 /// biggest first. The result is in the given order whatever the timing; on
 /// failures, the error of the first failing wheel in that order.
-pub fn install_all(
+pub(crate) fn install_all(
     ins: &mut Installer,
     wheels: &[&VerifiedWheel],
     threads: usize,
@@ -619,7 +630,11 @@ pub fn install_all(
 /// entry whose bytes differ from RECORD, and checks the whole file's sha256
 /// at the end. The only ways in take a `VerifiedWheel`: an unverified wheel
 /// cannot reach the venv.
-pub fn install_verified(ins: &mut Installer, wheel: &VerifiedWheel) -> Result<InstalledDist> {
+#[cfg(test)]
+pub(crate) fn install_verified(
+    ins: &mut Installer,
+    wheel: &VerifiedWheel,
+) -> Result<InstalledDist> {
     let planned = ins.plan(wheel)?;
     ins.write(planned, wheel)
 }

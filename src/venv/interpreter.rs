@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 /// What the build needs to know about the target interpreter.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Interpreter {
+pub(crate) struct Interpreter {
     /// The configured path (absolute).
     #[serde(skip)]
     pub path: PathBuf,
@@ -29,8 +29,6 @@ pub struct Interpreter {
     pub version_nodot: String,
     /// `Py_DEBUG` set in the build configuration.
     pub py_debug: bool,
-    /// `sysconfig.get_config_var("SOABI")`.
-    pub soabi: Option<String>,
     /// `sysconfig.get_platform()`, e.g. `linux-x86_64`.
     pub platform: String,
     /// Pointer size in bytes (a 32-bit interpreter on a 64-bit kernel).
@@ -59,7 +57,7 @@ pub struct Interpreter {
 
 /// What the target release's pip says about the launchers it writes.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Pip {
+pub(crate) struct Pip {
     /// pip's version, e.g. `23.0.1`.
     pub version: String,
     /// Where it is, e.g. `/usr/lib/python3/dist-packages/pip`.
@@ -75,7 +73,7 @@ pub struct Pip {
 
 /// The `venv` scheme's paths, absolute, for the final prefix.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Scheme {
+pub(crate) struct Scheme {
     pub purelib: String,
     pub platlib: String,
     pub scripts: String,
@@ -85,7 +83,7 @@ pub struct Scheme {
 
 /// One activate script: its file name in `bin/`, text and permission bits.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ActivateScript {
+pub(crate) struct ActivateScript {
     pub name: String,
     pub text: String,
     pub mode: u32,
@@ -201,7 +199,6 @@ print(json.dumps(dict(
     implementation=sys.implementation.name,
     version_nodot=sysconfig.get_config_var("py_version_nodot") or "%d%d" % sys.version_info[:2],
     py_debug=bool(sysconfig.get_config_var("Py_DEBUG")) or hasattr(sys, "gettotalrefcount"),
-    soabi=sysconfig.get_config_var("SOABI"),
     platform=sysconfig.get_platform(),
     pointer_size=struct.calcsize("P"),
     glibc=glibc,
@@ -218,11 +215,15 @@ print(json.dumps(dict(
 /// How long a target interpreter may take to answer a query before it is
 /// killed and the build stops (a hung or hostile interpreter must not be
 /// waited on forever). A healthy one answers in well under a second.
-pub const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Run `cmd` (an interpreter query) with stdout and stderr captured, killing
 /// it when it has not exited after `timeout`. `what` names it in errors.
-pub fn output_with_timeout(cmd: &mut Command, timeout: Duration, what: &str) -> Result<Output> {
+pub(crate) fn output_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+    what: &str,
+) -> Result<Output> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -285,12 +286,16 @@ pub fn output_with_timeout(cmd: &mut Command, timeout: Duration, what: &str) -> 
 impl Interpreter {
     /// Run `python` once to learn everything the build needs for a venv at
     /// `prefix` (killed after [`QUERY_TIMEOUT`]).
-    pub fn query(python: &Path, prefix: &str) -> Result<Interpreter> {
+    pub(crate) fn query(python: &Path, prefix: &str) -> Result<Interpreter> {
         Self::query_within(python, prefix, QUERY_TIMEOUT)
     }
 
     /// [`Interpreter::query`] with another timeout.
-    pub fn query_within(python: &Path, prefix: &str, timeout: Duration) -> Result<Interpreter> {
+    pub(crate) fn query_within(
+        python: &Path,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Interpreter> {
         if !python.is_absolute() {
             bail!(
                 "the target interpreter {} must be an absolute path",
@@ -356,19 +361,19 @@ impl Interpreter {
     }
 
     /// `X.Y`, e.g. `3.11`.
-    pub fn short_version(&self) -> String {
+    pub(crate) fn short_version(&self) -> String {
         format!("{}.{}", self.version.0, self.version.1)
     }
 
     /// `X.Y.Z`, e.g. `3.11.2`.
-    pub fn full_version(&self) -> String {
+    pub(crate) fn full_version(&self) -> String {
         format!("{}.{}.{}", self.version.0, self.version.1, self.version.2)
     }
 
     /// The machine part of the platform as `packaging` spells it: the
     /// `linux_<arch>` tag's arch (`x86_64`, `i686` for a 32-bit interpreter
     /// on x86_64, `aarch64`, ...).
-    pub fn arch(&self) -> String {
+    pub(crate) fn arch(&self) -> String {
         let arch = self
             .platform
             .trim_start_matches("linux-")

@@ -18,7 +18,7 @@ use super::scripts::{check_python_path, Launchers};
 
 /// Where things go, relative to the staging root and absolute at run time.
 #[derive(Debug, Clone)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The staging root (e.g. `debian/<pkg>`), where `/` will be.
     pub root: PathBuf,
     /// The final prefix, e.g. `/opt/venvs/demoapp`.
@@ -42,7 +42,7 @@ pub struct Layout {
 
 impl Layout {
     /// Compute the layout of a venv at `prefix` staged under `root`.
-    pub fn new(root: &Path, prefix: &str, it: &Interpreter) -> Result<Layout> {
+    pub(crate) fn new(root: &Path, prefix: &str, it: &Interpreter) -> Result<Layout> {
         let rel = |key: &str, p: &str| -> Result<String> {
             let r = if p == prefix {
                 String::new()
@@ -79,12 +79,12 @@ impl Layout {
     }
 
     /// The venv directory on disk (staging root + prefix).
-    pub fn venv_dir(&self) -> PathBuf {
+    pub(crate) fn venv_dir(&self) -> PathBuf {
         self.root.join(self.prefix.trim_start_matches('/'))
     }
 
     /// A path relative to the prefix, on disk.
-    pub fn on_disk(&self, rel: &str) -> PathBuf {
+    pub(crate) fn on_disk(&self, rel: &str) -> PathBuf {
         if rel.is_empty() {
             self.venv_dir()
         } else {
@@ -93,7 +93,7 @@ impl Layout {
     }
 
     /// Write the skeleton. The venv directory must not exist yet (or be empty).
-    pub fn create(&self, it: &Interpreter) -> Result<()> {
+    pub(crate) fn create(&self, it: &Interpreter) -> Result<()> {
         let venv = self.venv_dir();
         if venv.exists() {
             let mut entries =
@@ -144,7 +144,7 @@ fn symlink(target: &str, link: &Path) -> Result<()> {
 }
 
 /// Create a new file (never overwrite) with the given bytes and mode.
-pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()

@@ -2,8 +2,8 @@
 //! (`interpreter`), the layout `python -m venv --without-pip` makes
 //! (`layout`), wheels unpacked from verified archives (`install`), launcher
 //! scripts (`scripts`) and the bytecode policy (`bytecode`).
-pub mod bytecode;
-pub mod install;
-pub mod interpreter;
-pub mod layout;
-pub mod scripts;
+pub(crate) mod bytecode;
+pub(crate) mod install;
+pub(crate) mod interpreter;
+pub(crate) mod layout;
+pub(crate) mod scripts;

@@ -19,7 +19,7 @@ use super::interpreter::Interpreter;
 /// with distlib's `%(module)s`, `%(import_name)s` and `%(func)s` fields.
 /// Checked in the chroot tests against bookworm's pip 23.0.1 and trixie's
 /// pip 25.1.1.
-pub const DISTLIB_RE_TEMPLATE: &str = "# -*- coding: utf-8 -*-\nimport re\nimport sys\n\
+pub(crate) const DISTLIB_RE_TEMPLATE: &str = "# -*- coding: utf-8 -*-\nimport re\nimport sys\n\
 from %(module)s import %(import_name)s\nif __name__ == '__main__':\n    \
 sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    \
 sys.exit(%(func)s())\n";
@@ -29,7 +29,7 @@ const KNOWN_TEMPLATES: &[&str] = &[DISTLIB_RE_TEMPLATE];
 
 /// How the target release's pip writes launchers.
 #[derive(Debug, Clone)]
-pub struct Launchers {
+pub(crate) struct Launchers {
     /// The release pip's template, or why there is none venvdeb can use.
     template: std::result::Result<String, String>,
     /// `X` of the target Python, for pip's `pipX` launcher.
@@ -40,7 +40,7 @@ pub struct Launchers {
 
 impl Launchers {
     /// Decide from what the target interpreter says about its release's pip.
-    pub fn of(it: &Interpreter) -> Launchers {
+    pub(crate) fn of(it: &Interpreter) -> Launchers {
         let template = match &it.pip {
             None => Err(format!(
                 "no pip found for the target interpreter {} (its site-packages outside \
@@ -77,7 +77,7 @@ impl Launchers {
 
     /// The launcher's bytes for a venv whose interpreter is `python`
     /// (`<prefix>/bin/python`), as the release's pip writes them.
-    pub fn launcher(&self, ep: &EntryPoint, python: &str) -> Result<Vec<u8>> {
+    pub(crate) fn launcher(&self, ep: &EntryPoint, python: &str) -> Result<Vec<u8>> {
         let template = self
             .template
             .as_ref()
@@ -98,7 +98,7 @@ impl Launchers {
     /// is dropped; an `easy_install` entry becomes `easy_install` and
     /// `easy_install-X.Y` and every other `easy_install[-N.M]` is dropped
     /// (pip's `get_console_script_specs`, without `ENSUREPIP_OPTIONS`).
-    pub fn console_scripts(&self, console: &[(String, String)]) -> Vec<(String, String)> {
+    pub(crate) fn console_scripts(&self, console: &[(String, String)]) -> Vec<(String, String)> {
         let take = |name: &str| {
             console
                 .iter()
@@ -161,7 +161,7 @@ fn is_versioned(name: &str, base: &str, sep: &str) -> bool {
 
 /// One entry point of `console_scripts` or `gui_scripts`: `name = module:attr [extras]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryPoint {
+pub(crate) struct EntryPoint {
     pub name: String,
     pub module: String,
     pub attr: String,
@@ -169,7 +169,7 @@ pub struct EntryPoint {
 
 impl EntryPoint {
     /// Parse an entry point's name and value as written in entry_points.txt.
-    pub fn parse(name: &str, value: &str) -> Result<EntryPoint> {
+    pub(crate) fn parse(name: &str, value: &str) -> Result<EntryPoint> {
         let name = name.trim();
         crate::config::check_launcher_name(name)
             .map_err(|e| anyhow::anyhow!("launcher {name:?}: {e}"))?;
@@ -215,7 +215,7 @@ impl EntryPoint {
 /// a space), single quotes otherwise — distlib itself leaves `$(…)` or a
 /// backquote to the shell. [`check_python_path`] refuses the paths neither
 /// quoting can carry.
-pub fn shebang(python: &str) -> Vec<u8> {
+pub(crate) fn shebang(python: &str) -> Vec<u8> {
     if !python.contains(' ') && python.len() + 3 <= 127 {
         // The kernel reads this line; no shell sees the path.
         return format!("#!{python}\n").into_bytes();
@@ -234,7 +234,7 @@ pub fn shebang(python: &str) -> Vec<u8> {
 /// Refuse an interpreter path a launcher cannot name safely: a single
 /// quote, a backslash or a control character (the trampoline's quoting and
 /// the Python string around it cannot carry them).
-pub fn check_python_path(python: &str) -> Result<()> {
+pub(crate) fn check_python_path(python: &str) -> Result<()> {
     if let Some(c) = python
         .chars()
         .find(|c| *c == '\'' || *c == '\\' || c.is_control())
@@ -248,7 +248,7 @@ pub fn check_python_path(python: &str) -> Result<()> {
 
 /// For a `.data/scripts` file: if `first_line` (with its newline) starts
 /// with `#!python`, the line that replaces it (pip's `fix_script`).
-pub fn rewrite_first_line(first_line: &[u8], python: &str) -> Option<Vec<u8>> {
+pub(crate) fn rewrite_first_line(first_line: &[u8], python: &str) -> Option<Vec<u8>> {
     if first_line.starts_with(b"#!python") {
         Some(format!("#!{python}\n").into_bytes())
     } else {

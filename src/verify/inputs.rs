@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 /// The `[inputs]` values, each optional (flags may supply or override them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InputsTable {
+pub(crate) struct InputsTable {
     pub wheelhouse: Option<PathBuf>,
     pub lock: Option<PathBuf>,
     pub sums: Option<PathBuf>,
@@ -39,14 +39,14 @@ const KEYS: &[&str] = &[
 
 impl InputsTable {
     /// Read `[inputs]` from a TOML file (an absent table gives all `None`).
-    pub fn from_file(path: &Path) -> Result<InputsTable> {
+    pub(crate) fn from_file(path: &Path) -> Result<InputsTable> {
         let text = crate::input::read_regular_text(path, "configuration", crate::input::MAX_TEXT)?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base).with_context(|| format!("{}: [inputs]", path.display()))
     }
 
     /// Parse TOML text; relative paths are joined to `base`.
-    pub fn parse(text: &str, base: &Path) -> Result<InputsTable> {
+    pub(crate) fn parse(text: &str, base: &Path) -> Result<InputsTable> {
         let doc: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;

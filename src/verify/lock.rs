@@ -12,7 +12,7 @@ use crate::wheel::record::HashValue;
 /// One accepted hash, with the wheel file name and size when the lock
 /// gives them (pylock.toml does).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockedHash {
+pub(crate) struct LockedHash {
     pub hash: HashValue,
     pub file_name: Option<String>,
     pub size: Option<u64>,
@@ -20,7 +20,7 @@ pub struct LockedHash {
 
 /// One pinned requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockedRequirement {
+pub(crate) struct LockedRequirement {
     /// The name as written.
     pub name: String,
     /// PEP 503 normalized.
@@ -35,7 +35,7 @@ pub struct LockedRequirement {
 
 impl LockedRequirement {
     /// Whether the marker (if any) holds in `env`.
-    pub fn applies(&self, env: &MarkerEnv) -> Result<bool> {
+    pub(crate) fn applies(&self, env: &MarkerEnv) -> Result<bool> {
         match &self.marker {
             None => Ok(true),
             Some(m) => Marker::parse(m)
@@ -47,7 +47,7 @@ impl LockedRequirement {
 
 /// Parse a lock file, choosing the format by content: TOML with
 /// `lock-version` is pylock.toml, anything else requirements.txt.
-pub fn parse_lock(bytes: &[u8], what: &str) -> Result<Vec<LockedRequirement>> {
+pub(crate) fn parse_lock(bytes: &[u8], what: &str) -> Result<Vec<LockedRequirement>> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| verification(format!("{what}: not valid UTF-8 ({e})")))?;
     let is_pylock = what.ends_with(".toml")
@@ -78,7 +78,7 @@ const HARMLESS_OPTIONS: &[&str] = &[
 ];
 
 /// Parse pip's requirements format with every requirement pinned and hashed.
-pub fn parse_requirements(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
+pub(crate) fn parse_requirements(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
     // Join continuation lines, remembering where each logical line starts.
     let mut logical: Vec<(usize, String)> = Vec::new();
     let mut cur: Option<(usize, String)> = None;
@@ -221,7 +221,7 @@ fn parse_pinned(spec: &str) -> std::result::Result<Pinned, String> {
 }
 
 /// Parse a PEP 751 `pylock.toml`.
-pub fn parse_pylock(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
+pub(crate) fn parse_pylock(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
     let bad = |msg: String| verification(format!("{what}: {msg}"));
     let doc: toml::Table = text
         .parse()

@@ -12,11 +12,11 @@
 //!
 //! What this module does not do: choose among compatible wheels (tags are the
 //! plan's job), install, or write anything: verification only reads.
-pub mod inputs;
-pub mod lock;
-pub mod report;
+pub(crate) mod inputs;
+pub(crate) mod lock;
+pub(crate) mod report;
 pub mod signature;
-pub mod sums;
+pub(crate) mod sums;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -325,6 +325,29 @@ pub fn lfs_pointer(path: &Path) -> Option<(String, u64)> {
     Some((oid?, size?))
 }
 
+/// "expected one of the lock's hashes, found this; the signed list says":
+/// the one wording of a wheel's hash mismatch.
+fn mismatch_message(
+    path: &Path,
+    r: &lock::LockedRequirement,
+    sha: &[u8],
+    signed: Option<&sums::SumEntry>,
+    sums_name: &str,
+) -> String {
+    let expected: Vec<String> = r.hashes.iter().map(|h| h.hash.to_string()).collect();
+    format!(
+        "{}: sha256 expected one of [{}] ({}), found sha256:{}; {}",
+        path.display(),
+        expected.join(", "),
+        r.origin,
+        hex(sha),
+        match signed {
+            Some(s) => format!("{sums_name} line {} says sha256:{}", s.line, hex(&s.sha256)),
+            None => format!("not in {sums_name}"),
+        }
+    )
+}
+
 /// For a candidate that could not be read as a wheel: when its sha256 is
 /// neither pinned by the lock nor in the signed list, the message saying so
 /// (naming a Git LFS pointer as one); `None` when the hash is fine and the
@@ -350,18 +373,7 @@ fn hash_mismatch(
     if locked && in_list {
         return None;
     }
-    let expected: Vec<String> = r.hashes.iter().map(|h| h.hash.to_string()).collect();
-    let mut m = format!(
-        "{}: sha256 expected one of [{}] ({}), found sha256:{}; {}",
-        path.display(),
-        expected.join(", "),
-        r.origin,
-        hex(&sha),
-        match signed {
-            Some(s) => format!("{sums_name} line {} says sha256:{}", s.line, hex(&s.sha256)),
-            None => format!("not in {sums_name}"),
-        }
-    );
+    let mut m = mismatch_message(path, r, &sha, signed, sums_name);
     if let Some((oid, size)) = lfs_pointer(path) {
         let matches = r
             .hashes
@@ -585,19 +597,7 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
                 if signed.is_some_and(|s| s.sha256 == sha) {
                     continue; // a signed wheel this lock does not pin: left alone
                 }
-                let expected: Vec<String> = r.hashes.iter().map(|h| h.hash.to_string()).collect();
-                errors.push(format!(
-                    "{}: sha256 expected one of [{}] ({}), found sha256:{}; {}",
-                    path.display(),
-                    expected.join(", "),
-                    r.origin,
-                    hex(&sha),
-                    match signed {
-                        Some(s) =>
-                            format!("{sums_name} line {} says sha256:{}", s.line, hex(&s.sha256)),
-                        None => format!("not in {sums_name}"),
-                    }
-                ));
+                errors.push(mismatch_message(&path, r, &sha, signed, &sums_name));
                 continue;
             }
             match signed {

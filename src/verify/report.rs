@@ -6,7 +6,7 @@ use crate::verify::signature::fmt_time;
 use crate::verify::VerifiedWheelhouse;
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// `--at`: the time signatures were judged at (Unix seconds); null:
     /// the current time (left out so that the report does not depend on it).
     pub at: Option<u64>,
@@ -21,7 +21,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Signer {
+pub(crate) struct Signer {
     pub fingerprint: String,
     pub signing_key: String,
     /// Signature creation time (Unix seconds) and the same in UTC.
@@ -38,7 +38,7 @@ pub struct Signer {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Requirement {
+pub(crate) struct Requirement {
     pub name: String,
     pub version: String,
     pub marker: Option<String>,
@@ -47,7 +47,7 @@ pub struct Requirement {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Wheel {
+pub(crate) struct Wheel {
     pub file: String,
     pub sha256: String,
     pub size: u64,
@@ -56,7 +56,7 @@ pub struct Wheel {
 }
 
 impl Report {
-    pub fn new(v: &VerifiedWheelhouse) -> Report {
+    pub(crate) fn new(v: &VerifiedWheelhouse) -> Report {
         Report {
             at: v.at(),
             wheels: v.wheels().count(),
@@ -103,7 +103,7 @@ impl Report {
     }
 
     /// The human summary; `verbose` adds every wheel and what was left alone.
-    pub fn text(&self, verbose: bool) -> String {
+    pub(crate) fn text(&self, verbose: bool) -> String {
         let mut s = String::new();
         for g in &self.signers {
             if g.signing_key == g.fingerprint {

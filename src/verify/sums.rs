@@ -9,20 +9,20 @@ use crate::wheel::record::hex_decode;
 
 /// One listed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SumEntry {
+pub(crate) struct SumEntry {
     pub sha256: [u8; 32],
     pub line: usize,
 }
 
 /// The parsed list: file name → sha256.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sums {
+pub(crate) struct Sums {
     pub entries: BTreeMap<String, SumEntry>,
 }
 
 /// Whether `name` is a plain file name: non-empty, no `/`, `\`, NUL or
 /// control characters, not `.` or `..`.
-pub fn is_plain_file_name(name: &str) -> bool {
+pub(crate) fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
@@ -33,7 +33,7 @@ pub fn is_plain_file_name(name: &str) -> bool {
 impl Sums {
     /// Parse the list; `what` names the file in messages. Every error is a
     /// `VerificationError` naming the line.
-    pub fn parse(bytes: &[u8], what: &str) -> Result<Sums> {
+    pub(crate) fn parse(bytes: &[u8], what: &str) -> Result<Sums> {
         let bad = |line: usize, msg: String| verification(format!("{what} line {line}: {msg}"));
         let text = std::str::from_utf8(bytes)
             .map_err(|e| verification(format!("{what}: not valid UTF-8 ({e})")))?;

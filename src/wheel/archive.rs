@@ -106,14 +106,14 @@ impl Entry {
 
 /// What the caller expects an entry's bytes to be (from RECORD).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expected {
+pub(crate) struct Expected {
     pub hash: HashValue,
     pub size: u64,
 }
 
 /// The outcome of a full streaming pass.
 #[derive(Debug, Clone)]
-pub struct StreamSummary {
+pub(crate) struct StreamSummary {
     /// sha256 of the whole file, as read during the pass.
     pub sha256: [u8; 32],
     /// Size of the file in bytes.
@@ -123,7 +123,7 @@ pub struct StreamSummary {
 }
 
 /// An open wheel whose central directory has been read and checked.
-pub struct WheelArchive {
+pub(crate) struct WheelArchive {
     path: PathBuf,
     file: File,
     file_len: u64,
@@ -146,7 +146,7 @@ fn le64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Check one entry name and return it as a string, or say what is wrong.
-pub fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
+pub(crate) fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
     let name = std::str::from_utf8(raw).map_err(|_| {
         format!(
             "entry name {:?} is not valid UTF-8",
@@ -368,7 +368,7 @@ fn parse_extra(
 impl WheelArchive {
     /// Open a wheel and check its central directory. `max_uncompressed`
     /// caps the sum of the declared uncompressed sizes.
-    pub fn open(path: &Path, max_uncompressed: u64) -> Result<WheelArchive> {
+    pub(crate) fn open(path: &Path, max_uncompressed: u64) -> Result<WheelArchive> {
         let mut file =
             File::open(path).with_context(|| format!("opening wheel {}", path.display()))?;
         let file_len = file
@@ -696,25 +696,15 @@ impl WheelArchive {
         })
     }
 
-    /// The wheel's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Entries in archive order.
-    pub fn entries(&self) -> &[Entry] {
+    pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
-    }
-
-    /// The file's size.
-    pub fn file_size(&self) -> u64 {
-        self.file_len
     }
 
     /// Read one (small) entry by name, with random access, all checks
     /// applied except the whole-file tiling (which `stream` does). Entries
     /// larger than `limit` bytes are refused.
-    pub fn read_entry(&mut self, name: &str, limit: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_entry(&mut self, name: &str, limit: u64) -> Result<Vec<u8>> {
         let p = self.path.display().to_string();
         let entry = self
             .entries
@@ -753,7 +743,7 @@ impl WheelArchive {
     /// none, or an error to refuse the entry). Whatever `f` leaves unread is
     /// read and checked after it returns. A mismatch makes the entry's reader
     /// fail at its end and the whole call return a `VerificationError`.
-    pub fn stream<E, F>(mut self, mut expect: E, mut f: F) -> Result<StreamSummary>
+    pub(crate) fn stream<E, F>(mut self, mut expect: E, mut f: F) -> Result<StreamSummary>
     where
         E: FnMut(&Entry) -> Result<Option<Expected>>,
         F: FnMut(&Entry, &mut dyn Read) -> Result<()>,

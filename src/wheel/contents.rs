@@ -28,7 +28,7 @@ const MAX_ENTRY_POINTS: u64 = 4 << 20;
 
 /// What a wheel says about itself, after the checks.
 #[derive(Debug, Clone)]
-pub struct WheelContents {
+pub(crate) struct WheelContents {
     pub file_name: WheelName,
     /// `name-version.dist-info` (no trailing slash).
     pub dist_info: String,
@@ -49,7 +49,7 @@ pub struct WheelContents {
 ///
 /// `expect_record`: the sha256 RECORD must have (the installer passes the
 /// verified one, so that a swapped RECORD is refused before any byte streams).
-pub fn read_wheel<F>(
+pub(crate) fn read_wheel<F>(
     path: &Path,
     max_uncompressed: u64,
     expect_record: Option<&[u8; 32]>,
@@ -219,9 +219,4 @@ where
         entry_points,
         summary,
     })
-}
-
-/// Hex of a sha256 (for messages).
-pub fn sha256_hex(d: &[u8; 32]) -> String {
-    hex(d)
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 /// Header fields in order; a field may repeat (Requires-Dist, Tag, …).
 /// The body (long description) after the first blank line is ignored.
-pub fn parse_headers(bytes: &[u8], what: &str) -> Result<Vec<(String, String)>> {
+pub(crate) fn parse_headers(bytes: &[u8], what: &str) -> Result<Vec<(String, String)>> {
     let text = std::str::from_utf8(bytes).with_context(|| format!("{what} is not valid UTF-8"))?;
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -81,7 +81,7 @@ fn all(headers: &[(String, String)], key: &str) -> Vec<String> {
 
 /// The license-related header fields (`License-Expression`, `License`,
 /// `Classifier`) as (name as written, value), in order.
-pub fn license_fields(headers: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn license_fields(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
         .filter(|(k, _)| {
@@ -167,14 +167,14 @@ impl WheelInfo {
 
 /// One entry point: `name = module:attr [extras]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryPoint {
+pub(crate) struct EntryPoint {
     pub name: String,
     pub module: String,
     pub attr: Option<String>,
 }
 
 /// `entry_points.txt`: group → entry points, in file order within a group.
-pub fn parse_entry_points(bytes: &[u8]) -> Result<BTreeMap<String, Vec<EntryPoint>>> {
+pub(crate) fn parse_entry_points(bytes: &[u8]) -> Result<BTreeMap<String, Vec<EntryPoint>>> {
     let text = std::str::from_utf8(bytes).context("entry_points.txt is not valid UTF-8")?;
     let mut groups: BTreeMap<String, Vec<EntryPoint>> = BTreeMap::new();
     let mut current: Option<String> = None;

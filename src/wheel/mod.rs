@@ -5,9 +5,9 @@
 //!
 //! This module parses and checks; it never writes files. Deciding which wheels
 //! to trust is `crate::verify`'s job, installing them is `crate::venv`'s.
-pub mod archive;
-pub mod contents;
+pub(crate) mod archive;
+pub(crate) mod contents;
 pub mod markers;
-pub mod metadata;
-pub mod name;
-pub mod record;
+pub(crate) mod metadata;
+pub(crate) mod name;
+pub(crate) mod record;

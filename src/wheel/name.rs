@@ -5,8 +5,8 @@
 //! [`crate::pep508`], the PEP 440 canonical form from [`crate::pep440`]).
 use anyhow::{bail, Result};
 
-pub use crate::pep440::canonical_version;
-pub use crate::pep508::{is_valid_name, normalize_name};
+pub(crate) use crate::pep440::canonical_version;
+pub(crate) use crate::pep508::{is_valid_name, normalize_name};
 
 /// One compatibility tag triple, e.g. `cp311-cp311-manylinux_2_17_x86_64`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -4,7 +4,7 @@
 //! streams (`wheel::archive`).
 use std::collections::BTreeMap;
 
-pub use crate::encoding::{b64url_decode, b64url_encode, hex, hex_decode};
+pub(crate) use crate::encoding::{b64url_decode, b64url_encode, hex, hex_decode};
 
 use anyhow::{bail, Result};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
@@ -212,7 +212,7 @@ impl Record {
 
 /// Split CSV text (Python's csv module dialect: `,` separated, `"` quoting
 /// with `""` for a quote) into lines of fields. Lines end in `\n` or `\r\n`.
-pub fn csv_lines(text: &str) -> Result<Vec<Vec<String>>> {
+pub(crate) fn csv_lines(text: &str) -> Result<Vec<Vec<String>>> {
     let mut lines = Vec::new();
     let mut fields = Vec::new();
     let mut field = String::new();

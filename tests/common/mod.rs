@@ -33,8 +33,23 @@ pub fn scratch() -> tempfile::TempDir {
 
 /// Run a command, panic with its output if it could not be started.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    // dpkg refuses at once while another dpkg or apt holds its lock (a
+    // second test run or apt on the same machine): wait for it, up to two
+    // minutes, instead of failing a test over someone else's lock.
+    let is_dpkg = cmd.get_program() == "dpkg";
+    for _ in 0..120 {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let locked = is_dpkg
+            && out.status.code() == Some(2)
+            && String::from_utf8_lossy(&out.stderr).contains("lock was locked by another process");
+        if !locked {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    panic!("{cmd:?}: the dpkg lock stayed held for two minutes")
 }
 
 /// Run a command and require exit 0, returning stdout.
