@@ -55,12 +55,24 @@ fn venvdeb_deb() -> &'static Path {
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chroot_dh-deb");
         let _ = std::fs::remove_dir_all(&out);
         let start = Instant::now();
-        let stdout = ok(Command::new("sh")
-            .arg(repo().join("scripts/make-deb.sh"))
+        let mut c = Command::new("sh");
+        c.arg(repo().join("scripts/make-deb.sh"))
             .arg("--output-dir")
             .arg(&out)
             .current_dir(repo())
-            .env_remove("SOURCE_DATE_EPOCH"));
+            .env_remove("SOURCE_DATE_EPOCH");
+        // What `cargo test` sets for this process (CARGO_PKG_*, CARGO_BIN_EXE_*,
+        // …) would make make-deb.sh's cargo build see another environment
+        // than a plain run and rebuild instead of reusing target/make-deb.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if (k.starts_with("CARGO") && k != "CARGO_HOME" && k != "CARGO_TARGET_DIR")
+                || k == "OUT_DIR"
+            {
+                c.env_remove(&*k);
+            }
+        }
+        let stdout = ok(&mut c);
         let deb = PathBuf::from(
             stdout
                 .split_whitespace()
