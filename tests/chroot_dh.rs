@@ -61,17 +61,7 @@ fn venvdeb_deb() -> &'static Path {
             .arg(&out)
             .current_dir(repo())
             .env_remove("SOURCE_DATE_EPOCH");
-        // What `cargo test` sets for this process (CARGO_PKG_*, CARGO_BIN_EXE_*,
-        // …) would make make-deb.sh's cargo build see another environment
-        // than a plain run and rebuild instead of reusing target/make-deb.
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy();
-            if (k.starts_with("CARGO") && k != "CARGO_HOME" && k != "CARGO_TARGET_DIR")
-                || k == "OUT_DIR"
-            {
-                c.env_remove(&*k);
-            }
-        }
+        common::without_cargo_test_env(&mut c);
         let stdout = ok(&mut c);
         let deb = PathBuf::from(
             stdout

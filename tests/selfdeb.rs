@@ -72,6 +72,7 @@ fn make_deb(
         .args(extra)
         .current_dir(tree)
         .env_remove("SOURCE_DATE_EPOCH");
+    common::without_cargo_test_env(&mut c);
     for (k, v) in envs {
         c.env(k, v);
     }

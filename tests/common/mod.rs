@@ -171,3 +171,18 @@ pub fn resign(ex: &Path) {
         .arg(ex.join("sha256sums.txt"))
         .env("GNUPGHOME", home.path()));
 }
+
+/// Remove what `cargo test` sets for this process (CARGO_PKG_*,
+/// CARGO_BIN_EXE_*, …): a cargo build run by the command (make-deb.sh) would
+/// otherwise see another environment than a plain run and rebuild instead
+/// of reusing target/make-deb.
+pub fn without_cargo_test_env(c: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if (k.starts_with("CARGO") && k != "CARGO_HOME" && k != "CARGO_TARGET_DIR")
+            || k == "OUT_DIR"
+        {
+            c.env_remove(&*k);
+        }
+    }
+}
