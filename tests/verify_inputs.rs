@@ -1,6 +1,8 @@
 //! Hostile verification inputs: a FIFO, `/dev/zero` and a 100 MB one-line
 //! file at every input path of `venvdeb verify` (each flag, and the config
-//! path) and of `venvdeb build` (each `[inputs]` path, and `--config`). Each
+//! path), of `venvdeb build` (each `[inputs]` path, and `--config`) and of
+//! the release side (`wheels index --sums/--signature`, `wheels build
+//! --requirements`). Each
 //! must give a clear error quickly: no hang (a watchdog kills the process and
 //! fails the test), no unbounded read, no panic, nothing written.
 mod common;
@@ -241,5 +243,56 @@ fn build_takes_the_signature_policy_from_the_config() {
         assert!(err.contains(words), "{extra}: lacks {words:?}\n{err}");
         let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
         assert!(left.is_empty(), "{extra}: left {left:?}");
+    }
+}
+
+/// The release side's inputs given by flag: `wheels index --sums/--signature`
+/// and `wheels build --requirements` get the same clear, quick refusal.
+#[test]
+fn release_commands_refuse_special_and_huge_inputs_quickly() {
+    let s = scratch();
+    let ex = copy_example(s.path());
+    let h = hostile();
+    let empty = s.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (label, path, words) in &h.cases {
+        for flag in ["--sums", "--signature"] {
+            let what = format!("wheels index {flag} {label}");
+            let (sums, sig) = if flag == "--sums" {
+                (path.clone(), ex.join("sha256sums.txt.asc"))
+            } else {
+                (ex.join("sha256sums.txt"), path.clone())
+            };
+            let out = run_bounded(
+                venvdeb()
+                    .args(["wheels", "index"])
+                    .arg(ex.join("wheelhouse"))
+                    .arg("--output")
+                    .arg(s.path().join(format!("index-{flag}-{label}")))
+                    .arg("--sums")
+                    .arg(&sums)
+                    .arg("--signature")
+                    .arg(&sig),
+                &what,
+            );
+            check(&out, &what, path, words, false);
+        }
+        let what = format!("wheels build --requirements {label}");
+        let out = run_bounded(
+            venvdeb()
+                .args(["wheels", "build", "--requirements"])
+                .arg(path)
+                .arg("--sdists")
+                .arg(&empty)
+                .arg("--backends")
+                .arg(&empty)
+                .arg("--backend-requirements")
+                .arg(ex.join("requirements.txt"))
+                .arg("--output")
+                .arg(s.path().join(format!("wheels-{label}")))
+                .env("SOURCE_DATE_EPOCH", "1700000000"),
+            &what,
+        );
+        check(&out, &what, path, words, false);
     }
 }

@@ -68,7 +68,7 @@ pub(crate) fn run(args: &InitArgs) -> Result<()> {
     let templates = debhelper::Templates::for_executable(&exe)?;
     let mut files = debhelper::render(&facts, &templates)?;
     let key = match &args.import_key {
-        Some(k) => Some(fs::read(k).with_context(|| format!("reading the key {}", k.display()))?),
+        Some(k) => Some(crate::input::read_regular(k, "key", 64 << 20)?),
         None => None,
     };
     if debhelper::license_needs_text(facts.license.as_deref()) {

@@ -243,8 +243,7 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     };
     let mut statement_checked = None;
     if let Some(st) = &statement {
-        let ours =
-            std::fs::read(st).with_context(|| format!("reading the statement {}", st.display()))?;
+        let ours = crate::input::read_regular(st, "provenance statement", 64 << 20)?;
         let rebuilt_st = crate::inspect::provenance::path_beside(&rebuilt.deb)?;
         let theirs = std::fs::read(&rebuilt_st)
             .with_context(|| format!("reading the rebuilt statement {}", rebuilt_st.display()))?;

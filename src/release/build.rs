@@ -76,7 +76,7 @@ pub(crate) fn read_build_system(source: &Path) -> Result<BuildSystem> {
     if !path.exists() {
         return Ok(legacy(vec!["setuptools>=40.8.0".into()]));
     }
-    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = crate::input::read_regular_text(&path, "pyproject.toml", 64 << 20)?;
     let doc: toml::Table =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let Some(bs) = doc.get("build-system") else {

@@ -1,7 +1,7 @@
 //! Streaming sha256 and the `urlsafe-base64-nopad` encoding RECORD uses
 //! (atomic output is `crate::atomic`).
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -61,19 +61,6 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .with_context(|| format!("setting mode {mode:o} on {}", path.display()))
-}
-
-/// Read at most `limit` bytes of a small text file (lists, METADATA).
-pub(crate) fn read_small(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    r.by_ref()
-        .take(limit + 1)
-        .read_to_end(&mut buf)
-        .with_context(|| format!("reading {what}"))?;
-    if buf.len() as u64 > limit {
-        anyhow::bail!("{what} is larger than {limit} bytes");
-    }
-    Ok(buf)
 }
 
 #[cfg(test)]

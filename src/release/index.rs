@@ -143,8 +143,7 @@ fn read_signed_list(
     projects: &BTreeMap<String, Vec<IndexedWheel>>,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let read = |p: &Path| -> Result<Vec<u8>> {
-        let f = fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
-        digest::read_small(f, MAX_LIST, &p.display().to_string())
+        crate::input::read_regular(p, "signed list or signature", MAX_LIST)
     };
     let sums_bytes = read(list.sums)?;
     let sig_bytes = read(list.signature)?;

@@ -31,9 +31,8 @@ fn valid_version(v: &str) -> bool {
 
 /// Read a pin list from a file; keys are normalized names.
 pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 ({e})", path.display()))?;
+    let text = crate::input::read_regular_text(path, "pinned requirements", 64 << 20)?;
+    let text = text.as_str();
     parse(text).with_context(|| format!("reading pinned requirements {}", path.display()))
 }
 
