@@ -87,7 +87,8 @@ fn rebuilderd_reports_good_good_bad_with_two_workers_and_one() {
         );
         assert!(
             r.ends_with("verdicts=vd-altered:BAD,vd-pygments:GOOD,vd-tabulate:GOOD"),
-            "{r}\n{stdout}"
+            "{r}\n{stdout}\nworker and daemon logs:\n{}",
+            logs(&report)
         );
         let ms: f64 = r
             .split(' ')
@@ -105,4 +106,24 @@ fn rebuilderd_reports_good_good_bad_with_two_workers_and_one() {
     assert!(stdout.contains("[GOOD ] vd-tabulate 1.0-1"), "{stdout}");
     assert!(stdout.contains("[GOOD ] vd-pygments 1.0-1"), "{stdout}");
     eprintln!("{stdout}");
+}
+
+/// The worker and daemon logs the e2e script copied out, for a failure
+/// message (an unexpected verdict says why only there).
+fn logs(dir: &std::path::Path) -> String {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| {
+            format!(
+                "== {}\n{}",
+                p.display(),
+                String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default())
+            )
+        })
+        .collect()
 }
