@@ -29,24 +29,6 @@ use std::time::Instant;
 
 use common::{ok, repo, scratch};
 
-/// The cached chroot tarball of `release` with `extra` packages (made now
-/// if missing).
-fn tarball(release: &str, extra: &[&str]) -> String {
-    let out = Command::new("sh")
-        .arg(repo().join("scripts/chroot.sh"))
-        .args(["tarball", release])
-        .args(extra)
-        .output()
-        .expect("run scripts/chroot.sh");
-    assert!(
-        out.status.success(),
-        "scripts/chroot.sh tarball {release} {extra:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// venvdeb's own .deb, made by scripts/make-deb.sh once for both tests, in
 /// a directory of its own under the target directory.
 fn venvdeb_deb() -> &'static Path {
@@ -82,7 +64,7 @@ fn venvdeb_deb() -> &'static Path {
 fn clean_chroot_build(release: &str, extra: &[&str], script_args: &[&str]) {
     let start = Instant::now();
     let deb = venvdeb_deb();
-    let tar = tarball(release, extra);
+    let tar = common::chroot_tarball(release, extra);
     let s = scratch();
     // Only what the chroot may see: the .deb alone in a directory, and the
     // source tree with the key beside it.

@@ -22,26 +22,10 @@ mod common;
 
 use std::process::Command;
 
-use common::{repo, scratch};
-
-/// The cached chroot tarball of `release` (made now if missing).
-fn tarball(release: &str) -> String {
-    let out = Command::new("sh")
-        .arg(repo().join("scripts/chroot.sh"))
-        .args(["tarball", release])
-        .output()
-        .expect("run scripts/chroot.sh");
-    assert!(
-        out.status.success(),
-        "scripts/chroot.sh tarball {release} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+use common::{chroot_tarball, repo, scratch};
 
 fn oracle(release: &str) {
-    let tar = tarball(release);
+    let tar = chroot_tarball(release, &[]);
     let s = scratch();
     // A copy of the binary: the chroot sees this directory only.
     let bin = s.path().join("bin");

@@ -24,24 +24,7 @@ use common::{repo, scratch};
 
 #[test]
 fn rebuilderd_reports_good_good_bad_with_two_workers_and_one() {
-    let out = Command::new("sh")
-        .arg(repo().join("scripts/chroot.sh"))
-        .args([
-            "tarball",
-            "trixie",
-            "rebuilderd",
-            "rebuilderd-worker",
-            "rebuildctl",
-        ])
-        .output()
-        .expect("run scripts/chroot.sh");
-    assert!(
-        out.status.success(),
-        "scripts/chroot.sh tarball failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tar = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let tar = common::chroot_tarball("trixie", &["rebuilderd", "rebuilderd-worker", "rebuildctl"]);
 
     let s = scratch();
     let bin = s.path().join("bin");

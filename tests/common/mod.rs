@@ -186,3 +186,21 @@ pub fn without_cargo_test_env(c: &mut Command) {
         }
     }
 }
+
+/// The cached chroot tarball of `release` with `extra` packages, made now by
+/// scripts/chroot.sh if missing (the one way every chroot test gets one).
+pub fn chroot_tarball(release: &str, extra: &[&str]) -> String {
+    let out = Command::new("sh")
+        .arg(repo().join("scripts/chroot.sh"))
+        .args(["tarball", release])
+        .args(extra)
+        .output()
+        .expect("run scripts/chroot.sh");
+    assert!(
+        out.status.success(),
+        "scripts/chroot.sh tarball {release} {extra:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
