@@ -159,8 +159,20 @@ impl<W: Write> TarWriter<W> {
 
     /// Append one entry (streaming a regular file's bytes from disk).
     pub(crate) fn append(&mut self, e: &Entry) -> Result<()> {
+        self.append_observed(e, &mut |_| Ok(()))
+    }
+
+    /// [`append`](Self::append), handing each chunk of a regular file's
+    /// bytes to `observe` on its way into the archive (hashes, scans: one
+    /// read of the file for everything); an error from it abandons the
+    /// archive.
+    pub(crate) fn append_observed(
+        &mut self,
+        e: &Entry,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let mtime = e.mtime.min(self.clamp);
-        let write = |w: &mut Self| -> Result<()> {
+        let mut write = |w: &mut Self| -> Result<()> {
             let (typeflag, size, link): (u8, u64, &[u8]) = match &e.kind {
                 EntryKind::Directory => (b'5', 0, b""),
                 EntryKind::File { size } => (b'0', *size, b""),
@@ -176,14 +188,19 @@ impl<W: Write> TarWriter<W> {
             }
             w.put(&header(&e.name, e.mode, size, mtime, typeflag, link))?;
             if let EntryKind::File { size } = e.kind {
-                w.copy_file(e, size)?;
+                w.copy_file(e, size, observe)?;
             }
             Ok(())
         };
         write(self).with_context(|| format!("archiving {}", e.path.display()))
     }
 
-    fn copy_file(&mut self, e: &Entry, size: u64) -> Result<()> {
+    fn copy_file(
+        &mut self,
+        e: &Entry,
+        size: u64,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let mut f = File::open(&e.path).context("cannot open it")?;
         let mut left = size;
         let mut buf = std::mem::take(&mut self.buf);
@@ -199,6 +216,7 @@ impl<W: Write> TarWriter<W> {
                     Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                     Err(err) => return Err(err).context("cannot read it"),
                 };
+                observe(&buf[..n])?;
                 self.put(&buf[..n]).context("cannot write the archive")?;
                 left -= n as u64;
             }
