@@ -118,6 +118,32 @@ pub(crate) struct DataSummary {
     pub installed_kib: u64,
 }
 
+/// Regular files of a tree whose bytes are not on disk: `venvdeb build`
+/// leaves each wheel entry in its wheel, and the tree holds an empty
+/// placeholder with the entry's final name and mode.
+pub(crate) trait DataSource {
+    /// The real size of the file at `path` when its bytes come from here
+    /// (`None`: read the file itself).
+    fn size(&self, path: &Path) -> Option<u64>;
+    /// Write exactly that many bytes of the file at `path` into `out`,
+    /// failing if they are not what was planned.
+    fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()>;
+}
+
+/// Every file's bytes are on disk.
+#[cfg(test)]
+pub(crate) struct OnDisk;
+
+#[cfg(test)]
+impl DataSource for OnDisk {
+    fn size(&self, _: &Path) -> Option<u64> {
+        None
+    }
+    fn write(&mut self, path: &Path, _: &mut dyn Write) -> Result<()> {
+        bail!("internal: no other source for {}", path.display())
+    }
+}
+
 /// The .deb of the tree at `root` in one read of its data: the data member
 /// is compressed first (into an unlinked temporary file in `scratch`, as
 /// dpkg-deb compresses it to a temporary file), computing on the way each
@@ -133,6 +159,7 @@ pub(crate) fn write_deb_data_first(
     opts: &DebOptions,
     scratch: &Path,
     leak: Option<&[u8]>,
+    source: &mut dyn DataSource,
     control: impl FnOnce(&DataSummary) -> Result<()>,
 ) -> Result<crate::atomic::AtomicFile> {
     let opts = &effective(opts)?;
@@ -152,17 +179,21 @@ pub(crate) fn write_deb_data_first(
             walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
                 summary.installed_kib += match &e.kind {
                     walk::EntryKind::Directory => 1,
-                    walk::EntryKind::File { size } => size.div_ceil(1024),
+                    walk::EntryKind::File { .. } => 0, // below
+
                     walk::EntryKind::Symlink { target } => (target.len() as u64).div_ceil(1024),
                     walk::EntryKind::HardLink { .. } => 0,
                 };
                 let rel = || e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
                 match &e.kind {
-                    walk::EntryKind::File { .. } => {
+                    walk::EntryKind::File { size } => {
                         use md5::{Digest, Md5};
+                        let elsewhere = source.size(&e.path);
+                        let listed = elsewhere.unwrap_or(*size);
+                        summary.installed_kib += listed.div_ceil(1024);
                         let mut h = Md5::new();
                         scanner.reset();
-                        tar.append_observed(e, &mut |chunk| {
+                        let mut observe = |chunk: &[u8]| {
                             h.update(chunk);
                             if let Some(n) = needle {
                                 if scanner.feed(chunk) {
@@ -175,7 +206,23 @@ pub(crate) fn write_deb_data_first(
                                 }
                             }
                             Ok(())
-                        })?;
+                        };
+                        match elsewhere {
+                            None => tar.append_observed(e, &mut observe)?,
+                            Some(listed) => {
+                                if *size != 0 {
+                                    bail!(
+                                        "{}: expected an empty placeholder, found {size} bytes",
+                                        e.path.display()
+                                    );
+                                }
+                                let mut e = e.clone();
+                                e.kind = walk::EntryKind::File { size: listed };
+                                tar.append_with(&e, &mut observe, &mut |out| {
+                                    source.write(&e.path, out)
+                                })?;
+                            }
+                        }
                         files.push((rel(), h.finalize().into()));
                         return Ok(());
                     }
@@ -666,12 +713,20 @@ mod tests {
             };
             let one = d.path().join("one.deb");
             let mut seen = None;
-            write_deb_data_first(&root, &one, &opts, d.path(), Some(b"/nowhere"), |s| {
-                fs::write(root.join("DEBIAN/control"), CONTROL)?;
-                fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
-                seen = Some(s.clone());
-                Ok(())
-            })
+            write_deb_data_first(
+                &root,
+                &one,
+                &opts,
+                d.path(),
+                Some(b"/nowhere"),
+                &mut OnDisk,
+                |s| {
+                    fs::write(root.join("DEBIAN/control"), CONTROL)?;
+                    fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
+                    seen = Some(s.clone());
+                    Ok(())
+                },
+            )
             .unwrap()
             .commit()
             .unwrap();
@@ -704,7 +759,7 @@ mod tests {
             ..Default::default()
         };
         let ours = d.path().join("ours.deb");
-        write_deb_data_first(&root, &ours, &opts, d.path(), None, |s| {
+        write_deb_data_first(&root, &ours, &opts, d.path(), None, &mut OnDisk, |s| {
             fs::write(root.join("DEBIAN/control"), CONTROL)?;
             fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
             Ok(())
@@ -758,6 +813,7 @@ mod tests {
                 &opts,
                 d.path(),
                 Some(needle),
+                &mut OnDisk,
                 |_| {
                     called = true;
                     Ok(())

@@ -79,9 +79,15 @@ pub(crate) fn build(
     let opts = StageOptions {
         caller_scans_for_leaks: true,
         install_docs: true,
+        defer_wheel_bytes: true,
         ..StageOptions::default()
     };
-    let report = stage(cfg, &root, &opts, sde)?;
+    let mut report = stage(cfg, &root, &opts, sde)?;
+    // Each wheel entry's bytes go from its wheel straight into data.tar.
+    let mut wheel_bytes = crate::venv::deferred::WheelBytes::new(
+        std::mem::take(&mut report.deferred),
+        &report.venv_python,
+    );
     let mut t = super::Timings::new();
 
     // Maintainer scripts first: Installed-Size counts them, as
@@ -146,6 +152,7 @@ pub(crate) fn build(
         },
         &staging.0,
         Some(needle),
+        &mut wheel_bytes,
         write_control,
     )?;
     // The provenance statement names the .deb by its sha256.
