@@ -157,9 +157,60 @@ pub struct Written {
 }
 
 impl Manifest {
-    /// The canonical JSON bytes.
+    /// The canonical JSON bytes: `to_canonical_json` of the whole, made
+    /// one file entry at a time (a JSON value tree of tens of thousands of
+    /// entries would cost far more memory than the entries themselves).
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        to_canonical_json(self)
+        if self.files.is_empty() {
+            return to_canonical_json(self);
+        }
+        // Everything but the files, then each file entry spliced in,
+        // indented as the pretty printer indents an object inside the
+        // top-level object's array.
+        let head = to_canonical_json(&self.clone_without_files())?;
+        const EMPTY: &[u8] = b"\n  \"files\": [],\n";
+        let at = head
+            .windows(EMPTY.len())
+            .position(|w| w == EMPTY)
+            .context("internal: no files key in the manifest")?;
+        let mut out = Vec::with_capacity(head.len() + self.files.len() * 320);
+        out.extend_from_slice(&head[..at]);
+        out.extend_from_slice(b"\n  \"files\": [\n");
+        for (i, f) in self.files.iter().enumerate() {
+            let one = to_canonical_json(f)?;
+            let one = one.strip_suffix(b"\n").unwrap_or(&one);
+            for (j, line) in one.split(|&b| b == b'\n').enumerate() {
+                if j > 0 {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"    ");
+                out.extend_from_slice(line);
+            }
+            out.extend_from_slice(if i + 1 < self.files.len() {
+                b",\n"
+            } else {
+                b"\n"
+            });
+        }
+        out.extend_from_slice(b"  ],\n");
+        out.extend_from_slice(&head[at + EMPTY.len()..]);
+        Ok(out)
+    }
+
+    /// A copy with no file entries (cheap whatever the package's size).
+    fn clone_without_files(&self) -> Manifest {
+        Manifest {
+            format: self.format.clone(),
+            tool: self.tool.clone(),
+            package: self.package.clone(),
+            source_date_epoch: self.source_date_epoch,
+            interpreter: self.interpreter.clone(),
+            prefix: self.prefix.clone(),
+            signers: self.signers.clone(),
+            wheels: self.wheels.clone(),
+            files: Vec::new(),
+            system_modules: self.system_modules.clone(),
+        }
     }
 
     /// Parse a manifest, refusing another format.
@@ -875,5 +926,23 @@ pub(crate) mod tests {
         let (m, s) = beside_names(Path::new("/out/demo_1.0-1_all.deb")).unwrap();
         assert_eq!(m, Path::new("/out/demo_1.0-1_all.venvdeb-manifest.json"));
         assert_eq!(s, Path::new("/out/demo_1.0-1_all.cdx.json"));
+    }
+
+    /// The entry-at-a-time JSON is the canonical JSON of the whole.
+    #[test]
+    fn to_json_equals_canonical_json_of_the_whole() {
+        let d = tmp();
+        let input = sample(d.path());
+        let w = write_into(d.path(), &input).unwrap();
+        let mut m = Manifest::from_json(&w.manifest_json).unwrap();
+        assert!(m.files.len() > 2);
+        assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
+        m.files[0].path = "/opt/x/\"quoted\"\n\u{e9}\\".into();
+        m.files[1].target = Some("t\tab".into());
+        assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
+        m.files.truncate(1);
+        assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
+        m.files.clear();
+        assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
     }
 }

@@ -34,6 +34,19 @@ fn cpu_seconds() -> f64 {
     (t(11) + t(12)) / 100.0
 }
 
+/// This process's peak resident set size so far (VmHWM), in KiB; 0 if
+/// unreadable.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 impl Timings {
     pub(crate) fn new() -> Timings {
         Timings {
@@ -49,9 +62,10 @@ impl Timings {
             let now = std::time::Instant::now();
             let cpu = cpu_seconds();
             eprintln!(
-                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu",
+                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu, peak RSS so far {} MB",
                 (now - self.last).as_secs_f64(),
-                cpu - self.last_cpu
+                cpu - self.last_cpu,
+                peak_rss_kib() / 1024
             );
             self.last = now;
             self.last_cpu = cpu;
