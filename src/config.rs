@@ -144,7 +144,7 @@ pub(crate) const EXTRA_FIELDS: &[(&str, &str)] = &[
 #[serde(deny_unknown_fields)]
 struct RawFile {
     package: RawPackage,
-    inputs: RawInputs,
+    inputs: crate::verify::inputs::RawInputs,
     #[serde(default)]
     venv: RawVenv,
 }
@@ -188,20 +188,6 @@ struct RawPackage {
     provides: Option<FieldValue>,
     sbom: Option<bool>,
     copyright: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawInputs {
-    wheelhouse: PathBuf,
-    lock: PathBuf,
-    sums: PathBuf,
-    signature: PathBuf,
-    keyring: PathBuf,
-    threshold: Option<usize>,
-    max_uncompressed: Option<u64>,
-    at: Option<String>,
-    max_signature_age: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -279,33 +265,24 @@ impl Config {
             }
         }
 
-        let i = raw.inputs;
-        let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
+        let i = raw.inputs.resolve(dir)?;
+        let need =
+            |k: &str, p: Option<PathBuf>| p.with_context(|| format!("inputs.{k} is missing"));
         let threshold = i.threshold.unwrap_or(1);
         if threshold == 0 {
             bail!("inputs.threshold must be at least 1");
         }
         let inputs = InputsConfig {
-            wheelhouse: rel(i.wheelhouse),
-            lock: rel(i.lock),
-            sums: rel(i.sums),
-            signature: rel(i.signature),
-            keyring: rel(i.keyring),
+            wheelhouse: need("wheelhouse", i.wheelhouse)?,
+            lock: need("lock", i.lock)?,
+            sums: need("sums", i.sums)?,
+            signature: need("signature", i.signature)?,
+            keyring: need("keyring", i.keyring)?,
             threshold,
             max_uncompressed: i.max_uncompressed.unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
             signature_policy: crate::verify::SignaturePolicy {
-                at: i
-                    .at
-                    .as_deref()
-                    .map(crate::verify::signature::parse_time)
-                    .transpose()
-                    .context("inputs.at")?,
-                max_age: i
-                    .max_signature_age
-                    .as_deref()
-                    .map(crate::verify::signature::parse_duration)
-                    .transpose()
-                    .context("inputs.max-signature-age")?,
+                at: i.at,
+                max_age: i.max_signature_age,
             },
         };
 
