@@ -36,6 +36,9 @@ pub(crate) struct DebFacts {
     pub architecture: String,
     pub data_codec: Codec,
     pub manifest: Manifest,
+    /// sha256 of the manifest's bytes (uncompressed, had dh_compress
+    /// gzipped it), as the provenance statement names it.
+    pub manifest_sha256: String,
 }
 
 /// Read a venvdeb-built package's control fields, data.tar compression and
@@ -98,6 +101,7 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
     };
     let manifest = Manifest::from_json(&bytes)
         .with_context(|| format!("{}: {}", deb.display(), manifest_path(&package)))?;
+    let manifest_sha256 = crate::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let data_codec = summary
         .tars
         .iter()
@@ -110,6 +114,7 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
         architecture: get("Architecture")?,
         data_codec,
         manifest,
+        manifest_sha256,
     })
 }
 
