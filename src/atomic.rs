@@ -11,6 +11,9 @@
 //! it) go through one [`OutputSet`]: all are written to temporary files
 //! first, then renamed together; if one rename fails, the ones already
 //! renamed are rolled back (a file they replaced is put back).
+//!
+//! Scratch space ([`TempDir`]) is here too: a directory that is gone again
+//! however the command ends.
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -112,6 +115,41 @@ impl AtomicFile {
         self.prepare()?;
         self.rename()?;
         sync_dir(&self.dest)
+    }
+}
+
+/// A new directory `<temp dir>/<prefix>-<pid>-<n>`, mode 0700, removed with
+/// everything in it when dropped: the scratch space of rebuild, diff and the
+/// wheel builds.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(prefix: &str) -> Result<TempDir> {
+        let base = std::env::temp_dir();
+        for n in 0..1000u32 {
+            let p = base.join(format!("{prefix}-{}-{n}", std::process::id()));
+            match fs::create_dir(&p) {
+                Ok(()) => {
+                    let dir = TempDir(p);
+                    fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o700))
+                        .with_context(|| format!("setting mode 700 on {}", dir.0.display()))?;
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
+            }
+        }
+        bail!("cannot create a temporary directory in {}", base.display())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
     }
 }
 
@@ -271,6 +309,21 @@ pub(crate) fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_dir_is_private_and_gone_after_drop() {
+        use std::os::unix::fs::MetadataExt;
+        let t = TempDir::new("venvdeb-atomic-test").unwrap();
+        let p = t.path().to_path_buf();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o700);
+        fs::create_dir(p.join("sub")).unwrap();
+        fs::write(p.join("sub/f"), b"x").unwrap();
+        let other = TempDir::new("venvdeb-atomic-test").unwrap();
+        assert_ne!(other.path(), p);
+        drop(t);
+        assert!(fs::symlink_metadata(&p).is_err());
+        assert!(other.path().is_dir());
+    }
 
     #[test]
     fn leaves_nothing_when_dropped() {

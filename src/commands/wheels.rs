@@ -176,7 +176,7 @@ pub(crate) fn run(cmd: &WheelsCommand) -> Result<()> {
             }
             // All or nothing: normalize into scratch space, then move each
             // into place only when every wheel has passed.
-            let scratch = build::Scratch::new("venvdeb-normalize")?;
+            let scratch = crate::atomic::TempDir::new("venvdeb-normalize")?;
             let mut staged = Vec::new();
             for w in &a.wheels {
                 let out = normalize::normalize_wheel(w, scratch.path(), sde)?;
