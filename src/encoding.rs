@@ -114,6 +114,15 @@ mod tests {
         assert!(b64url_decode("Zh").is_none(), "non-canonical trailing bits");
         assert!(b64url_decode("Z").is_none());
         assert!(b64url_decode("Z+8").is_none(), "not the urlsafe alphabet");
+        for n in 0..70 {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(b64url_decode(&b64url_encode(&data)).unwrap(), data);
+        }
+        // sha256 of the empty string, as in a RECORD line.
+        assert_eq!(
+            b64url_encode(&Sha256::digest(b"")),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
     }
 
     #[test]

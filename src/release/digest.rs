@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-pub(crate) use crate::encoding::{b64url_encode as b64url_nopad, hex, sha256_file};
+use crate::encoding::hex;
 
 /// A writer that hashes and counts what passes through it.
 pub(crate) struct HashingWriter<W> {
@@ -61,25 +61,4 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .with_context(|| format!("setting mode {mode:o} on {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64url_matches_rfc4648() {
-        assert_eq!(b64url_nopad(b""), "");
-        assert_eq!(b64url_nopad(b"f"), "Zg");
-        assert_eq!(b64url_nopad(b"fo"), "Zm8");
-        assert_eq!(b64url_nopad(b"foo"), "Zm9v");
-        assert_eq!(b64url_nopad(b"foob"), "Zm9vYg");
-        assert_eq!(b64url_nopad(&[0xfb, 0xff]), "-_8");
-        // sha256 of the empty string, as in a RECORD line.
-        let d: [u8; 32] = Sha256::digest(b"").into();
-        assert_eq!(
-            b64url_nopad(&d),
-            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
-        );
-    }
 }

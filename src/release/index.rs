@@ -73,7 +73,7 @@ fn page(title: &str, body: &str) -> String {
 fn project_page(name: &str, wheels: &[IndexedWheel]) -> String {
     let mut body = String::new();
     for w in wheels {
-        let md = digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&w.metadata));
+        let md = crate::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(&w.metadata));
         let rp = w
             .requires_python
             .as_ref()
@@ -113,7 +113,7 @@ fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
             .or_default()
             .push(IndexedWheel {
                 file_name,
-                sha256: digest::hex(&contents.summary.sha256),
+                sha256: crate::encoding::hex(&contents.summary.sha256),
                 requires_python: contents.metadata.requires_python.clone(),
                 metadata,
             });
@@ -154,7 +154,7 @@ fn read_signed_list(
         indexed.insert(&w.file_name, &w.sha256);
     }
     for (name, entry) in &parsed.entries {
-        let listed = digest::hex(&entry.sha256);
+        let listed = crate::encoding::hex(&entry.sha256);
         match indexed.get(name.as_str()) {
             None => {
                 return Err(crate::exit::verification(format!(
