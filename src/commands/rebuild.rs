@@ -133,7 +133,6 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             std::fs::create_dir(&cfgdir)
                 .with_context(|| format!("creating {}", cfgdir.display()))?;
             let path = crate::inspect::rebuild::reconstruct_config(
-                &deb,
                 &facts,
                 &crate::inspect::rebuild::ReconstructInputs {
                     wheelhouse: &wheelhouse,
