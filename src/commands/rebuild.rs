@@ -182,12 +182,11 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             }
             print!("{msg}");
             println!("rebuild failed: {e:#}");
-            return Err(anyhow::Error::new(crate::exit::Differs(format!(
-                "{}: the inputs differ from the manifest's ({} finding{}) and the rebuild failed",
+            return Err(crate::exit::differs(format!(
+                "{}: the inputs differ from the manifest's ({}) and the rebuild failed",
                 args.deb.display(),
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" }
-            ))));
+                crate::exit::count(inputs.len(), "finding")
+            )));
         }
         Err(e) => return Err(e).context("rebuilding"),
     };
@@ -285,7 +284,7 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     if identical && inputs.is_empty() {
         return Ok(());
     }
-    Err(anyhow::Error::new(crate::exit::Differs(format!(
+    Err(crate::exit::differs(format!(
         "{}: the rebuild {}{}",
         args.deb.display(),
         if identical { "is identical" } else { "differs" },
@@ -293,10 +292,9 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             String::new()
         } else {
             format!(
-                ", and {} input finding{}",
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" }
+                ", and {}",
+                crate::exit::count(inputs.len(), "input finding")
             )
         }
-    ))))
+    )))
 }
