@@ -35,13 +35,7 @@ impl AtomicFile {
     /// Create `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest` (never an
     /// existing file), open for reading and writing.
     pub fn create(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let base = dest
-            .file_name()
-            .with_context(|| format!("output {} has no file name", dest.display()))?;
+        let (dir, base) = parent_and_name(dest)?;
         for attempt in 0u32..100 {
             let mut name = std::ffi::OsString::from(".");
             name.push(base);
@@ -118,16 +112,35 @@ impl AtomicFile {
     }
 }
 
-/// A new directory `<temp dir>/<prefix>-<pid>-<n>`, mode 0700, removed with
-/// everything in it when dropped: the scratch space of rebuild, diff and the
-/// wheel builds.
+/// A new directory, mode 0700, removed with everything in it when dropped:
+/// the scratch space of rebuild, diff and the wheel builds ([`TempDir::new`]),
+/// or a directory tree built beside the one it replaces in one rename
+/// ([`TempDir::beside`], [`TempDir::replace`]).
 pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
+    /// `<temp dir>/<prefix>-<pid>-<n>`.
     pub(crate) fn new(prefix: &str) -> Result<TempDir> {
         let base = std::env::temp_dir();
+        Self::create(&base, |n| {
+            format!("{prefix}-{}-{n}", std::process::id()).into()
+        })
+    }
+
+    /// `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest`.
+    pub(crate) fn beside(dest: &Path) -> Result<TempDir> {
+        let (dir, base) = parent_and_name(dest)?;
+        Self::create(&dir, |n| {
+            let mut name = std::ffi::OsString::from(".");
+            name.push(base);
+            name.push(format!(".venvdeb-tmp-{}-{n}", std::process::id()));
+            name
+        })
+    }
+
+    fn create(base: &Path, name: impl Fn(u32) -> std::ffi::OsString) -> Result<TempDir> {
         for n in 0..1000u32 {
-            let p = base.join(format!("{prefix}-{}-{n}", std::process::id()));
+            let p = base.join(name(n));
             match fs::create_dir(&p) {
                 Ok(()) => {
                     let dir = TempDir(p);
@@ -145,12 +158,53 @@ impl TempDir {
     pub(crate) fn path(&self) -> &Path {
         &self.0
     }
+
+    /// Rename the directory to `dest` (beside which it was made): what is
+    /// at `dest` is moved aside first and removed once the new tree is in
+    /// place, or put back if the rename fails; then the parent is fsynced.
+    pub(crate) fn replace(mut self, dest: &Path) -> Result<()> {
+        let aside = fs::symlink_metadata(dest).ok().map(|_| aside_name(dest));
+        if let Some(a) = &aside {
+            fs::rename(dest, a)
+                .with_context(|| format!("moving {} aside to {}", dest.display(), a.display()))?;
+        }
+        if let Err(e) = fs::rename(&self.0, dest) {
+            if let Some(a) = &aside {
+                let _ = fs::rename(a, dest);
+            }
+            return Err(e)
+                .with_context(|| format!("renaming {} to {}", self.0.display(), dest.display()));
+        }
+        self.0 = PathBuf::new();
+        if let Some(a) = &aside {
+            match fs::symlink_metadata(a) {
+                Ok(m) if m.is_dir() => fs::remove_dir_all(a),
+                _ => fs::remove_file(a),
+            }
+            .with_context(|| format!("removing the old {} at {}", dest.display(), a.display()))?;
+        }
+        sync_dir(dest)
+    }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
     }
+}
+
+/// The directory `dest` is in (`.` for a bare name) and its file name.
+fn parent_and_name(dest: &Path) -> Result<(PathBuf, &std::ffi::OsStr)> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = dest
+        .file_name()
+        .with_context(|| format!("output {} has no file name", dest.display()))?;
+    Ok((dir, base))
 }
 
 /// fsync the directory holding `path` (so that a rename in it is durable).
@@ -323,6 +377,21 @@ mod tests {
         drop(t);
         assert!(fs::symlink_metadata(&p).is_err());
         assert!(other.path().is_dir());
+        // A tree built beside `dest` replaces it in one rename: first a
+        // file, then the directory the first round left.
+        let dest = other.path().join("out");
+        fs::write(&dest, b"old file").unwrap();
+        for round in [&b"1"[..], b"2"] {
+            let t = TempDir::beside(&dest).unwrap();
+            fs::write(t.path().join("new"), round).unwrap();
+            t.replace(&dest).unwrap();
+            assert_eq!(fs::read(dest.join("new")).unwrap(), round);
+            assert_eq!(
+                fs::read_dir(other.path()).unwrap().count(),
+                1,
+                "nothing beside it"
+            );
+        }
     }
 
     #[test]
