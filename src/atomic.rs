@@ -35,12 +35,11 @@ impl AtomicFile {
     /// Create `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest` (never an
     /// existing file), open for reading and writing.
     pub fn create(dest: &Path) -> Result<Self> {
-        let (dir, base) = parent_and_name(dest)?;
+        if dest.file_name().is_none() {
+            bail!("output {} has no file name", dest.display());
+        }
         for attempt in 0u32..100 {
-            let mut name = std::ffi::OsString::from(".");
-            name.push(base);
-            name.push(format!(".venvdeb-tmp-{}-{attempt}", std::process::id()));
-            let tmp = dir.join(name);
+            let tmp = beside_name(dest, "tmp", attempt);
             match OpenOptions::new()
                 .write(true)
                 .read(true)
@@ -122,25 +121,17 @@ impl TempDir {
     /// `<temp dir>/<prefix>-<pid>-<n>`.
     pub(crate) fn new(prefix: &str) -> Result<TempDir> {
         let base = std::env::temp_dir();
-        Self::create(&base, |n| {
-            format!("{prefix}-{}-{n}", std::process::id()).into()
-        })
+        Self::create(|n| base.join(format!("{prefix}-{}-{n}", std::process::id())))
     }
 
     /// `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest`.
     pub(crate) fn beside(dest: &Path) -> Result<TempDir> {
-        let (dir, base) = parent_and_name(dest)?;
-        Self::create(&dir, |n| {
-            let mut name = std::ffi::OsString::from(".");
-            name.push(base);
-            name.push(format!(".venvdeb-tmp-{}-{n}", std::process::id()));
-            name
-        })
+        Self::create(|n| beside_name(dest, "tmp", n))
     }
 
-    fn create(base: &Path, name: impl Fn(u32) -> std::ffi::OsString) -> Result<TempDir> {
+    fn create(name: impl Fn(u32) -> PathBuf) -> Result<TempDir> {
         for n in 0..1000u32 {
-            let p = base.join(name(n));
+            let p = name(n);
             match fs::create_dir(&p) {
                 Ok(()) => {
                     let dir = TempDir(p);
@@ -152,7 +143,7 @@ impl TempDir {
                 Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
             }
         }
-        bail!("cannot create a temporary directory in {}", base.display())
+        bail!("cannot create a temporary directory {}", name(0).display())
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -195,16 +186,15 @@ impl Drop for TempDir {
     }
 }
 
-/// The directory `dest` is in (`.` for a bare name) and its file name.
-fn parent_and_name(dest: &Path) -> Result<(PathBuf, &std::ffi::OsStr)> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = dest
-        .file_name()
-        .with_context(|| format!("output {} has no file name", dest.display()))?;
-    Ok((dir, base))
+/// `.<name>.venvdeb-<tag>-<pid>-<n>` beside `dest` (in `.` for a bare name).
+fn beside_name(dest: &Path, tag: &str, n: u32) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dest.file_name().unwrap_or_default());
+    name.push(format!(".venvdeb-{tag}-{}-{n}", std::process::id()));
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => PathBuf::from(name),
+    }
 }
 
 /// fsync the directory holding `path` (so that a rename in it is durable).
@@ -329,12 +319,8 @@ impl OutputSet {
 
 /// A free name beside `dest` for the file it replaces.
 fn aside_name(dest: &Path) -> PathBuf {
-    let base = dest.file_name().unwrap_or_default();
     for n in 0u32.. {
-        let mut name = std::ffi::OsString::from(".");
-        name.push(base);
-        name.push(format!(".venvdeb-old-{}-{n}", std::process::id()));
-        let p = dest.with_file_name(name);
+        let p = beside_name(dest, "old", n);
         if fs::symlink_metadata(&p).is_err() {
             return p;
         }
