@@ -41,23 +41,45 @@ pub(crate) struct DebFacts {
     /// sha256 of the manifest's bytes (uncompressed, had dh_compress
     /// gzipped it), as the provenance statement names it.
     pub manifest_sha256: String,
+    /// What the package says about how it was configured.
+    implied: Implied,
 }
 
-/// Read a venvdeb-built package's control fields, data.tar compression and
-/// manifest. A package without a manifest is an error.
+/// What the package says about how it was configured (for
+/// [`reconstruct_config`]).
+#[derive(Debug, Clone, Default)]
+struct Implied {
+    control: Vec<(String, String)>,
+    copyright: Option<Vec<u8>>,
+    changelog_gz: Option<Vec<u8>>,
+    /// `/usr/bin/<name>` → link target.
+    usr_bin: Vec<(String, String)>,
+    postinst: bool,
+    sbom: bool,
+}
+
+/// Read a venvdeb-built package's control fields, data.tar compression,
+/// manifest and what it implies about its configuration, in one pass. A
+/// package without a manifest is an error.
 pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
     let mut control: Option<Vec<(String, String)>> = None;
     let mut manifest_bytes: Option<Vec<u8>> = None;
+    let mut imp = Implied::default();
     let summary = read_deb_file(deb, |part, entry, reader| {
+        let path = entry.path.as_str();
         match part {
-            Part::Control if entry.path == "./control" || entry.path == "control" => {
-                let mut text = String::new();
-                reader
-                    .take(1 << 20)
-                    .read_to_string(&mut text)
-                    .context("control is not UTF-8")?;
-                control = Some(parse_fields(&text));
-            }
+            Part::Control => match path.trim_start_matches("./") {
+                "control" => {
+                    let mut text = String::new();
+                    reader
+                        .take(1 << 20)
+                        .read_to_string(&mut text)
+                        .context("control is not UTF-8")?;
+                    control = Some(parse_fields(&text));
+                }
+                "postinst" => imp.postinst = true,
+                _ => {}
+            },
             Part::Data => {
                 let Some(fields) = &control else {
                     return Ok(());
@@ -66,11 +88,14 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
                     return Ok(());
                 };
                 let plain = format!(".{}", manifest_path(name));
-                if entry.path == plain {
-                    let mut buf = Vec::new();
-                    reader.take(MANIFEST_LIMIT).read_to_end(&mut buf)?;
-                    manifest_bytes = Some(buf);
-                } else if entry.path == format!("{plain}.gz") {
+                let mut read = || -> Result<Vec<u8>> {
+                    let mut b = Vec::new();
+                    reader.take(MANIFEST_LIMIT).read_to_end(&mut b)?;
+                    Ok(b)
+                };
+                if path == plain {
+                    manifest_bytes = Some(read()?);
+                } else if path == format!("{plain}.gz") {
                     // gzipped by dh_compress in a debhelper build
                     let mut buf = Vec::new();
                     flate2::read::GzDecoder::new(reader)
@@ -78,9 +103,21 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
                         .read_to_end(&mut buf)
                         .with_context(|| format!("decompressing {}", entry.path))?;
                     manifest_bytes = Some(buf);
+                } else if let Some(rest) = path.strip_prefix(&format!("./usr/share/doc/{name}/")) {
+                    match rest {
+                        "copyright" => imp.copyright = Some(read()?),
+                        "changelog.Debian.gz" => imp.changelog_gz = Some(read()?),
+                        super::sbom::SBOM_NAME => imp.sbom = true,
+                        _ => {}
+                    }
+                } else if let Some(name) = path.strip_prefix("./usr/bin/") {
+                    if let Some(target) = &entry.link {
+                        if !name.contains('/') {
+                            imp.usr_bin.push((name.to_string(), target.clone()));
+                        }
+                    }
                 }
             }
-            _ => {}
         }
         Ok(())
     })?;
@@ -117,6 +154,10 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
         data_codec,
         manifest,
         manifest_sha256,
+        implied: Implied {
+            control: fields,
+            ..imp
+        },
     })
 }
 
@@ -260,64 +301,6 @@ pub(crate) fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec
     out
 }
 
-/// What the package says about how it was configured.
-#[derive(Debug, Clone, Default)]
-struct Implied {
-    control: Vec<(String, String)>,
-    copyright: Option<Vec<u8>>,
-    changelog_gz: Option<Vec<u8>>,
-    /// `/usr/bin/<name>` → link target.
-    usr_bin: Vec<(String, String)>,
-    postinst: bool,
-    sbom: bool,
-}
-
-fn read_implied(deb: &Path, package: &str) -> Result<Implied> {
-    let mut out = Implied::default();
-    let doc = format!("./usr/share/doc/{package}/");
-    read_deb_file(deb, |part, entry, reader| {
-        let path = entry.path.as_str();
-        match part {
-            Part::Control => {
-                let name = path.trim_start_matches("./");
-                if name == "control" {
-                    let mut text = String::new();
-                    reader
-                        .take(1 << 20)
-                        .read_to_string(&mut text)
-                        .context("control is not UTF-8")?;
-                    out.control = parse_fields(&text);
-                } else if name == "postinst" {
-                    out.postinst = true;
-                }
-            }
-            Part::Data => {
-                if let Some(rest) = path.strip_prefix(&doc) {
-                    let mut read = || -> Result<Vec<u8>> {
-                        let mut b = Vec::new();
-                        reader.take(MANIFEST_LIMIT).read_to_end(&mut b)?;
-                        Ok(b)
-                    };
-                    match rest {
-                        "copyright" => out.copyright = Some(read()?),
-                        "changelog.Debian.gz" => out.changelog_gz = Some(read()?),
-                        super::sbom::SBOM_NAME => out.sbom = true,
-                        _ => {}
-                    }
-                } else if let Some(name) = path.strip_prefix("./usr/bin/") {
-                    if let Some(target) = &entry.link {
-                        if !name.contains('/') {
-                            out.usr_bin.push((name.to_string(), target.clone()));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 /// The inputs a reconstructed configuration points at.
 #[derive(Debug, Clone)]
 pub(crate) struct ReconstructInputs<'a> {
@@ -331,14 +314,13 @@ pub(crate) struct ReconstructInputs<'a> {
 /// Write `dir/venvdeb.toml` (and the files it names) for rebuilding `deb`
 /// from the inputs given; returns the configuration's path.
 pub(crate) fn reconstruct_config(
-    deb: &Path,
     facts: &DebFacts,
     inputs: &ReconstructInputs<'_>,
     dir: &Path,
 ) -> Result<PathBuf> {
     use toml::{Table, Value};
     let m = &facts.manifest;
-    let imp = read_implied(deb, &facts.package)?;
+    let imp = &facts.implied;
     let get = |k: &str| {
         imp.control
             .iter()

@@ -51,8 +51,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::digest::hex;
 use super::index::{url_escape, SIGNATURE_NAME, SUMS_NAME};
+use crate::encoding::hex;
 use crate::exit::verification;
 use crate::verify::signature::verify_detached;
 use crate::verify::sums::{is_plain_file_name, Sums};
@@ -352,7 +352,7 @@ fn clean_staging(staging: &Path, wanted: &[Wanted]) -> Result<()> {
 }
 
 fn sha256_of(path: &Path) -> Result<String> {
-    Ok(super::digest::sha256_file(path)?.0)
+    Ok(crate::encoding::sha256_file(path)?.0)
 }
 
 struct Fetched {
