@@ -43,7 +43,7 @@ trap 'rm -rf "$work" "$GNUPGHOME"' EXIT INT TERM
 # Tools from the repository.
 mkdir -p "$work/perl5/Debian/Debhelper/Sequence" "$work/bin"
 cp debian-templates/debhelper/venvdeb.pm "$work/perl5/Debian/Debhelper/Sequence/"
-cp debian-templates/debhelper/dh_venvdeb "$bin" "$work/bin/"
+cp debian-templates/debhelper/dh_venvdeb debian-templates/debhelper/dh_venvdeb_provenance "$bin" "$work/bin/"
 export PERL5LIB="$work/perl5" PATH="$work/bin:$PATH"
 export DEBFULLNAME="Bench" DEBEMAIL=bench@example.org
 

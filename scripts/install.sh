@@ -97,9 +97,11 @@ umask 022
 mkdir "$work/man"
 "$binary" manpages "$work/man" >/dev/null
 version=$("$binary" --version | sed 's/^venvdeb //')
-pod2man --section=1 --center="venvdeb manual" --release="venvdeb $version" \
-  --date=" " --name=DH_VENVDEB "$repo/debian-templates/debhelper/dh_venvdeb" \
-  "$work/man/dh_venvdeb.1"
+for dh in dh_venvdeb dh_venvdeb_provenance; do
+  pod2man --section=1 --center="venvdeb manual" --release="venvdeb $version" \
+    --date=" " --name="$(echo "$dh" | LC_ALL=C tr a-z A-Z)" "$repo/debian-templates/debhelper/$dh" \
+    "$work/man/$dh.1"
+done
 
 : >"$work/list"
 put() { # put SRC DEST MODE
@@ -116,6 +118,7 @@ if [ -f "$root$manifest" ]; then cp "$root$manifest" "$old"; else : >"$old"; fi
 
 put "$binary" "$prefix/bin/venvdeb" 0755
 put "$repo/debian-templates/debhelper/dh_venvdeb" "$prefix/bin/dh_venvdeb" 0755
+put "$repo/debian-templates/debhelper/dh_venvdeb_provenance" "$prefix/bin/dh_venvdeb_provenance" 0755
 put "$repo/debian-templates/debhelper/venvdeb.pm" "$perldir/Debian/Debhelper/Sequence/venvdeb.pm" 0644
 # rebuilderd: the worker backend and the import (docs/rebuilders.md).
 put "$repo/scripts/rebuilderd-backend.sh" "$prefix/libexec/venvdeb/rebuilderd-backend" 0755

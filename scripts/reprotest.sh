@@ -50,7 +50,7 @@ TOML
 
 mkdir -p "$work/perl5/Debian/Debhelper/Sequence" "$work/bin"
 cp "$repo/debian-templates/debhelper/venvdeb.pm" "$work/perl5/Debian/Debhelper/Sequence/"
-cp "$repo/debian-templates/debhelper/dh_venvdeb" "$venvdeb" "$work/bin/"
+cp "$repo/debian-templates/debhelper/dh_venvdeb" "$repo/debian-templates/debhelper/dh_venvdeb_provenance" "$venvdeb" "$work/bin/"
 cp -r "$repo/debian-templates/debhelper/autoscripts" "$work/bin/"
 export PERL5LIB="$work/perl5"
 export PATH="$work/bin:$PATH"

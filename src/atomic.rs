@@ -11,6 +11,9 @@
 //! it) go through one [`OutputSet`]: all are written to temporary files
 //! first, then renamed together; if one rename fails, the ones already
 //! renamed are rolled back (a file they replaced is put back).
+//!
+//! Scratch space ([`TempDir`]) is here too: a directory that is gone again
+//! however the command ends.
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -32,18 +35,11 @@ impl AtomicFile {
     /// Create `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest` (never an
     /// existing file), open for reading and writing.
     pub fn create(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let base = dest
-            .file_name()
-            .with_context(|| format!("output {} has no file name", dest.display()))?;
+        if dest.file_name().is_none() {
+            bail!("output {} has no file name", dest.display());
+        }
         for attempt in 0u32..100 {
-            let mut name = std::ffi::OsString::from(".");
-            name.push(base);
-            name.push(format!(".venvdeb-tmp-{}-{attempt}", std::process::id()));
-            let tmp = dir.join(name);
+            let tmp = beside_name(dest, "tmp", attempt);
             match OpenOptions::new()
                 .write(true)
                 .read(true)
@@ -112,6 +108,92 @@ impl AtomicFile {
         self.prepare()?;
         self.rename()?;
         sync_dir(&self.dest)
+    }
+}
+
+/// A new directory, mode 0700, removed with everything in it when dropped:
+/// the scratch space of rebuild, diff and the wheel builds ([`TempDir::new`]),
+/// or a directory tree built beside the one it replaces in one rename
+/// ([`TempDir::beside`], [`TempDir::replace`]).
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `<temp dir>/<prefix>-<pid>-<n>`.
+    pub(crate) fn new(prefix: &str) -> Result<TempDir> {
+        let base = std::env::temp_dir();
+        Self::create(|n| base.join(format!("{prefix}-{}-{n}", std::process::id())))
+    }
+
+    /// `.<name>.venvdeb-tmp-<pid>-<n>` beside `dest`.
+    pub(crate) fn beside(dest: &Path) -> Result<TempDir> {
+        Self::create(|n| beside_name(dest, "tmp", n))
+    }
+
+    fn create(name: impl Fn(u32) -> PathBuf) -> Result<TempDir> {
+        for n in 0..1000u32 {
+            let p = name(n);
+            match fs::create_dir(&p) {
+                Ok(()) => {
+                    let dir = TempDir(p);
+                    fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o700))
+                        .with_context(|| format!("setting mode 700 on {}", dir.0.display()))?;
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
+            }
+        }
+        bail!("cannot create a temporary directory {}", name(0).display())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Rename the directory to `dest` (beside which it was made): what is
+    /// at `dest` is moved aside first and removed once the new tree is in
+    /// place, or put back if the rename fails; then the parent is fsynced.
+    pub(crate) fn replace(mut self, dest: &Path) -> Result<()> {
+        let aside = fs::symlink_metadata(dest).ok().map(|_| aside_name(dest));
+        if let Some(a) = &aside {
+            fs::rename(dest, a)
+                .with_context(|| format!("moving {} aside to {}", dest.display(), a.display()))?;
+        }
+        if let Err(e) = fs::rename(&self.0, dest) {
+            if let Some(a) = &aside {
+                let _ = fs::rename(a, dest);
+            }
+            return Err(e)
+                .with_context(|| format!("renaming {} to {}", self.0.display(), dest.display()));
+        }
+        self.0 = PathBuf::new();
+        if let Some(a) = &aside {
+            match fs::symlink_metadata(a) {
+                Ok(m) if m.is_dir() => fs::remove_dir_all(a),
+                _ => fs::remove_file(a),
+            }
+            .with_context(|| format!("removing the old {} at {}", dest.display(), a.display()))?;
+        }
+        sync_dir(dest)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.0.as_os_str().is_empty() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// `.<name>.venvdeb-<tag>-<pid>-<n>` beside `dest` (in `.` for a bare name).
+fn beside_name(dest: &Path, tag: &str, n: u32) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dest.file_name().unwrap_or_default());
+    name.push(format!(".venvdeb-{tag}-{}-{n}", std::process::id()));
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => PathBuf::from(name),
     }
 }
 
@@ -237,12 +319,8 @@ impl OutputSet {
 
 /// A free name beside `dest` for the file it replaces.
 fn aside_name(dest: &Path) -> PathBuf {
-    let base = dest.file_name().unwrap_or_default();
     for n in 0u32.. {
-        let mut name = std::ffi::OsString::from(".");
-        name.push(base);
-        name.push(format!(".venvdeb-old-{}-{n}", std::process::id()));
-        let p = dest.with_file_name(name);
+        let p = beside_name(dest, "old", n);
         if fs::symlink_metadata(&p).is_err() {
             return p;
         }
@@ -271,6 +349,36 @@ pub(crate) fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_dir_is_private_and_gone_after_drop() {
+        use std::os::unix::fs::MetadataExt;
+        let t = TempDir::new("venvdeb-atomic-test").unwrap();
+        let p = t.path().to_path_buf();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o700);
+        fs::create_dir(p.join("sub")).unwrap();
+        fs::write(p.join("sub/f"), b"x").unwrap();
+        let other = TempDir::new("venvdeb-atomic-test").unwrap();
+        assert_ne!(other.path(), p);
+        drop(t);
+        assert!(fs::symlink_metadata(&p).is_err());
+        assert!(other.path().is_dir());
+        // A tree built beside `dest` replaces it in one rename: first a
+        // file, then the directory the first round left.
+        let dest = other.path().join("out");
+        fs::write(&dest, b"old file").unwrap();
+        for round in [&b"1"[..], b"2"] {
+            let t = TempDir::beside(&dest).unwrap();
+            fs::write(t.path().join("new"), round).unwrap();
+            t.replace(&dest).unwrap();
+            assert_eq!(fs::read(dest.join("new")).unwrap(), round);
+            assert_eq!(
+                fs::read_dir(other.path()).unwrap().count(),
+                1,
+                "nothing beside it"
+            );
+        }
+    }
 
     #[test]
     fn leaves_nothing_when_dropped() {

@@ -50,6 +50,9 @@ pub enum Command {
     /// Rebuild a package from its inputs and compare with the original
     #[command(after_help = EXIT_CODES)]
     Rebuild(commands::rebuild::RebuildArgs),
+    /// Write the in-toto provenance statement of a built .deb beside it
+    #[command(after_help = EXIT_CODES)]
+    Provenance(commands::provenance::ProvenanceArgs),
     /// Write the man pages (venvdeb.1 and one per subcommand) into a directory
     #[command(hide = true)]
     Manpages(commands::manpages::ManpagesArgs),
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Diff(a) => commands::diff::run(&a),
         Command::Audit(a) => commands::audit::run(&a),
         Command::Rebuild(a) => commands::rebuild::run(&a),
+        Command::Provenance(a) => commands::provenance::run(&a),
         Command::Manpages(a) => commands::manpages::run(&a, &Cli::command()),
         Command::Debhelper(c) => commands::debhelper::run(&c),
     }

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::deb::control;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
@@ -143,7 +144,7 @@ pub(crate) const EXTRA_FIELDS: &[(&str, &str)] = &[
 #[serde(deny_unknown_fields)]
 struct RawFile {
     package: RawPackage,
-    inputs: RawInputs,
+    inputs: crate::verify::inputs::RawInputs,
     #[serde(default)]
     venv: RawVenv,
 }
@@ -189,20 +190,6 @@ struct RawPackage {
     copyright: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawInputs {
-    wheelhouse: PathBuf,
-    lock: PathBuf,
-    sums: PathBuf,
-    signature: PathBuf,
-    keyring: PathBuf,
-    threshold: Option<usize>,
-    max_uncompressed: Option<u64>,
-    at: Option<String>,
-    max_signature_age: Option<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawVenv {
@@ -243,8 +230,12 @@ impl Config {
             );
         }
         let (synopsis, long_description) = split_description(&p.description)?;
-        if let Some(a) = &p.architecture {
-            check_architecture(a)?;
+        if let Some(a) = p
+            .architecture
+            .as_ref()
+            .filter(|a| !control::is_architecture_name(a))
+        {
+            bail!("package.architecture {a:?} is not a Debian architecture name");
         }
         let mut fields = BTreeMap::new();
         let values = [
@@ -274,33 +265,24 @@ impl Config {
             }
         }
 
-        let i = raw.inputs;
-        let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
+        let i = raw.inputs.resolve(dir)?;
+        let need =
+            |k: &str, p: Option<PathBuf>| p.with_context(|| format!("inputs.{k} is missing"));
         let threshold = i.threshold.unwrap_or(1);
         if threshold == 0 {
             bail!("inputs.threshold must be at least 1");
         }
         let inputs = InputsConfig {
-            wheelhouse: rel(i.wheelhouse),
-            lock: rel(i.lock),
-            sums: rel(i.sums),
-            signature: rel(i.signature),
-            keyring: rel(i.keyring),
+            wheelhouse: need("wheelhouse", i.wheelhouse)?,
+            lock: need("lock", i.lock)?,
+            sums: need("sums", i.sums)?,
+            signature: need("signature", i.signature)?,
+            keyring: need("keyring", i.keyring)?,
             threshold,
             max_uncompressed: i.max_uncompressed.unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
             signature_policy: crate::verify::SignaturePolicy {
-                at: i
-                    .at
-                    .as_deref()
-                    .map(crate::verify::signature::parse_time)
-                    .transpose()
-                    .context("inputs.at")?,
-                max_age: i
-                    .max_signature_age
-                    .as_deref()
-                    .map(crate::verify::signature::parse_duration)
-                    .transpose()
-                    .context("inputs.max-signature-age")?,
+                at: i.at,
+                max_age: i.max_signature_age,
             },
         };
 
@@ -402,83 +384,15 @@ fn check_single_line(key: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
-/// Debian policy 5.6.1: lowercase letters, digits, `+ - .`; at least two
-/// characters; starts with an alphanumeric.
-pub fn is_valid_package_name(name: &str) -> bool {
-    name.len() >= 2
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
-}
-
 /// `package.name` must be a valid Debian package name (policy 5.6.1).
 pub fn check_package_name(name: &str) -> Result<()> {
-    if !is_valid_package_name(name) {
-        bail!(
-            "package.name {name:?} is not a valid Debian package name \
-             (lowercase letters, digits, '+', '-', '.', at least 2 characters, starting \
-             with a letter or digit)"
-        );
-    }
-    Ok(())
+    control::check_policy_package_name(name).context("package.name")
 }
 
-/// Debian policy 5.6.12: `[epoch:]upstream[-revision]`.
+/// `package.version` must be a valid Debian version (policy 5.6.12).
 pub fn check_version(v: &str) -> Result<()> {
-    let bad =
-        |why: &str| anyhow::anyhow!("package.version {v:?} is not a valid Debian version: {why}");
-    let rest = match v.split_once(':') {
-        Some((epoch, rest)) => {
-            if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad("the epoch must be a number"));
-            }
-            rest
-        }
-        None => v,
-    };
-    let (upstream, revision) = match rest.rsplit_once('-') {
-        Some((u, r)) => (u, Some(r)),
-        None => (rest, None),
-    };
-    if !upstream.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
-        return Err(bad("the upstream version must start with a digit"));
-    }
-    if !upstream
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b".+~-".contains(&b))
-    {
-        return Err(bad(
-            "the upstream version may hold only alphanumerics and . + ~ -",
-        ));
-    }
-    if let Some(r) = revision {
-        if r.is_empty()
-            || !r
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+.~".contains(&b))
-        {
-            return Err(bad("the revision may hold only alphanumerics and + . ~"));
-        }
-    }
-    if rest.contains(':') {
-        return Err(bad("only one ':' (the epoch) is allowed"));
-    }
-    Ok(())
-}
-
-fn check_architecture(a: &str) -> Result<()> {
-    if a.is_empty()
-        || !a
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        bail!("package.architecture {a:?} is not a Debian architecture name");
-    }
-    Ok(())
+    control::check_policy_version(v)
+        .with_context(|| format!("package.version {v:?} is not a valid Debian version"))
 }
 
 /// Directories that belong to the system, to dpkg or to the local
@@ -731,29 +645,18 @@ fn check_relation(field: &str, rel: &str) -> Result<()> {
         .find(|c: char| c.is_ascii_whitespace() || c == '(' || c == ':')
         .unwrap_or(rel.len());
     let (name, rest) = rel.split_at(end);
-    if !is_valid_package_name(name) {
-        bail!(
-            "{field}: {name:?} is not a valid Debian package name (lowercase letters, digits, \
-             '+', '-', '.', at least 2 characters, starting with a letter or digit; \
-             substitution variables such as ${{shlibs:Depends}} belong in debian/control)"
-        );
-    }
+    control::check_policy_package_name(name).with_context(|| {
+        format!(
+            "{field} (substitution variables such as ${{shlibs:Depends}} belong in debian/control)"
+        )
+    })?;
     let rest = match rest.strip_prefix(':') {
         Some(r) => {
             let end = r
                 .find(|c: char| c.is_ascii_whitespace() || c == '(')
                 .unwrap_or(r.len());
             let arch = &r[..end];
-            let valid = !arch.is_empty()
-                && arch
-                    .bytes()
-                    .next()
-                    .is_some_and(|b| b.is_ascii_alphanumeric())
-                && arch
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && arch != "all"
-                && arch != "source";
+            let valid = control::is_architecture_name(arch) && arch != "all" && arch != "source";
             if !valid {
                 bail!("{field}: {name}:{arch}: {arch:?} is not an architecture qualifier (any, or an architecture name)");
             }
@@ -785,7 +688,7 @@ fn check_relation(field: &str, rel: &str) -> Result<()> {
     if version.contains(['(', ')']) || version.chars().any(|c| c.is_ascii_whitespace()) {
         bail!("{field}: {name} ({inner}): the version contains a space or parenthesis");
     }
-    crate::deb::control::check_version(version)
+    control::check_version(version)
         .with_context(|| format!("{field}: {name} ({inner}): version {version:?}"))?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Byte encodings and file digests, one copy each for every module:
 //! lowercase hex (sha256sums, the lock, manifests, SBOM), RFC 4648 §5
 //! urlsafe base64 without padding (wheel RECORD hashes, PEP 376/427), and
-//! the streamed sha256 of a file. Hand-written because each is a few lines
+//! the streamed sha256 of a reader, writer or file. Hand-written because each is a few lines
 //! and RECORD's decoder must refuse non-canonical trailing bits.
-use std::io;
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -84,13 +84,76 @@ pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A reader or writer that feeds everything passing through it into a
+/// sha256 and counts it.
+pub(crate) struct Hashing<T> {
+    inner: T,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<T> Hashing<T> {
+    pub(crate) fn new(inner: T) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// Bytes passed so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The sha256 and the byte count, and the inner reader or writer back.
+    pub(crate) fn finish(self) -> ([u8; 32], u64, T) {
+        (self.hasher.finalize().into(), self.count, self.inner)
+    }
+
+    /// The lowercase hex sha256 and the byte count.
+    pub(crate) fn finish_hex(self) -> (String, u64) {
+        let (d, n, _) = self.finish();
+        (hex(&d), n)
+    }
+
+    fn took(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.count += bytes.len() as u64;
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.took(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.took(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Hash everything `r` yields: (lowercase hex sha256, length).
+pub(crate) fn sha256_reader(r: impl Read) -> io::Result<(String, u64)> {
+    let mut h = Hashing::new(r);
+    io::copy(&mut h, &mut io::sink())?;
+    Ok(h.finish_hex())
+}
+
 /// The sha256 of a file, streamed (memory does not grow with its size):
 /// (lowercase hex, length).
 pub(crate) fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut h = Sha256::new();
-    let n = io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
-    Ok((hex(&h.finalize()), n))
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    sha256_reader(f).with_context(|| format!("reading {}", path.display()))
 }
 
 #[cfg(test)]
@@ -114,6 +177,27 @@ mod tests {
         assert!(b64url_decode("Zh").is_none(), "non-canonical trailing bits");
         assert!(b64url_decode("Z").is_none());
         assert!(b64url_decode("Z+8").is_none(), "not the urlsafe alphabet");
+        for n in 0..70 {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(b64url_decode(&b64url_encode(&data)).unwrap(), data);
+        }
+        // sha256 of the empty string, as in a RECORD line.
+        assert_eq!(
+            b64url_encode(&Sha256::digest(b"")),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+    }
+
+    #[test]
+    fn known_digest_of_a_reader_and_a_writer() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_reader(&b"abc"[..]).unwrap(), (abc.to_string(), 3));
+        let mut w = Hashing::new(Vec::new());
+        w.write_all(b"ab").unwrap();
+        w.write_all(b"c").unwrap();
+        assert_eq!(w.count(), 3);
+        let (d, n, inner) = w.finish();
+        assert_eq!((hex(&d).as_str(), n, &inner[..]), (abc, 3, &b"abc"[..]));
     }
 
     #[test]

@@ -47,6 +47,16 @@ impl fmt::Display for Differs {
 }
 impl std::error::Error for Differs {}
 
+/// Shorthand: an `anyhow::Error` carrying `Differs`.
+pub fn differs(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Differs(msg.into()))
+}
+
+/// `1 finding`, `2 findings`: a count and its noun, for the messages.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Shorthand: an `anyhow::Error` carrying a `VerificationError`.
 pub fn verification(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(VerificationError(msg.into()))
@@ -93,6 +103,10 @@ mod tests {
     #[test]
     fn plain_error_is_usage() {
         assert_eq!(code_for(&anyhow::anyhow!("bad flag")), USAGE);
-        assert_eq!(code_for(&anyhow::Error::new(Differs("d".into()))), DIFFERS);
+        assert_eq!(code_for(&differs("d").context("comparing")), DIFFERS);
+        assert_eq!(
+            (count(1, "finding"), count(0, "wheel")),
+            ("1 finding".into(), "0 wheels".into())
+        );
     }
 }

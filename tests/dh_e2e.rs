@@ -111,6 +111,22 @@ fn init_dpkg_buildpackage_twice_identical_lintian_clean_installs_and_purges() {
         );
     }
 
+    // dh_venvdeb_provenance (after dh_builddeb) wrote the provenance
+    // statement beside each .deb: valid, naming the .deb by its sha256, the
+    // same bytes from both builds.
+    let stem = example_deb().trim_end_matches(".deb").to_string();
+    let st_a = deb_a.with_file_name(format!("{stem}.intoto.json"));
+    let st_b = deb_b.with_file_name(format!("{stem}.intoto.json"));
+    validate_intoto(&st_a).unwrap_or_else(|e| panic!("statement refused by the schemas:\n{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&st_a).unwrap()).unwrap();
+    assert_eq!(v["subject"][0]["name"], example_deb());
+    assert_eq!(v["subject"][0]["digest"]["sha256"], sha256_file(&deb_a));
+    assert_eq!(
+        fs::read(&st_a).unwrap(),
+        fs::read(&st_b).unwrap(),
+        "the two dh builds' statements differ"
+    );
+
     // What the package holds: the venv, the launcher link, the maintainer
     // scripts from dh_venvdeb, Depends from venvdeb and dpkg-shlibdeps.
     let fields = ok(Command::new("dpkg-deb").args(["-f"]).arg(&deb_a));

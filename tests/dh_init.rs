@@ -247,6 +247,11 @@ fn dh_sequence_runs_dh_venvdeb_and_protects_the_venv() {
                 .unwrap_or_else(|| panic!("{cmd} not in the sequence:\n{out}"))
         };
         assert_eq!(pos("dh_venvdeb"), pos("dh_install") + 1, "{out}");
+        assert_eq!(
+            pos("dh_venvdeb_provenance"),
+            pos("dh_builddeb") + 1,
+            "{out}"
+        );
         for cmd in [
             "dh_strip",
             "dh_dwz",

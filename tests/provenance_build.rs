@@ -6,36 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{build_example_copy, repo, run, scratch, sha256_file};
+use common::{
+    build_example_copy, ok, repo, scratch, sha256_file, validate_intoto as validate, venvdeb,
+};
 
 const STEM: &str = "demoapp_1.0.0-1_amd64";
-
-/// Validate `doc` against each schema; Err(message) when one refuses it.
-fn validate(doc: &Path) -> Result<(), String> {
-    let script = r#"
-import json, sys
-import jsonschema
-doc = json.load(open(sys.argv[1]))
-for path in sys.argv[2:]:
-    schema = json.load(open(path))
-    jsonschema.Draft7Validator.check_schema(schema)
-    jsonschema.Draft7Validator(schema).validate(doc)
-print("valid")
-"#;
-    let o = run(Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg(script)
-        .arg(doc)
-        .arg(repo().join("fixtures/intoto/statement-v1.schema.json"))
-        .arg(repo().join("fixtures/intoto/provenance-v1.schema.json")));
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).into_owned())
-    }
-}
 
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
@@ -115,5 +91,54 @@ fn statement_validates_names_the_deb_and_every_input_and_is_reproducible() {
     assert_eq!(
         sha256_file(&deb),
         sha256_file(&out2.join(format!("{STEM}.deb")))
+    );
+
+    // `venvdeb provenance` (what dh_venvdeb_provenance runs after
+    // dh_builddeb) writes the same statement from the .deb alone and the
+    // signed list; a package altered after the build gets its own digest.
+    let again = s.path().join("again.json");
+    ok(venvdeb()
+        .arg("provenance")
+        .arg(&deb)
+        .arg("--sums")
+        .arg(ex.join("sha256sums.txt"))
+        .arg("--output")
+        .arg(&again));
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&st).unwrap(),
+        "venvdeb provenance differs from the statement venvdeb build wrote"
+    );
+    // An altered package (here: the mtime in its first ar header) gets a
+    // statement with its own digest; an unreadable one an error and none.
+    let altered = s.path().join(format!("{STEM}.deb"));
+    let mut bytes = std::fs::read(&deb).unwrap();
+    assert_eq!(&bytes[8..24], b"debian-binary   ");
+    bytes[24] = if bytes[24] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&altered, &bytes).unwrap();
+    ok(venvdeb()
+        .arg("provenance")
+        .arg(&altered)
+        .arg("--config")
+        .arg(ex.join("venvdeb.toml")));
+    let st2 = s.path().join(format!("{STEM}.intoto.json"));
+    let v2 = json(&st2);
+    assert_eq!(v2["subject"][0]["digest"]["sha256"], sha256_file(&altered));
+    assert_ne!(v2["subject"][0]["digest"]["sha256"], sha256_file(&deb));
+    std::fs::remove_file(&st2).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0x01;
+    std::fs::write(&altered, &bytes).unwrap();
+    let o = common::run(
+        venvdeb()
+            .arg("provenance")
+            .arg(&altered)
+            .arg("--config")
+            .arg(ex.join("venvdeb.toml")),
+    );
+    assert!(!o.status.success(), "a corrupt package got a statement");
+    assert!(
+        !st2.exists(),
+        "a statement was written for a corrupt package"
     );
 }

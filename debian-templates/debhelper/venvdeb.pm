@@ -18,6 +18,8 @@
 #   launcher links and rewrite the venv's shebangs).
 #   dh_shlibdeps still reads the venv's ELF files, so ${shlibs:Depends}
 #   covers what manylinux wheels link against.
+# - Runs dh_venvdeb_provenance right after dh_builddeb: it writes the
+#   in-toto provenance statement of each .deb dh_builddeb wrote beside it.
 # - Like dh-virtualenv's addon, drops dh_auto_build, dh_auto_test,
 #   dh_auto_install and dh_auto_clean: the application reaches the package
 #   only as a verified wheel, never built from the source tree by dh.
@@ -31,6 +33,7 @@ use File::Basename ();
 use Debian::Debhelper::Dh_Lib;
 
 insert_after('dh_install', 'dh_venvdeb');
+insert_after('dh_builddeb', 'dh_venvdeb_provenance');
 
 remove_command($_) for qw(dh_auto_build dh_auto_test dh_auto_install dh_auto_clean);
 

@@ -65,12 +65,11 @@ pub(crate) fn run(args: &AuditArgs) -> Result<()> {
     if findings.is_empty() {
         Ok(())
     } else {
-        Err(anyhow::Error::new(crate::exit::Differs(format!(
-            "{}: {} finding{} against {}",
+        Err(crate::exit::differs(format!(
+            "{}: {} against {}",
             manifest.package.name,
-            findings.len(),
-            if findings.len() == 1 { "" } else { "s" },
+            crate::exit::count(findings.len(), "finding"),
             file.display()
-        ))))
+        )))
     }
 }

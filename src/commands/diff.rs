@@ -95,10 +95,10 @@ pub(crate) fn run(args: &DiffArgs) -> Result<()> {
         }
     }
     out.flush()?;
-    Err(anyhow::Error::new(crate::exit::Differs(format!(
-        "{} and {} differ ({n} difference{})",
+    Err(crate::exit::differs(format!(
+        "{} and {} differ ({})",
         args.a.display(),
         args.b.display(),
-        if n == 1 { "" } else { "s" }
-    ))))
+        crate::exit::count(n, "difference")
+    )))
 }

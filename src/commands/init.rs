@@ -77,13 +77,16 @@ pub(crate) fn run(args: &InitArgs) -> Result<()> {
             facts.license.as_deref().unwrap_or("(none declared)")
         );
     }
-    let tmp = dir.join(format!(".debian.venvdeb-init.{}", std::process::id()));
-    let result = write_tree(&tmp, &mut files, key.as_deref())
-        .and_then(|()| swap_in(&tmp, &debian, args.force));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+    let tmp = crate::atomic::TempDir::beside(&debian)?;
+    write_tree(tmp.path(), &mut files, key.as_deref())?;
+    // Checked again: debian/ may have appeared while the tree was written.
+    if fs::symlink_metadata(&debian).is_ok() && !args.force {
+        bail!(
+            "{} appeared meanwhile: not overwriting it",
+            debian.display()
+        );
     }
-    result?;
+    tmp.replace(&debian)?;
     println!("{}", debian.display());
     Ok(())
 }
@@ -288,14 +291,13 @@ fn maintainer_from_env(get: impl Fn(&str) -> Option<String>) -> Result<String> {
     }
 }
 
-/// Write the rendered files (and the imported key) below `root`.
+/// Write the rendered files (and the imported key) below `root` (made 0755).
 fn write_tree(
     root: &Path,
     files: &mut std::collections::BTreeMap<String, debhelper::SkeletonFile>,
     key: Option<&[u8]>,
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    fs::create_dir(root).with_context(|| format!("creating {}", root.display()))?;
     fs::set_permissions(root, fs::Permissions::from_mode(0o755))
         .with_context(|| format!("setting the mode of {}", root.display()))?;
     let write = |rel: &str, bytes: &[u8], mode: u32| -> Result<()> {
@@ -314,40 +316,6 @@ fn write_tree(
     }
     if let Some(k) = key {
         write("upstream/wheels-signing-key.asc", k, 0o644)?;
-    }
-    Ok(())
-}
-
-/// Rename the finished tree to debian/, moving an existing one aside first
-/// (and removing it once the new one is in place).
-fn swap_in(tmp: &Path, debian: &Path, force: bool) -> Result<()> {
-    let exists = fs::symlink_metadata(debian).is_ok();
-    if exists && !force {
-        bail!(
-            "{} appeared meanwhile: not overwriting it",
-            debian.display()
-        );
-    }
-    let old = tmp.with_file_name(format!(".debian.venvdeb-old.{}", std::process::id()));
-    if exists {
-        fs::rename(debian, &old)
-            .with_context(|| format!("moving {} aside to {}", debian.display(), old.display()))?;
-    }
-    if let Err(e) = fs::rename(tmp, debian) {
-        if exists {
-            let _ = fs::rename(&old, debian);
-        }
-        return Err(e)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), debian.display()));
-    }
-    if exists {
-        let meta = fs::symlink_metadata(&old)?;
-        if meta.is_dir() {
-            fs::remove_dir_all(&old)
-        } else {
-            fs::remove_file(&old)
-        }
-        .with_context(|| format!("removing the old debian/ at {}", old.display()))?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub(crate) mod debhelper;
 pub(crate) mod diff;
 pub(crate) mod init;
 pub(crate) mod manpages;
+pub(crate) mod provenance;
 pub(crate) mod rebuild;
 pub(crate) mod stage;
 pub(crate) mod verify;

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::atomic::TempDir;
 use crate::config::Config;
 use crate::deb::Compression;
 use crate::inspect::debreader::Codec;
@@ -65,30 +66,6 @@ pub struct RebuildArgs {
     pub json: bool,
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        let base = std::env::temp_dir();
-        for n in 0..1000u32 {
-            let p = base.join(format!("venvdeb-rebuild-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(TempDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
-            }
-        }
-        bail!("cannot create a temporary directory in {}", base.display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn compression(codec: Codec) -> Compression {
     match codec {
         Codec::Xz => Compression::Xz,
@@ -112,11 +89,11 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     if args.threshold == 0 {
         bail!("--threshold must be at least 1");
     }
-    let work = TempDir::new()?;
+    let work = TempDir::new("venvdeb-rebuild")?;
     let deb_arg = args.deb.to_str().unwrap_or_default();
     let fetched = args.index.is_some() && crate::release::sync::is_url(deb_arg);
     let deb: PathBuf = if fetched {
-        let d = work.0.join("package");
+        let d = work.path().join("package");
         std::fs::create_dir(&d).with_context(|| format!("creating {}", d.display()))?;
         crate::release::sync::fetch_file(deb_arg, &d, std::time::Duration::from_secs(60), 3)?
     } else {
@@ -126,7 +103,7 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     let m = &facts.manifest;
     let cfg = match (&args.index, &args.keyring) {
         (Some(index), Some(keyring)) => {
-            let wheelhouse = work.0.join("wheelhouse");
+            let wheelhouse = work.path().join("wheelhouse");
             let only = m
                 .wheels
                 .iter()
@@ -152,11 +129,10 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
                 r.signers.join(", "),
                 r.fetched.len()
             );
-            let cfgdir = work.0.join("config");
+            let cfgdir = work.path().join("config");
             std::fs::create_dir(&cfgdir)
                 .with_context(|| format!("creating {}", cfgdir.display()))?;
             let path = crate::inspect::rebuild::reconstruct_config(
-                &deb,
                 &facts,
                 &crate::inspect::rebuild::ReconstructInputs {
                     wheelhouse: &wheelhouse,
@@ -185,8 +161,8 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     let out_dir = match &args.output_dir {
         Some(d) => d.clone(),
         None => {
-            temp = TempDir::new()?;
-            temp.0.clone()
+            temp = TempDir::new("venvdeb-rebuild")?;
+            temp.path().to_path_buf()
         }
     };
     let rebuilt = match build(
@@ -206,12 +182,11 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             }
             print!("{msg}");
             println!("rebuild failed: {e:#}");
-            return Err(anyhow::Error::new(crate::exit::Differs(format!(
-                "{}: the inputs differ from the manifest's ({} finding{}) and the rebuild failed",
+            return Err(crate::exit::differs(format!(
+                "{}: the inputs differ from the manifest's ({}) and the rebuild failed",
                 args.deb.display(),
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" }
-            ))));
+                crate::exit::count(inputs.len(), "finding")
+            )));
         }
         Err(e) => return Err(e).context("rebuilding"),
     };
@@ -309,7 +284,7 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
     if identical && inputs.is_empty() {
         return Ok(());
     }
-    Err(anyhow::Error::new(crate::exit::Differs(format!(
+    Err(crate::exit::differs(format!(
         "{}: the rebuild {}{}",
         args.deb.display(),
         if identical { "is identical" } else { "differs" },
@@ -317,10 +292,9 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             String::new()
         } else {
             format!(
-                ", and {} input finding{}",
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" }
+                ", and {}",
+                crate::exit::count(inputs.len(), "input finding")
             )
         }
-    ))))
+    )))
 }

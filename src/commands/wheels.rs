@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::release::{build, digest, index, lock, normalize, sums, sync};
+use crate::release::{build, index, lock, normalize, sums, sync};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WheelsCommand {
@@ -164,7 +164,7 @@ pub(crate) fn run(cmd: &WheelsCommand) -> Result<()> {
                 max_unpacked: a.max_unpacked,
             })?;
             for w in out {
-                let (sha, _) = digest::sha256_file(&w)?;
+                let (sha, _) = crate::encoding::sha256_file(&w)?;
                 println!("{sha}  {}", w.display());
             }
         }
@@ -176,7 +176,7 @@ pub(crate) fn run(cmd: &WheelsCommand) -> Result<()> {
             }
             // All or nothing: normalize into scratch space, then move each
             // into place only when every wheel has passed.
-            let scratch = build::Scratch::new("venvdeb-normalize")?;
+            let scratch = crate::atomic::TempDir::new("venvdeb-normalize")?;
             let mut staged = Vec::new();
             for w in &a.wheels {
                 let out = normalize::normalize_wheel(w, scratch.path(), sde)?;
@@ -193,7 +193,7 @@ pub(crate) fn run(cmd: &WheelsCommand) -> Result<()> {
                 let mut f = crate::atomic::AtomicFile::create(&dest)?;
                 std::io::copy(&mut std::fs::File::open(&out)?, f.file())?;
                 f.commit()?;
-                let (sha, _) = digest::sha256_file(&dest)?;
+                let (sha, _) = crate::encoding::sha256_file(&dest)?;
                 println!("{sha}  {}", dest.display());
             }
         }

@@ -5,7 +5,9 @@
 //! maintainer scripts, and `DEBIAN/conffiles`.
 //!
 //! It also knows how dpkg-deb stores the control area's modes
-//! (`member_mode`).
+//! (`member_mode`), and holds the one copy of Debian's name, version and
+//! architecture rules: Debian policy's stricter checks (used for
+//! `venvdeb.toml`, `init` and audit) are dpkg-deb's plus their extra.
 //!
 //! One check is ours, stricter than dpkg-deb: a maintainer script that is a
 //! regular file must start with `#!` (dpkg-deb accepts it; `dpkg -i` then
@@ -170,6 +172,39 @@ pub(crate) fn check_package_name(name: &str) -> Result<()> {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
     {
         bail!("package name '{name}' has characters that aren't lowercase alphanums or '-+.'");
+    }
+    Ok(())
+}
+
+/// Debian policy 5.6.1 on top of dpkg-deb's rule (`check_package_name`): at
+/// least two characters. The one name check of `venvdeb.toml`, `init`,
+/// relation fields and audit.
+pub(crate) fn check_policy_package_name(name: &str) -> Result<()> {
+    if name.len() < 2 || check_package_name(name).is_err() {
+        bail!(
+            "{name:?} is not a valid Debian package name (lowercase letters, digits, '+', '-', \
+             '.', at least 2 characters, starting with a letter or digit)"
+        );
+    }
+    Ok(())
+}
+
+/// A Debian architecture name as dpkg takes it: an alphanumeric, then
+/// lowercase letters, digits and `-`.
+pub(crate) fn is_architecture_name(a: &str) -> bool {
+    a.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && a.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Debian policy 5.6.12 on top of dpkg's rule (`check_version`): the epoch's
+/// colon is the only one.
+pub(crate) fn check_policy_version(v: &str) -> Result<()> {
+    check_version(v)?;
+    if v.split_once(':')
+        .is_some_and(|(_, rest)| rest.contains(':'))
+    {
+        bail!("only one ':' (the epoch) is allowed");
     }
     Ok(())
 }
@@ -426,6 +461,27 @@ mod tests {
         ] {
             assert_eq!(member_mode(mode, dir), want, "{mode:o} dir={dir}");
         }
+    }
+
+    #[test]
+    fn policy_names_and_versions() {
+        assert!(check_policy_package_name("demo-app").is_ok());
+        for bad in ["a", "-ab", "Ab", "a_b", "a b", "ä", ""] {
+            assert!(check_policy_package_name(bad).is_err(), "{bad}");
+        }
+        // dpkg-deb takes a one-letter name; policy does not.
+        check_package_name("a").unwrap();
+        for good in ["amd64", "all", "arm64", "x32"] {
+            assert!(is_architecture_name(good), "{good}");
+        }
+        for bad in ["", "-amd64", "AMD64", "am_d64"] {
+            assert!(!is_architecture_name(bad), "{bad}");
+        }
+        // dpkg-deb takes a second colon in the upstream version; policy does not.
+        check_version("1:2:3").unwrap();
+        let e = format!("{:#}", check_policy_version("1:2:3").unwrap_err());
+        assert!(e.contains("only one ':'"), "{e}");
+        check_policy_version("1:2.0~rc1-1+deb12u1").unwrap();
     }
 
     #[test]

@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use super::hashio::hex;
 use super::manifest::{FileEntry, Manifest, MANIFEST_NAME};
+use crate::deb::control;
 
 /// One difference between the installed files and the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -361,7 +362,7 @@ pub(crate) fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Man
         Ok(None)
     };
     if !target.starts_with('/') {
-        if !crate::config::is_valid_package_name(target) {
+        if control::check_policy_package_name(target).is_err() {
             bail!("{target:?} is neither a Debian package name nor an absolute venv prefix");
         }
         let Some(path) = in_doc_dir(target)? else {
@@ -381,7 +382,7 @@ pub(crate) fn locate_manifest(root: &Path, target: &str) -> Result<(PathBuf, Man
     let mut names: Vec<String> = fs::read_dir(&docs_dir)
         .with_context(|| format!("reading {}", docs.display()))?
         .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
-        .filter(|n| crate::config::is_valid_package_name(n))
+        .filter(|n| control::check_policy_package_name(n).is_ok())
         .collect();
     names.sort();
     for name in names {
@@ -410,12 +411,7 @@ pub(crate) fn check_manifest_md5(
 ) -> Result<Option<Finding>> {
     let name = &m.package.name;
     let arch = &m.package.architecture;
-    if !crate::config::is_valid_package_name(name)
-        || arch.is_empty()
-        || !arch
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if control::check_policy_package_name(name).is_err() || !control::is_architecture_name(arch) {
         bail!(
             "audit: the manifest names the package {name:?} (architecture {arch:?}): not a Debian package name and architecture"
         );

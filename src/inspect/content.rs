@@ -55,30 +55,6 @@ fn unified(path: &str, a: &[u8], b: &[u8]) -> (Option<String>, Option<String>) {
     }
 }
 
-/// A temporary directory removed on drop (no extra crate for one use).
-struct Spool(PathBuf);
-
-impl Spool {
-    fn new() -> Result<Spool> {
-        let base = std::env::temp_dir();
-        for n in 0..1000u32 {
-            let p = base.join(format!("venvdeb-diff-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(Spool(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
-            }
-        }
-        anyhow::bail!("cannot create a temporary directory in {}", base.display())
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The key `view` gives the n-th occurrence of a path.
 fn occurrence_key(seen: &mut BTreeMap<String, usize>, path: &str) -> String {
     let n = seen.entry(path.to_string()).or_insert(0);
@@ -127,7 +103,7 @@ pub(crate) fn content_diffs(
         }
     }
     if !wanted.is_empty() {
-        let spool = Spool::new()?;
+        let spool = crate::atomic::TempDir::new("venvdeb-diff")?;
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut seen = BTreeMap::new();
         read_deb_file(path_a, |part, entry, reader| {
@@ -136,7 +112,7 @@ pub(crate) fn content_diffs(
             }
             let key = occurrence_key(&mut seen, &entry.path);
             if entry.kind == Kind::File && wanted.contains(&key) {
-                let file = spool.0.join(names.len().to_string());
+                let file = spool.path().join(names.len().to_string());
                 let mut f = std::fs::File::create(&file)
                     .with_context(|| format!("writing {}", file.display()))?;
                 std::io::copy(&mut reader.take(CONTENT_LIMIT), &mut f)

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::hashio::HashReader;
 use super::tarstream::{self, Entry, Trailer};
+use crate::encoding::Hashing;
 
 /// Which tar inside the package an entry comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,7 +148,7 @@ pub(crate) fn read_deb<R: Read>(
     reader: R,
     mut visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
 ) -> Result<DebSummary> {
-    let mut r = HashReader::new(reader);
+    let mut r = Hashing::new(reader);
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
         .context("not a Debian package: too short for an ar archive")?;
@@ -206,7 +206,7 @@ pub(crate) fn read_deb<R: Read>(
         if index == 0 && name != "debian-binary" {
             bail!("not a Debian package: first ar member is {name:?}, not debian-binary");
         }
-        let mut body = HashReader::new(r.by_ref().take(size));
+        let mut body = Hashing::new(r.by_ref().take(size));
         let part = if name.starts_with("control.tar") {
             Some((Part::Control, codec_of(&name, "control.tar")?))
         } else if name.starts_with("data.tar") {
@@ -223,7 +223,7 @@ pub(crate) fn read_deb<R: Read>(
         if let Some((part, codec)) = part {
             let what = format!("ar member {name} (offset {offset})");
             // Buffer the decompressed stream: the tar reader asks for 512 bytes at a time.
-            let mut tar = HashReader::new(io::BufReader::with_capacity(
+            let mut tar = Hashing::new(io::BufReader::with_capacity(
                 1 << 16,
                 decompressor(codec, &mut body).with_context(|| what.clone())?,
             ));
@@ -232,7 +232,7 @@ pub(crate) fn read_deb<R: Read>(
             // Whatever the decompressor still yields is past the tar's end.
             io::copy(&mut tar, &mut io::sink())
                 .with_context(|| format!("{what}: decompressing ({})", codec.name()))?;
-            let (tar_sha256, tar_length) = tar.finish();
+            let (tar_sha256, tar_length) = tar.finish_hex();
             let trailing_compressed =
                 io::copy(&mut body, &mut io::sink()).with_context(|| format!("reading {what}"))?;
             tars.push(TarMember {
@@ -247,7 +247,7 @@ pub(crate) fn read_deb<R: Read>(
         }
         io::copy(&mut body, &mut io::sink())
             .with_context(|| format!("reading ar member {name}"))?;
-        let (sha, got) = body.finish();
+        let (sha, got) = body.finish_hex();
         if got != size {
             bail!("truncated ar member {name} at offset {offset}: header says {size} bytes, file has {got}");
         }
@@ -270,7 +270,7 @@ pub(crate) fn read_deb<R: Read>(
             bail!("not a Debian package: no {} member", part.name());
         }
     }
-    let (sha256, size) = r.finish();
+    let (sha256, size) = r.finish_hex();
     Ok(DebSummary {
         sha256,
         size,

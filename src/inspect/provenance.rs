@@ -193,9 +193,59 @@ pub(crate) fn statement_for_build(
     compression: crate::deb::Compression,
 ) -> Result<Vec<u8>> {
     let manifest = Manifest::from_json(manifest_json).context("reading back the manifest")?;
-    let (sums_sha256, _) = super::hashio::sha256_file(sums)?;
     let (manifest_sha256, _) =
         super::hashio::sha256_reader(manifest_json).context("hashing the manifest")?;
+    statement_of(
+        deb,
+        deb_sha256,
+        &manifest,
+        manifest_sha256,
+        sums,
+        compression_name(compression),
+    )
+}
+
+/// `venvdeb provenance DEB --sums FILE`: the statement of a package already
+/// written (by `venvdeb build`, or by dh_builddeb after dh_venvdeb), from
+/// its own bytes — the manifest it carries, its data.tar compression, its
+/// sha256 — and the signed list it was built from. For a package `venvdeb
+/// build` wrote, the bytes are the statement the build wrote beside it.
+pub(crate) fn statement_for_deb(deb: &Path, sums: &Path) -> Result<Vec<u8>> {
+    let facts = super::rebuild::read_facts(deb)?;
+    let m = &facts.manifest.package;
+    let control = (&facts.package, &facts.version, &facts.architecture);
+    if control != (&m.name, &m.version, &m.architecture) {
+        anyhow::bail!(
+            "{}: the control file says {} {} {}, its manifest {} {} {}: not the package the manifest was written for",
+            deb.display(),
+            control.0,
+            control.1,
+            control.2,
+            m.name,
+            m.version,
+            m.architecture
+        );
+    }
+    let (deb_sha256, _) = super::hashio::sha256_file(deb)?;
+    statement_of(
+        deb,
+        &deb_sha256,
+        &facts.manifest,
+        facts.manifest_sha256.clone(),
+        sums,
+        facts.data_codec.name(),
+    )
+}
+
+fn statement_of(
+    deb: &Path,
+    deb_sha256: &str,
+    manifest: &Manifest,
+    manifest_sha256: String,
+    sums: &Path,
+    compression: &str,
+) -> Result<Vec<u8>> {
+    let (sums_sha256, _) = super::hashio::sha256_file(sums)?;
     let deb_name = deb
         .file_name()
         .and_then(|n| n.to_str())
@@ -204,10 +254,10 @@ pub(crate) fn statement_for_build(
     Ok(statement(&Facts {
         deb_name,
         deb_sha256: deb_sha256.to_string(),
-        manifest: &manifest,
+        manifest,
         manifest_sha256,
         sums_sha256,
-        compression: compression_name(compression).into(),
+        compression: compression.into(),
         release: host_release(),
     }))
 }

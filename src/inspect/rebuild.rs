@@ -8,7 +8,8 @@
 //! For `rebuild --check DEB --index URL` (no configuration at hand),
 //! [`reconstruct_config`] writes the `venvdeb.toml` the package implies:
 //! control fields (Maintainer, Description, Section, Priority, Homepage and
-//! the other relation fields except the generated Depends), the copyright
+//! the other relation fields; of Depends, what follows the generated
+//! part), the copyright
 //! file, `debian/changelog` (from `changelog.Debian.gz`), the launchers
 //! linked into `/usr/bin` (`expose`), the prefix, interpreter, bytecode
 //! mode and SBOM from the package, and a hash-pinned lock naming exactly
@@ -24,6 +25,7 @@ use super::controlfile::parse_fields;
 use super::debreader::{read_deb_file, Codec, Part};
 use super::hashio::sha256_file;
 use super::manifest::{manifest_path, Manifest};
+use super::sbom::SystemModule;
 
 /// Largest manifest read from a package.
 const MANIFEST_LIMIT: u64 = 256 << 20;
@@ -36,23 +38,48 @@ pub(crate) struct DebFacts {
     pub architecture: String,
     pub data_codec: Codec,
     pub manifest: Manifest,
+    /// sha256 of the manifest's bytes (uncompressed, had dh_compress
+    /// gzipped it), as the provenance statement names it.
+    pub manifest_sha256: String,
+    /// What the package says about how it was configured.
+    implied: Implied,
 }
 
-/// Read a venvdeb-built package's control fields, data.tar compression and
-/// manifest. A package without a manifest is an error.
+/// What the package says about how it was configured (for
+/// [`reconstruct_config`]).
+#[derive(Debug, Clone, Default)]
+struct Implied {
+    control: Vec<(String, String)>,
+    copyright: Option<Vec<u8>>,
+    changelog_gz: Option<Vec<u8>>,
+    /// `/usr/bin/<name>` → link target.
+    usr_bin: Vec<(String, String)>,
+    postinst: bool,
+    sbom: bool,
+}
+
+/// Read a venvdeb-built package's control fields, data.tar compression,
+/// manifest and what it implies about its configuration, in one pass. A
+/// package without a manifest is an error.
 pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
     let mut control: Option<Vec<(String, String)>> = None;
     let mut manifest_bytes: Option<Vec<u8>> = None;
+    let mut imp = Implied::default();
     let summary = read_deb_file(deb, |part, entry, reader| {
+        let path = entry.path.as_str();
         match part {
-            Part::Control if entry.path == "./control" || entry.path == "control" => {
-                let mut text = String::new();
-                reader
-                    .take(1 << 20)
-                    .read_to_string(&mut text)
-                    .context("control is not UTF-8")?;
-                control = Some(parse_fields(&text));
-            }
+            Part::Control => match path.trim_start_matches("./") {
+                "control" => {
+                    let mut text = String::new();
+                    reader
+                        .take(1 << 20)
+                        .read_to_string(&mut text)
+                        .context("control is not UTF-8")?;
+                    control = Some(parse_fields(&text));
+                }
+                "postinst" => imp.postinst = true,
+                _ => {}
+            },
             Part::Data => {
                 let Some(fields) = &control else {
                     return Ok(());
@@ -61,11 +88,14 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
                     return Ok(());
                 };
                 let plain = format!(".{}", manifest_path(name));
-                if entry.path == plain {
-                    let mut buf = Vec::new();
-                    reader.take(MANIFEST_LIMIT).read_to_end(&mut buf)?;
-                    manifest_bytes = Some(buf);
-                } else if entry.path == format!("{plain}.gz") {
+                let mut read = || -> Result<Vec<u8>> {
+                    let mut b = Vec::new();
+                    reader.take(MANIFEST_LIMIT).read_to_end(&mut b)?;
+                    Ok(b)
+                };
+                if path == plain {
+                    manifest_bytes = Some(read()?);
+                } else if path == format!("{plain}.gz") {
                     // gzipped by dh_compress in a debhelper build
                     let mut buf = Vec::new();
                     flate2::read::GzDecoder::new(reader)
@@ -73,9 +103,21 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
                         .read_to_end(&mut buf)
                         .with_context(|| format!("decompressing {}", entry.path))?;
                     manifest_bytes = Some(buf);
+                } else if let Some(rest) = path.strip_prefix(&format!("./usr/share/doc/{name}/")) {
+                    match rest {
+                        "copyright" => imp.copyright = Some(read()?),
+                        "changelog.Debian.gz" => imp.changelog_gz = Some(read()?),
+                        super::sbom::SBOM_NAME => imp.sbom = true,
+                        _ => {}
+                    }
+                } else if let Some(name) = path.strip_prefix("./usr/bin/") {
+                    if let Some(target) = &entry.link {
+                        if !name.contains('/') {
+                            imp.usr_bin.push((name.to_string(), target.clone()));
+                        }
+                    }
                 }
             }
-            _ => {}
         }
         Ok(())
     })?;
@@ -98,6 +140,7 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
     };
     let manifest = Manifest::from_json(&bytes)
         .with_context(|| format!("{}: {}", deb.display(), manifest_path(&package)))?;
+    let manifest_sha256 = crate::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let data_codec = summary
         .tars
         .iter()
@@ -110,7 +153,40 @@ pub(crate) fn read_facts(deb: &Path) -> Result<DebFacts> {
         architecture: get("Architecture")?,
         data_codec,
         manifest,
+        manifest_sha256,
+        implied: Implied {
+            control: fields,
+            ..imp
+        },
     })
+}
+
+/// The configured part of a package's Depends. The build writes its own
+/// relationships first — the `python3 (…)` pins, `libc6 (>= …)`, the
+/// Debian packages of the manifest's system modules — then the
+/// configuration's `package.depends` as given; the configured part is what
+/// follows the leading generated entries. A configured Depends that itself
+/// starts with such an entry is guessed short; the rebuild is still
+/// compared byte for byte, so a wrong guess reports a difference, never a
+/// false match.
+fn configured_depends(depends: &str, system: &[SystemModule]) -> Option<String> {
+    let generated = |e: &str| {
+        e.starts_with("python3 (")
+            || e.starts_with("libc6 (")
+            || system.iter().any(|s| s.debian_package == e)
+    };
+    // The configured text is kept byte for byte from its first entry on.
+    let mut rest = depends;
+    loop {
+        let (entry, after) = rest.split_once(',').unwrap_or((rest, ""));
+        if !generated(entry.trim()) {
+            return Some(rest.trim().to_string()).filter(|r| !r.is_empty());
+        }
+        if after.is_empty() {
+            return None;
+        }
+        rest = after;
+    }
 }
 
 /// One way the inputs at hand are not the package's.
@@ -225,64 +301,6 @@ pub(crate) fn check_inputs_after(original: &Manifest, rebuilt: &Manifest) -> Vec
     out
 }
 
-/// What the package says about how it was configured.
-#[derive(Debug, Clone, Default)]
-struct Implied {
-    control: Vec<(String, String)>,
-    copyright: Option<Vec<u8>>,
-    changelog_gz: Option<Vec<u8>>,
-    /// `/usr/bin/<name>` → link target.
-    usr_bin: Vec<(String, String)>,
-    postinst: bool,
-    sbom: bool,
-}
-
-fn read_implied(deb: &Path, package: &str) -> Result<Implied> {
-    let mut out = Implied::default();
-    let doc = format!("./usr/share/doc/{package}/");
-    read_deb_file(deb, |part, entry, reader| {
-        let path = entry.path.as_str();
-        match part {
-            Part::Control => {
-                let name = path.trim_start_matches("./");
-                if name == "control" {
-                    let mut text = String::new();
-                    reader
-                        .take(1 << 20)
-                        .read_to_string(&mut text)
-                        .context("control is not UTF-8")?;
-                    out.control = parse_fields(&text);
-                } else if name == "postinst" {
-                    out.postinst = true;
-                }
-            }
-            Part::Data => {
-                if let Some(rest) = path.strip_prefix(&doc) {
-                    let mut read = || -> Result<Vec<u8>> {
-                        let mut b = Vec::new();
-                        reader.take(MANIFEST_LIMIT).read_to_end(&mut b)?;
-                        Ok(b)
-                    };
-                    match rest {
-                        "copyright" => out.copyright = Some(read()?),
-                        "changelog.Debian.gz" => out.changelog_gz = Some(read()?),
-                        super::sbom::SBOM_NAME => out.sbom = true,
-                        _ => {}
-                    }
-                } else if let Some(name) = path.strip_prefix("./usr/bin/") {
-                    if let Some(target) = &entry.link {
-                        if !name.contains('/') {
-                            out.usr_bin.push((name.to_string(), target.clone()));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 /// The inputs a reconstructed configuration points at.
 #[derive(Debug, Clone)]
 pub(crate) struct ReconstructInputs<'a> {
@@ -296,14 +314,13 @@ pub(crate) struct ReconstructInputs<'a> {
 /// Write `dir/venvdeb.toml` (and the files it names) for rebuilding `deb`
 /// from the inputs given; returns the configuration's path.
 pub(crate) fn reconstruct_config(
-    deb: &Path,
     facts: &DebFacts,
     inputs: &ReconstructInputs<'_>,
     dir: &Path,
 ) -> Result<PathBuf> {
     use toml::{Table, Value};
     let m = &facts.manifest;
-    let imp = read_implied(deb, &facts.package)?;
+    let imp = &facts.implied;
     let get = |k: &str| {
         imp.control
             .iter()
@@ -336,13 +353,14 @@ pub(crate) fn reconstruct_config(
         "architecture".into(),
         Value::String(facts.architecture.clone()),
     );
-    // Depends is generated by the build (and merged with any configured):
-    // not reconstructed.
+    // Depends: the build generates the leading part again; what follows it
+    // is the configuration's own.
     for (key, field) in crate::config::EXTRA_FIELDS {
-        if *key == "depends" {
-            continue;
-        }
-        if let Some(v) = get(field) {
+        let v = match *key {
+            "depends" => get(field).and_then(|d| configured_depends(&d, &m.system_modules)),
+            _ => get(field),
+        };
+        if let Some(v) = v {
             package.insert((*key).into(), Value::String(v));
         }
     }
@@ -444,6 +462,28 @@ mod tests {
     use super::super::manifest::{tests::sample, write_into};
     use super::*;
     use std::process::Command;
+
+    #[test]
+    fn configured_depends_is_what_follows_the_generated_entries() {
+        let d = "python3 (>= 3.11~), python3 (<< 3.12), libc6 (>= 2.17), adduser,foo (>= 1) | bar";
+        assert_eq!(
+            configured_depends(d, &[]).as_deref(),
+            Some("adduser,foo (>= 1) | bar")
+        );
+        assert_eq!(
+            configured_depends("python3 (>= 3.11~), python3 (<< 3.12)", &[]),
+            None
+        );
+        let yaml = SystemModule {
+            module: "yaml".into(),
+            file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
+            debian_package: "python3-yaml".into(),
+        };
+        assert_eq!(
+            configured_depends("python3 (>= 3.11~), python3-yaml, adduser", &[yaml]).as_deref(),
+            Some("adduser")
+        );
+    }
 
     #[test]
     fn facts_from_a_dpkg_deb_package_and_input_checks() {

@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::debreader::{read_deb_file, DebSummary, Part};
-use super::hashio::HashReader;
 use super::tarstream::{Entry, Kind};
+use crate::encoding::Hashing;
 
 /// Control files larger than this are hashed but not kept.
 pub(crate) const CONTROL_KEEP_LIMIT: u64 = 1 << 20;
@@ -69,7 +69,7 @@ pub(crate) fn read_view(path: &Path) -> Result<PackageView> {
         let mut sha256 = String::new();
         let mut kept = None;
         if entry.kind == Kind::File {
-            let mut h = HashReader::new(reader);
+            let mut h = Hashing::new(reader);
             if part == Part::Control && entry.size <= CONTROL_KEEP_LIMIT {
                 let mut buf = Vec::with_capacity(entry.size as usize);
                 h.read_to_end(&mut buf)?;
@@ -77,7 +77,7 @@ pub(crate) fn read_view(path: &Path) -> Result<PackageView> {
             } else {
                 std::io::copy(&mut h, &mut std::io::sink())?;
             }
-            sha256 = h.finish().0;
+            sha256 = h.finish_hex().0;
         }
         let info = EntryInfo {
             entry: entry.clone(),

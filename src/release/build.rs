@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::backend::{BackendEnv, HookRun};
-use super::{digest, normalize, pins, sdist};
+use super::{normalize, pins, sdist};
 use crate::wheel::markers::MarkerEnv;
 use crate::wheel::name::{canonical_version, WheelName};
 
@@ -25,36 +25,6 @@ pub(crate) struct BuildOptions {
     pub sde: u64,
     /// Cap on the bytes one sdist may unpack to.
     pub max_unpacked: u64,
-}
-
-/// A scratch directory removed when dropped.
-pub(crate) struct Scratch(PathBuf);
-
-impl Scratch {
-    pub(crate) fn new(prefix: &str) -> Result<Self> {
-        let base = std::env::temp_dir();
-        for i in 0..100u32 {
-            let p = base.join(format!("{prefix}-{}-{i}", std::process::id()));
-            match fs::create_dir(&p) {
-                Ok(()) => {
-                    digest::set_mode(&p, 0o700)?;
-                    return Ok(Self(p));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
-            }
-        }
-        bail!("cannot create a scratch directory in {}", base.display())
-    }
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// How a source tree is built, from `pyproject.toml` (PEP 517/518) or the
@@ -136,7 +106,7 @@ pub(crate) fn build(o: &BuildOptions) -> Result<Vec<PathBuf>> {
     if !o.output.is_dir() {
         bail!("--output {}: not a directory", o.output.display());
     }
-    let scratch = Scratch::new("venvdeb-wheels")?;
+    let scratch = crate::atomic::TempDir::new("venvdeb-wheels")?;
     let s = scratch.path();
     let pins = pins::read(&o.requirements)?;
     if pins.is_empty() {

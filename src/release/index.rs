@@ -73,7 +73,7 @@ fn page(title: &str, body: &str) -> String {
 fn project_page(name: &str, wheels: &[IndexedWheel]) -> String {
     let mut body = String::new();
     for w in wheels {
-        let md = digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&w.metadata));
+        let md = crate::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(&w.metadata));
         let rp = w
             .requires_python
             .as_ref()
@@ -113,7 +113,7 @@ fn scan(dir: &Path) -> Result<BTreeMap<String, Vec<IndexedWheel>>> {
             .or_default()
             .push(IndexedWheel {
                 file_name,
-                sha256: digest::hex(&contents.summary.sha256),
+                sha256: crate::encoding::hex(&contents.summary.sha256),
                 requires_python: contents.metadata.requires_python.clone(),
                 metadata,
             });
@@ -154,7 +154,7 @@ fn read_signed_list(
         indexed.insert(&w.file_name, &w.sha256);
     }
     for (name, entry) in &parsed.entries {
-        let listed = digest::hex(&entry.sha256);
+        let listed = crate::encoding::hex(&entry.sha256);
         match indexed.get(name.as_str()) {
             None => {
                 return Err(crate::exit::verification(format!(
@@ -187,53 +187,38 @@ pub(crate) fn write(dir: &Path, output: &Path, list: Option<SignedList<'_>>) -> 
     let projects = scan(dir)?;
     let signed = list.map(|l| read_signed_list(l, &projects)).transpose()?;
     fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
-    let pid = std::process::id();
-    let tmp = output.join(format!(".simple.venvdeb-tmp-{pid}"));
-    let _ = fs::remove_dir_all(&tmp);
-    let result = (|| -> Result<()> {
-        fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        write_file(&tmp.join("index.html"), root_page(&projects).as_bytes())?;
-        if let Some((sums_bytes, sig_bytes)) = &signed {
-            write_file(&tmp.join(SUMS_NAME), sums_bytes)?;
-            write_file(&tmp.join(SIGNATURE_NAME), sig_bytes)?;
-        }
-        for (name, wheels) in &projects {
-            let pd = tmp.join(name);
-            fs::create_dir(&pd).with_context(|| format!("creating {}", pd.display()))?;
-            write_file(
-                &pd.join("index.html"),
-                project_page(name, wheels).as_bytes(),
-            )?;
-            for w in wheels {
-                let dest = pd.join(&w.file_name);
-                let (sha, _) = digest::copy_hashed(&dir.join(&w.file_name), &dest)?;
-                if sha != w.sha256 {
-                    return Err(crate::exit::verification(format!(
-                        "{}: changed while indexing: sha256 was {}, now {sha}",
-                        dir.join(&w.file_name).display(),
-                        w.sha256
-                    )));
-                }
-                digest::set_mode(&dest, 0o644)?;
-                write_file(&pd.join(format!("{}.metadata", w.file_name)), &w.metadata)?;
-            }
-            digest::set_mode(&pd, 0o755)?;
-        }
-        digest::set_mode(&tmp, 0o755)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
     let dest = output.join("simple");
-    let old = output.join(format!(".simple.venvdeb-old-{pid}"));
-    if dest.exists() {
-        fs::rename(&dest, &old)
-            .with_context(|| format!("moving the old {} aside", dest.display()))?;
+    let tmp = crate::atomic::TempDir::beside(&dest)?;
+    let t = tmp.path();
+    write_file(&t.join("index.html"), root_page(&projects).as_bytes())?;
+    if let Some((sums_bytes, sig_bytes)) = &signed {
+        write_file(&t.join(SUMS_NAME), sums_bytes)?;
+        write_file(&t.join(SIGNATURE_NAME), sig_bytes)?;
     }
-    fs::rename(&tmp, &dest)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
-    let _ = fs::remove_dir_all(&old);
+    for (name, wheels) in &projects {
+        let pd = t.join(name);
+        fs::create_dir(&pd).with_context(|| format!("creating {}", pd.display()))?;
+        write_file(
+            &pd.join("index.html"),
+            project_page(name, wheels).as_bytes(),
+        )?;
+        for w in wheels {
+            let dest = pd.join(&w.file_name);
+            let (sha, _) = digest::copy_hashed(&dir.join(&w.file_name), &dest)?;
+            if sha != w.sha256 {
+                return Err(crate::exit::verification(format!(
+                    "{}: changed while indexing: sha256 was {}, now {sha}",
+                    dir.join(&w.file_name).display(),
+                    w.sha256
+                )));
+            }
+            digest::set_mode(&dest, 0o644)?;
+            write_file(&pd.join(format!("{}.metadata", w.file_name)), &w.metadata)?;
+        }
+        digest::set_mode(&pd, 0o755)?;
+    }
+    digest::set_mode(t, 0o755)?;
+    tmp.replace(&dest)?;
     Ok(projects.len())
 }
 

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{digest, sums};
+use super::sums;
 use crate::wheel::name::WheelName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,7 +38,7 @@ pub(crate) fn collect(dir: &Path) -> Result<Locked> {
     for (file_name, path) in sums::wheel_files(dir)? {
         let wn = WheelName::parse(&file_name).with_context(|| format!("{}", dir.display()))?;
         let name = wn.normalized_name();
-        let (sha256, size) = digest::sha256_file(&path)?;
+        let (sha256, size) = crate::encoding::sha256_file(&path)?;
         let entry = out
             .entry(name.clone())
             .or_insert_with(|| (wn.version.clone(), Vec::new()));

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use zip::write::SimpleFileOptions;
 
-use super::digest;
 use crate::atomic::AtomicFile;
 use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 use crate::wheel::contents::read_wheel;
@@ -162,7 +161,7 @@ pub(crate) fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Resu
         record.push_str(&format!(
             "{},sha256={},{}\n",
             csv_quote(name),
-            digest::b64url_nopad(&d),
+            crate::encoding::b64url_encode(&d),
             hw.len
         ));
     }

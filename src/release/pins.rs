@@ -6,7 +6,8 @@
 //! `#` comments. Markers, extras, ranges, URLs and options are refused: an
 //! input to a release build is one exact file.
 //!
-//! (The reader of the *wheel* lock, with markers, is `crate::verify`.)
+//! (The reader of the *wheel* lock, with markers, is `crate::verify`; both
+//! join lines and drop comments with `crate::verify::lock::logical_lines`.)
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -39,45 +40,22 @@ pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, Pin>> {
 /// Parse a pin list.
 pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, Pin>> {
     let mut pins = BTreeMap::new();
-    let mut logical = String::new();
-    let mut start = 0;
-    for (i, raw) in text.lines().enumerate() {
-        if logical.is_empty() {
-            start = i + 1;
-        }
-        let line = strip_comment(raw);
-        if let Some(cont) = line.strip_suffix('\\') {
-            logical.push_str(cont);
-            logical.push(' ');
-            continue;
-        }
-        logical.push_str(line);
-        let l = std::mem::take(&mut logical);
+    let (logical, unfinished) = crate::verify::lock::logical_lines(text);
+    for (i, (start, l)) in logical.iter().enumerate() {
         if l.trim().is_empty() {
             continue;
         }
-        let pin = parse_line(&l).with_context(|| format!("line {start}"))?;
+        if unfinished && i + 1 == logical.len() {
+            bail!("line {start}: file ends inside a `\\` continuation");
+        }
+        let pin = parse_line(l).with_context(|| format!("line {start}"))?;
         let key = normalize_name(&pin.name);
         if pins.contains_key(&key) {
             bail!("line {start}: {key} is pinned twice");
         }
         pins.insert(key, pin);
     }
-    if !logical.trim().is_empty() {
-        bail!("line {start}: file ends inside a `\\` continuation");
-    }
     Ok(pins)
-}
-
-fn strip_comment(line: &str) -> &str {
-    let mut prev_space = true;
-    for (i, c) in line.char_indices() {
-        if c == '#' && prev_space {
-            return &line[..i];
-        }
-        prev_space = c.is_whitespace();
-    }
-    line
 }
 
 fn parse_line(line: &str) -> Result<Pin> {

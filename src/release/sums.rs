@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::digest;
-
 /// The `*.whl` files directly in `dir`, sorted bytewise by file name. Names
 /// that are not UTF-8 or that `sha256sum` would have to escape (newline,
 /// backslash) are errors.
@@ -52,7 +50,7 @@ pub(crate) fn wheel_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 pub(crate) fn render(dir: &Path) -> Result<String> {
     let mut text = String::new();
     for (name, path) in wheel_files(dir)? {
-        let (hex, _) = digest::sha256_file(&path)?;
+        let (hex, _) = crate::encoding::sha256_file(&path)?;
         text.push_str(&format!("{hex}  {name}\n"));
     }
     Ok(text)

@@ -1,12 +1,14 @@
 //! The `[inputs]` table of `venvdeb.toml`: where the wheelhouse, lock, signed
 //! list, signature and keyring are, the signature threshold and the
 //! uncompressed-size cap; plus the target interpreter from `[venv] python`
-//! (the same keys `crate::config` accepts). A minimal reader of just that
-//! (the rest of the file is `crate::config`'s); relative paths are resolved
-//! against the directory holding the file.
+//! (the same keys `crate::config` accepts). `RawInputs` is the one reader of
+//! `[inputs]`, used by `crate::config` too (the rest of the file is
+//! `crate::config`'s); relative paths are resolved against the directory
+//! holding the file.
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use serde::Deserialize;
 
 /// The `[inputs]` values, each optional (flags may supply or override them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,17 +27,66 @@ pub(crate) struct InputsTable {
     pub max_signature_age: Option<u64>,
 }
 
-const KEYS: &[&str] = &[
-    "wheelhouse",
-    "lock",
-    "sums",
-    "signature",
-    "keyring",
-    "threshold",
-    "max-uncompressed",
-    "at",
-    "max-signature-age",
-];
+/// `[inputs]` as written: the one reader of that table, for `crate::config`
+/// (which then requires the five paths) and `venvdeb verify` (where flags
+/// may supply them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawInputs {
+    wheelhouse: Option<PathBuf>,
+    lock: Option<PathBuf>,
+    sums: Option<PathBuf>,
+    signature: Option<PathBuf>,
+    keyring: Option<PathBuf>,
+    threshold: Option<usize>,
+    max_uncompressed: Option<u64>,
+    at: Option<String>,
+    max_signature_age: Option<String>,
+}
+
+impl RawInputs {
+    /// Relative paths joined to `base`, times and ages parsed (errors name
+    /// the key as `inputs.<key>`).
+    pub(crate) fn resolve(self, base: &Path) -> Result<InputsTable> {
+        let path = |k: &str, p: Option<PathBuf>| match p {
+            Some(p) if p.as_os_str().is_empty() => bail!("inputs.{k} must not be empty"),
+            p => Ok(p.map(|p| base.join(p))),
+        };
+        Ok(InputsTable {
+            wheelhouse: path("wheelhouse", self.wheelhouse)?,
+            lock: path("lock", self.lock)?,
+            sums: path("sums", self.sums)?,
+            signature: path("signature", self.signature)?,
+            keyring: path("keyring", self.keyring)?,
+            threshold: self.threshold,
+            python: None,
+            max_uncompressed: self.max_uncompressed,
+            at: (self.at.as_deref())
+                .map(crate::verify::signature::parse_time)
+                .transpose()
+                .context("inputs.at")?,
+            max_signature_age: (self.max_signature_age.as_deref())
+                .map(crate::verify::signature::parse_duration)
+                .transpose()
+                .context("inputs.max-signature-age")?,
+        })
+    }
+}
+
+/// What `venvdeb verify` reads of a configuration file (other tables and
+/// keys are `crate::config`'s).
+#[derive(Deserialize)]
+struct VerifyView {
+    #[serde(default)]
+    inputs: RawInputs,
+    #[serde(default)]
+    venv: VenvPython,
+}
+
+#[derive(Default, Deserialize)]
+struct VenvPython {
+    python: Option<PathBuf>,
+}
 
 impl InputsTable {
     /// Read `[inputs]` from a TOML file (an absent table gives all `None`).
@@ -47,87 +98,17 @@ impl InputsTable {
 
     /// Parse TOML text; relative paths are joined to `base`.
     pub(crate) fn parse(text: &str, base: &Path) -> Result<InputsTable> {
-        let doc: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
-        let python = match doc.get("venv").and_then(|v| v.get("python")) {
-            None => None,
-            Some(v) => {
-                let p = PathBuf::from(v.as_str().context("venv.python must be a string")?);
-                if !p.is_absolute() {
-                    bail!(
-                        "venv.python {:?} must be an absolute path",
-                        p.display().to_string()
-                    );
-                }
-                Some(p)
-            }
-        };
-        let Some(t) = doc.get("inputs") else {
-            return Ok(InputsTable {
-                python,
-                ..InputsTable::default()
-            });
-        };
-        let t = t.as_table().context("`inputs` must be a table")?;
-        for k in t.keys() {
-            if !KEYS.contains(&k.as_str()) {
-                bail!("unknown key {k:?} (known: {})", KEYS.join(", "));
-            }
+        let view: VerifyView =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+        if let Some(p) = view.venv.python.as_ref().filter(|p| !p.is_absolute()) {
+            bail!(
+                "venv.python {:?} must be an absolute path",
+                p.display().to_string()
+            );
         }
-        let path = |k: &str| -> Result<Option<PathBuf>> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(v) => {
-                    let s = v
-                        .as_str()
-                        .with_context(|| format!("{k} must be a string"))?;
-                    if s.is_empty() {
-                        bail!("{k} must not be empty");
-                    }
-                    Ok(Some(base.join(s)))
-                }
-            }
-        };
-        let int = |k: &str| -> Result<Option<u64>> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(v) => {
-                    let n = v
-                        .as_integer()
-                        .with_context(|| format!("{k} must be an integer"))?;
-                    Ok(Some(
-                        u64::try_from(n).with_context(|| format!("{k} must not be negative"))?,
-                    ))
-                }
-            }
-        };
-        let text = |k: &str| -> Result<Option<&str>> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(v) => Ok(Some(
-                    v.as_str()
-                        .with_context(|| format!("{k} must be a string"))?,
-                )),
-            }
-        };
         Ok(InputsTable {
-            wheelhouse: path("wheelhouse")?,
-            lock: path("lock")?,
-            sums: path("sums")?,
-            signature: path("signature")?,
-            keyring: path("keyring")?,
-            threshold: int("threshold")?.map(|n| n as usize),
-            python,
-            max_uncompressed: int("max-uncompressed")?,
-            at: text("at")?
-                .map(crate::verify::signature::parse_time)
-                .transpose()
-                .context("at")?,
-            max_signature_age: text("max-signature-age")?
-                .map(crate::verify::signature::parse_duration)
-                .transpose()
-                .context("max-signature-age")?,
+            python: view.venv.python,
+            ..view.inputs.resolve(base)?
         })
     }
 }

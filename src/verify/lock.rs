@@ -77,15 +77,16 @@ const HARMLESS_OPTIONS: &[&str] = &[
     "--pre",
 ];
 
-/// Parse pip's requirements format with every requirement pinned and hashed.
-pub(crate) fn parse_requirements(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
-    // Join continuation lines, remembering where each logical line starts.
+/// The logical lines of a requirements file, as pip joins them: comments
+/// (`#` at the start or after whitespace) dropped, `\` continuations joined;
+/// each with the number of the line it starts on, and whether the file ends
+/// inside a continuation. (The release side's pin lists read the same way.)
+pub(crate) fn logical_lines(text: &str) -> (Vec<(usize, String)>, bool) {
     let mut logical: Vec<(usize, String)> = Vec::new();
     let mut cur: Option<(usize, String)> = None;
     for (i, raw) in text.split('\n').enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (start, mut acc) = cur.take().unwrap_or((i + 1, String::new()));
-        // Comments: `#` at the start or after whitespace.
         let line = strip_comment(raw);
         if let Some(body) = line.strip_suffix('\\') {
             acc.push_str(body);
@@ -96,9 +97,14 @@ pub(crate) fn parse_requirements(text: &str, what: &str) -> Result<Vec<LockedReq
             logical.push((start, acc));
         }
     }
-    if let Some(c) = cur {
-        logical.push(c);
-    }
+    let unfinished = cur.is_some();
+    logical.extend(cur);
+    (logical, unfinished)
+}
+
+/// Parse pip's requirements format with every requirement pinned and hashed.
+pub(crate) fn parse_requirements(text: &str, what: &str) -> Result<Vec<LockedRequirement>> {
+    let (logical, _) = logical_lines(text);
     let mut reqs = Vec::new();
     for (line, text) in logical {
         let origin = format!("{what} line {line}");

@@ -149,17 +149,14 @@ impl Report {
                 s.push_str(&format!("not selected by the lock (left alone): {u}\n"));
             }
         }
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let count = crate::exit::count;
         s.push_str(&format!(
-            "verified {} wheel{} ({} bytes, {} uncompressed) for {} requirement{}; {} signer{}\n",
-            self.wheels,
-            plural(self.wheels),
+            "verified {} ({} bytes, {} uncompressed) for {}; {}\n",
+            count(self.wheels, "wheel"),
             self.bytes,
             self.uncompressed_bytes,
-            self.requirements.len(),
-            plural(self.requirements.len()),
-            self.signers.len(),
-            plural(self.signers.len())
+            count(self.requirements.len(), "requirement"),
+            count(self.signers.len(), "signer")
         ));
         s
     }

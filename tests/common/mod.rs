@@ -204,3 +204,30 @@ pub fn chroot_tarball(release: &str, extra: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Validate an in-toto statement against the in-toto Statement v1 and SLSA
+/// Provenance v1 schemas (fixtures/intoto/) with Debian's
+/// python3-jsonschema; Err(message) when one refuses it.
+pub fn validate_intoto(doc: &Path) -> Result<(), String> {
+    let script = r#"
+import json, sys
+import jsonschema
+doc = json.load(open(sys.argv[1]))
+for path in sys.argv[2:]:
+    schema = json.load(open(path))
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.Draft7Validator(schema).validate(doc)
+print("valid")
+"#;
+    let o = run(Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(doc)
+        .arg(repo().join("fixtures/intoto/statement-v1.schema.json"))
+        .arg(repo().join("fixtures/intoto/provenance-v1.schema.json")));
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
