@@ -10,6 +10,7 @@
 pub(crate) mod ar;
 pub(crate) mod compress;
 pub(crate) mod control;
+mod read_ahead;
 pub(crate) mod tar;
 pub(crate) mod walk;
 
@@ -120,12 +121,19 @@ pub(crate) struct DataSummary {
 
 /// Regular files of a tree whose bytes are not on disk: `venvdeb build`
 /// leaves each wheel entry in its wheel, and the tree holds an empty
-/// placeholder with the entry's final name and mode.
-pub(crate) trait DataSource {
+/// placeholder with the entry's final name and mode. Shared by the reading
+/// threads, each with its own [`SourceReader`].
+pub(crate) trait DataSource: Sync {
     /// The real size of the file at `path` when its bytes come from here
     /// (`None`: read the file itself).
     fn size(&self, path: &Path) -> Option<u64>;
-    /// Write exactly that many bytes of the file at `path` into `out`,
+    /// A reader for one thread (its own open files).
+    fn reader(&self) -> Box<dyn SourceReader + '_>;
+}
+
+/// One thread's access to a [`DataSource`].
+pub(crate) trait SourceReader {
+    /// Write exactly the listed bytes of the file at `path` into `out`,
     /// failing if they are not what was planned.
     fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()>;
 }
@@ -139,6 +147,13 @@ impl DataSource for OnDisk {
     fn size(&self, _: &Path) -> Option<u64> {
         None
     }
+    fn reader(&self) -> Box<dyn SourceReader + '_> {
+        Box::new(OnDisk)
+    }
+}
+
+#[cfg(test)]
+impl SourceReader for OnDisk {
     fn write(&mut self, path: &Path, _: &mut dyn Write) -> Result<()> {
         bail!("internal: no other source for {}", path.display())
     }
@@ -146,110 +161,90 @@ impl DataSource for OnDisk {
 
 /// The .deb of the tree at `root` in one read of its data: the data member
 /// is compressed first (into an unlinked temporary file in `scratch`, as
-/// dpkg-deb compresses it to a temporary file), computing on the way each
-/// file's md5, Installed-Size and, with `leak`, failing when a file or
-/// symlink target contains those bytes. `control` then writes the control
-/// area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`); the control
-/// area is checked and the .deb assembled (`debian-binary`, `control.tar`,
-/// `data.tar`) in a temporary file beside `output` for the caller to commit.
-/// The bytes equal [`write_deb_uncommitted`]'s on the finished tree.
+/// dpkg-deb compresses it to a temporary file). `threads` reading threads
+/// take the regular files in archive order, each reading its file (from
+/// disk, or from `source`) in bounded chunks while computing its md5 and,
+/// with `leak`, failing when the file contains those bytes; the archive
+/// writer consumes the files strictly in order (so the bytes do not depend
+/// on `threads`), and a thread of its own compresses. Installed-Size and
+/// the symlinks' leak check come from the listing. `control` then writes
+/// the control area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`);
+/// the control area is checked and the .deb assembled (`debian-binary`,
+/// `control.tar`, `data.tar`) in a temporary file beside `output` for the
+/// caller to commit. The bytes equal [`write_deb_uncommitted`]'s on the
+/// finished tree (with the placeholders' real bytes).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_deb_data_first(
     root: &Path,
     output: &Path,
     opts: &DebOptions,
     scratch: &Path,
     leak: Option<&[u8]>,
-    source: &mut dyn DataSource,
+    source: &dyn DataSource,
+    threads: usize,
     control: impl FnOnce(&DataSummary) -> Result<()>,
 ) -> Result<crate::atomic::AtomicFile> {
     let opts = &effective(opts)?;
     check_output(root, output)?;
     let ext = opts.compression.extension();
     let data_name = format!("data.tar{ext}");
-    let data = unlinked_temp(scratch)?;
+    let needle = leak.filter(|n| !n.is_empty());
+    // The listing, in archive order, with the real sizes.
+    let mut entries = Vec::new();
     let mut summary = DataSummary::default();
-    let data = {
-        let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
-        let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let needle = leak.filter(|n| !n.is_empty());
-        let mut scanner = crate::normalize::LeakScanner::new(needle.unwrap_or_default());
-        let data_skip = Some(OsStr::new("DEBIAN"));
-        let out = BufWriter::with_capacity(256 * 1024, data);
-        let out = compress_tar(out, opts, |tar| {
-            walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
-                summary.installed_kib += match &e.kind {
-                    walk::EntryKind::Directory => 1,
-                    walk::EntryKind::File { .. } => 0, // below
-
-                    walk::EntryKind::Symlink { target } => (target.len() as u64).div_ceil(1024),
-                    walk::EntryKind::HardLink { .. } => 0,
-                };
-                let rel = || e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
-                match &e.kind {
-                    walk::EntryKind::File { size } => {
-                        use md5::{Digest, Md5};
-                        let elsewhere = source.size(&e.path);
-                        let listed = elsewhere.unwrap_or(*size);
-                        summary.installed_kib += listed.div_ceil(1024);
-                        let mut h = Md5::new();
-                        scanner.reset();
-                        let mut observe = |chunk: &[u8]| {
-                            h.update(chunk);
-                            if let Some(n) = needle {
-                                if scanner.feed(chunk) {
-                                    bail!(
-                                        "{} contains the build directory {:?}: refusing to \
-                                         package a build path",
-                                        e.path.display(),
-                                        String::from_utf8_lossy(n)
-                                    );
-                                }
-                            }
-                            Ok(())
-                        };
-                        match elsewhere {
-                            None => tar.append_observed(e, &mut observe)?,
-                            Some(listed) => {
-                                if *size != 0 {
-                                    bail!(
-                                        "{}: expected an empty placeholder, found {size} bytes",
-                                        e.path.display()
-                                    );
-                                }
-                                let mut e = e.clone();
-                                e.kind = walk::EntryKind::File { size: listed };
-                                tar.append_with(&e, &mut observe, &mut |out| {
-                                    source.write(&e.path, out)
-                                })?;
-                            }
-                        }
-                        files.push((rel(), h.finalize().into()));
-                        return Ok(());
+    let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let data_skip = Some(OsStr::new("DEBIAN"));
+    walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
+        let mut e = e.clone();
+        let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
+        let mut from_source = false;
+        summary.installed_kib += match &mut e.kind {
+            walk::EntryKind::Directory => 1,
+            walk::EntryKind::File { size } => {
+                if let Some(listed) = source.size(&e.path) {
+                    if *size != 0 {
+                        bail!(
+                            "{}: expected an empty placeholder, found {size} bytes",
+                            e.path.display()
+                        );
                     }
-                    walk::EntryKind::Symlink { target } => {
-                        if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
-                            bail!(
-                                "{} points into the build directory ({})",
-                                e.path.display(),
-                                String::from_utf8_lossy(target)
-                            );
-                        }
-                    }
-                    walk::EntryKind::HardLink { target } => {
-                        let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
-                        links.push((rel(), t));
-                    }
-                    walk::EntryKind::Directory => {}
+                    *size = listed;
+                    from_source = true;
                 }
-                tar.append(e)
-            })
-        })
-        .with_context(|| format!("building {data_name}"))?;
-        summary.md5sums = md5sums_text(root, files, links)?;
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("writing {data_name}"))?
-    };
+                size.div_ceil(1024)
+            }
+            walk::EntryKind::Symlink { target } => {
+                if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
+                    bail!(
+                        "{} points into the build directory ({})",
+                        e.path.display(),
+                        String::from_utf8_lossy(target)
+                    );
+                }
+                (target.len() as u64).div_ceil(1024)
+            }
+            walk::EntryKind::HardLink { target } => {
+                let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
+                links.push((rel, t));
+                0
+            }
+        };
+        entries.push((e, from_source));
+        Ok(())
+    })
+    .with_context(|| format!("building {data_name}"))?;
+    let data = unlinked_temp(scratch)?;
+    let out = BufWriter::with_capacity(256 * 1024, data);
+    let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
+    let out = compress_tar(out, opts, |tar| {
+        read_ahead::archive(tar, &entries, source, needle, threads, &mut files)
+    })
+    .with_context(|| format!("building {data_name}"))?;
+    summary.md5sums = md5sums_text(root, files, links)?;
+    let data = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("writing {data_name}"))?;
     control(&summary)?;
     let info = control::check(root)?;
     for w in &info.warnings {
@@ -695,11 +690,14 @@ mod tests {
     /// disk-walking versions (`package::md5sums`, `installed_size`) compute.
     #[test]
     fn data_first_equals_the_disk_writer() {
-        for c in [
-            Compression::Xz,
-            Compression::Zstd,
-            Compression::Gzip,
-            Compression::None,
+        // Every compressor, and one, two and five reading threads.
+        for (c, threads) in [
+            (Compression::Xz, 2),
+            (Compression::Zstd, 1),
+            (Compression::Zstd, 5),
+            (Compression::Gzip, 2),
+            (Compression::None, 1),
+            (Compression::None, 5),
         ] {
             let d = tempfile::tempdir().unwrap();
             let root = rich_tree(d.path());
@@ -719,7 +717,8 @@ mod tests {
                 &opts,
                 d.path(),
                 Some(b"/nowhere"),
-                &mut OnDisk,
+                &OnDisk,
+                threads,
                 |s| {
                     fs::write(root.join("DEBIAN/control"), CONTROL)?;
                     fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
@@ -736,7 +735,10 @@ mod tests {
             assert_eq!(seen.installed_kib + debian_kib, want_kib, "{c:?}");
             let two = d.path().join("two.deb");
             build_deb(&root, &two, &opts).unwrap();
-            assert!(fs::read(&one).unwrap() == fs::read(&two).unwrap(), "{c:?}");
+            assert!(
+                fs::read(&one).unwrap() == fs::read(&two).unwrap(),
+                "{c:?}, {threads} threads"
+            );
             // The unlinked scratch file is gone.
             let left: Vec<_> = fs::read_dir(d.path())
                 .unwrap()
@@ -759,7 +761,7 @@ mod tests {
             ..Default::default()
         };
         let ours = d.path().join("ours.deb");
-        write_deb_data_first(&root, &ours, &opts, d.path(), None, &mut OnDisk, |s| {
+        write_deb_data_first(&root, &ours, &opts, d.path(), None, &OnDisk, 2, |s| {
             fs::write(root.join("DEBIAN/control"), CONTROL)?;
             fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
             Ok(())
@@ -813,7 +815,8 @@ mod tests {
                 &opts,
                 d.path(),
                 Some(needle),
-                &mut OnDisk,
+                &OnDisk,
+                2,
                 |_| {
                     called = true;
                     Ok(())

@@ -84,7 +84,7 @@ pub(crate) fn build(
     };
     let mut report = stage(cfg, &root, &opts, sde)?;
     // Each wheel entry's bytes go from its wheel straight into data.tar.
-    let mut wheel_bytes = crate::venv::deferred::WheelBytes::new(
+    let wheel_bytes = crate::venv::deferred::WheelBytes::new(
         std::mem::take(&mut report.deferred),
         &report.venv_python,
     );
@@ -152,7 +152,8 @@ pub(crate) fn build(
         },
         &staging.0,
         Some(needle),
-        &mut wheel_bytes,
+        &wheel_bytes,
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         write_control,
     )?;
     // The provenance statement names the .deb by its sha256.

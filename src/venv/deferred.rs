@@ -9,22 +9,23 @@
 //! the sha256 and size computed when the installer planned them. Any
 //! difference fails the build: the outputs are uncommitted temporary files.
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::Result;
-use sha2::{Digest, Sha256};
-
-use crate::encoding::hex;
+use super::install::copy_installed;
+use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::wheel::archive::{Expected, WheelArchive};
+use anyhow::Result;
 
 /// One installed file whose bytes stay in its wheel until archived.
 #[derive(Debug, Clone)]
 pub(crate) struct Deferred {
     /// The placeholder in the staging tree.
     pub path: PathBuf,
-    pub wheel: PathBuf,
+    /// Shared by the entries of one wheel.
+    pub wheel: Arc<Path>,
     /// The cap on uncompressed sizes the wheel was verified with.
     pub max_uncompressed: u64,
     /// The entry's index in the central directory, and its name.
@@ -43,13 +44,14 @@ pub(crate) struct Deferred {
     pub check_sha256: bool,
 }
 
-/// Open archives kept at most, not to run out of file descriptors.
-const MAX_OPEN: usize = 128;
+/// Open archives kept (most recently used first): consecutive files of
+/// the archive mostly come from one wheel, and each open archive holds its
+/// central directory in memory.
+const MAX_OPEN: usize = 8;
 
 /// The deferred files of a build, by placeholder path.
 pub(crate) struct WheelBytes {
     files: HashMap<PathBuf, Deferred>,
-    open: HashMap<PathBuf, WheelArchive>,
     /// `#!<prefix>/bin/python` for scripts.
     python: String,
 }
@@ -58,7 +60,6 @@ impl WheelBytes {
     pub(crate) fn new(files: impl IntoIterator<Item = Deferred>, python: &str) -> WheelBytes {
         WheelBytes {
             files: files.into_iter().map(|d| (d.path.clone(), d)).collect(),
-            open: HashMap::new(),
             python: python.to_string(),
         }
     }
@@ -69,20 +70,41 @@ impl crate::deb::DataSource for WheelBytes {
         self.files.get(path).map(|d| d.size)
     }
 
+    fn reader(&self) -> Box<dyn crate::deb::SourceReader + '_> {
+        Box::new(WheelReader {
+            bytes: self,
+            open: Vec::new(),
+        })
+    }
+}
+
+/// One reading thread's open wheels.
+pub(crate) struct WheelReader<'a> {
+    bytes: &'a WheelBytes,
+    /// Most recently used first.
+    open: Vec<(Arc<Path>, WheelArchive)>,
+}
+
+impl crate::deb::SourceReader for WheelReader<'_> {
     fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()> {
-        let Some(d) = self.files.get(path) else {
+        let Some(d) = self.bytes.files.get(path) else {
             anyhow::bail!("internal: {} is not a deferred file", path.display());
         };
-        if !self.open.contains_key(&d.wheel) {
-            if self.open.len() >= MAX_OPEN {
-                self.open.clear();
+        match self.open.iter().position(|(w, _)| *w == d.wheel) {
+            Some(0) => {}
+            Some(i) => {
+                let hit = self.open.remove(i);
+                self.open.insert(0, hit);
             }
-            let ar = WheelArchive::open(&d.wheel, d.max_uncompressed)?;
-            self.open.insert(d.wheel.clone(), ar);
+            None => {
+                let ar = WheelArchive::open(&d.wheel, d.max_uncompressed)?;
+                self.open.truncate(MAX_OPEN - 1);
+                self.open.insert(0, (d.wheel.clone(), ar));
+            }
         }
-        let ar = self.open.get_mut(&d.wheel).expect("just opened");
-        let python = &self.python;
-        let (sha, size) = ar.with_entry(d.entry_index, d.expected.clone(), |entry, r| {
+        let ar = &mut self.open[0].1;
+        let python = &self.bytes.python;
+        let found = ar.with_entry(d.entry_index, d.expected.clone(), |entry, r| {
             if entry.name != d.entry_name {
                 return Err(verification(format!(
                     "{}: expected entry {:?} at #{}, found {:?} (file changed after verification)",
@@ -92,50 +114,29 @@ impl crate::deb::DataSource for WheelBytes {
                     entry.name
                 )));
             }
-            let mut w = Checking {
-                out,
-                hash: d.check_sha256.then(Sha256::new),
-                size: 0,
-            };
-            if d.script {
-                let mut br = BufReader::with_capacity(1 << 16, r);
-                super::install::copy_script(&mut br, &mut w, python)?;
-            } else {
-                std::io::copy(r, &mut w)?;
+            if !d.check_sha256 {
+                // The entry reader checks the RECORD hash, the tar writer
+                // the size.
+                copy_installed(r, out, d.script, python)?;
+                return Ok(None);
             }
-            Ok((w.hash.map(|h| <[u8; 32]>::from(h.finalize())), w.size))
+            let mut w = Hashing::new(out);
+            copy_installed(r, &mut w, d.script, python)?;
+            let (sha, size, _) = w.finish();
+            Ok(Some((sha, size)))
         })?;
-        if size != d.size || sha.is_some_and(|s| s != d.sha256) {
-            return Err(verification(format!(
-                "{}: {}: expected sha256 {} ({} bytes) as planned, found {} ({size} bytes) (file changed after verification)",
-                d.wheel.display(),
-                d.entry_name,
-                hex(&d.sha256),
-                d.size,
-                sha.map_or_else(|| "-".to_string(), |s| hex(&s)),
-            )));
+        if let Some((sha, size)) = found {
+            if size != d.size || sha != d.sha256 {
+                return Err(verification(format!(
+                    "{}: {}: expected sha256 {} ({} bytes) as planned, found {} ({size} bytes) (file changed after verification)",
+                    d.wheel.display(),
+                    d.entry_name,
+                    hex(&d.sha256),
+                    d.size,
+                    hex(&sha),
+                )));
+            }
         }
         Ok(())
-    }
-}
-
-/// Passes bytes on, counting them and (optionally) hashing them.
-struct Checking<'a> {
-    out: &'a mut dyn Write,
-    hash: Option<Sha256>,
-    size: u64,
-}
-
-impl Write for Checking<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        if let Some(h) = &mut self.hash {
-            h.update(&buf[..n]);
-        }
-        self.size += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
     }
 }

@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
-use crate::encoding::{b64url_encode as b64url, hex, hex_decode};
+use crate::encoding::{b64url_encode as b64url, hex, hex_decode, Hashing};
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 use crate::wheel::record::csv_quote;
@@ -119,25 +119,6 @@ impl DistInstall {
             files: Vec::new(),
             deferred: Vec::new(),
         })
-    }
-}
-
-/// A writer that hashes and counts what goes through it.
-struct HashingWriter<W: Write> {
-    inner: W,
-    hash: Sha256,
-    size: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -299,24 +280,15 @@ impl<'a> Installer<'a> {
         };
         self.check_claimed(&rel, dist)?;
         let file = self.create(&rel, executable || is_script)?;
-        let mut w = HashingWriter {
-            inner: std::io::BufWriter::with_capacity(1 << 16, file),
-            hash: Sha256::new(),
-            size: 0,
-        };
+        let mut w = Hashing::new(std::io::BufWriter::with_capacity(1 << 16, file));
         let ctx = || format!("{}: installing {entry} as {rel}", dist.wheel);
-        if is_script {
-            let mut br = BufReader::with_capacity(1 << 16, reader);
-            copy_script(&mut br, &mut w, &self.layout.python).with_context(ctx)?;
-        } else {
-            std::io::copy(reader, &mut w).with_context(ctx)?;
-        }
+        copy_installed(reader, &mut w, is_script, &self.layout.python).with_context(ctx)?;
         w.flush().with_context(ctx)?;
-        let digest = hex(&w.hash.finalize());
+        let (digest, size) = w.finish_hex();
         dist.files.push(InstalledFile {
             rel,
             sha256: digest,
-            size: w.size,
+            size,
             from_wheel: true,
         });
         Ok(())
@@ -507,6 +479,7 @@ impl<'a> Installer<'a> {
         let record_name = format!("{di}/RECORD");
         let exempt = [format!("{di}/RECORD.jws"), format!("{di}/RECORD.p7s")];
         let entries = ar.entries().to_vec();
+        let wheel_path: std::sync::Arc<std::path::Path> = wheel.path().into();
         let mut listed = 0usize;
         let mut record_seen = false;
         for (index, entry) in entries.iter().enumerate() {
@@ -557,17 +530,10 @@ impl<'a> Installer<'a> {
                 None => {
                     let python = &self.layout.python;
                     let (h, n) = ar.with_entry(index, expected.clone(), |_, r| {
-                        let mut w = HashingWriter {
-                            inner: std::io::sink(),
-                            hash: Sha256::new(),
-                            size: 0,
-                        };
-                        if is_script {
-                            copy_script(&mut BufReader::with_capacity(1 << 16, r), &mut w, python)?;
-                        } else {
-                            std::io::copy(r, &mut w)?;
-                        }
-                        Ok((<[u8; 32]>::from(w.hash.finalize()), w.size))
+                        let mut w = Hashing::new(std::io::sink());
+                        copy_installed(r, &mut w, is_script, python)?;
+                        let (h, n, _) = w.finish();
+                        Ok((h, n))
                     })?;
                     (h, n, true)
                 }
@@ -580,7 +546,7 @@ impl<'a> Installer<'a> {
             });
             dist.deferred.push(super::deferred::Deferred {
                 path: self.layout.on_disk(&rel),
-                wheel: wheel.path().to_path_buf(),
+                wheel: wheel_path.clone(),
                 max_uncompressed: wheel.max_uncompressed(),
                 entry_index: index,
                 entry_name: entry.name.clone(),
@@ -611,6 +577,21 @@ pub(crate) struct Planned {
     dist: DistInstall,
     console: Vec<(String, String)>,
     gui: Vec<(String, String)>,
+}
+
+/// Copy an entry's bytes as they are installed: a `.data/scripts` file
+/// (`script`) with its `#!python` first line rewritten, anything else as is.
+pub(crate) fn copy_installed(
+    r: &mut dyn Read,
+    mut w: &mut dyn Write,
+    script: bool,
+    python: &str,
+) -> std::io::Result<()> {
+    if script {
+        copy_script(&mut BufReader::with_capacity(1 << 16, r), &mut w, python)
+    } else {
+        std::io::copy(r, &mut w).map(|_| ())
+    }
 }
 
 /// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
@@ -987,14 +968,15 @@ mod tests {
                 tree.keys().collect::<Vec<_>>(),
                 written_tree.keys().collect::<Vec<_>>()
             );
-            let mut src = super::super::deferred::WheelBytes::new(deferred.clone(), &l2.python);
+            let src = super::super::deferred::WheelBytes::new(deferred.clone(), &l2.python);
+            let mut reader = src.reader();
             for d in &deferred {
                 let rel = d.path.strip_prefix(tmp.path()).unwrap();
                 assert_eq!(std::fs::metadata(&d.path).unwrap().len(), 0);
                 assert_eq!(mode(&d.path), mode(&written_tmp.path().join(rel)));
                 assert_eq!(src.size(&d.path), Some(d.size));
                 let mut bytes = Vec::new();
-                src.write(&d.path, &mut bytes).unwrap();
+                reader.write(&d.path, &mut bytes).unwrap();
                 assert!(
                     bytes == written_tree[rel.to_str().unwrap()],
                     "{}",
@@ -1015,7 +997,8 @@ mod tests {
                 let n = raw.len();
                 raw[n / 3] ^= 0x40;
                 std::fs::write(w.path(), raw).unwrap();
-                let mut src = super::super::deferred::WheelBytes::new(deferred, &l2.python);
+                drop(reader);
+                let src = super::super::deferred::WheelBytes::new(deferred, &l2.python);
                 let out = s.path().join("out");
                 std::fs::create_dir(&out).unwrap();
                 let opts = crate::deb::DebOptions {
@@ -1030,7 +1013,8 @@ mod tests {
                     &opts,
                     s.path(),
                     None,
-                    &mut src,
+                    &src,
+                    threads,
                     |_| {
                         called = true;
                         Ok(())

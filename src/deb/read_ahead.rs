@@ -1,0 +1,244 @@
+//! The reading threads of the one-pass data member
+//! ([`super::write_deb_data_first`]): `threads` workers take the regular
+//! files in archive order, each reading one file (from disk, or from the
+//! build's `DataSource`: inflated from its wheel) into bounded chunks sent
+//! through a channel of its own, computing its md5 and the build-path scan
+//! on the way; the archive writer consumes the files strictly in archive
+//! order, so the bytes never depend on the thread count or timing. Memory
+//! is bounded: at most `AHEAD` files past the one being archived are taken,
+//! each with at most `CHUNKS` chunks of `CHUNK` bytes waiting. The first
+//! failure in archive order is the one reported; it stops the workers.
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Condvar, Mutex};
+
+use anyhow::{bail, Context, Result};
+use md5::{Digest, Md5};
+
+use super::tar::TarWriter;
+use super::walk::{Entry, EntryKind};
+use super::DataSource;
+
+const CHUNK: usize = 256 << 10;
+const CHUNKS: usize = 4;
+const AHEAD: usize = 16;
+
+/// What a worker sends about its file.
+enum Msg {
+    Data(Vec<u8>),
+    Done([u8; 16]),
+    Failed(anyhow::Error),
+}
+
+/// How far the archive writer has got (files consumed), for the workers
+/// to stay at most `AHEAD` files ahead.
+struct Window {
+    consumed: Mutex<usize>,
+    moved: Condvar,
+}
+
+impl Window {
+    /// Wait until job `j` is within reach (or the pass stopped).
+    fn wait_for(&self, j: usize, stop: &AtomicBool) {
+        let mut c = self.consumed.lock().unwrap_or_else(|e| e.into_inner());
+        while j >= *c + AHEAD && !stop.load(Ordering::SeqCst) {
+            c = self.moved.wait(c).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn advance(&self) {
+        *self.consumed.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.moved.notify_all();
+    }
+}
+
+/// Archive `entries` (in order; `true` = the bytes come from `source`)
+/// into `tar`, pushing each regular file's archive name (without `./`) and
+/// md5 onto `files`.
+pub(super) fn archive<W: Write>(
+    tar: &mut TarWriter<W>,
+    entries: &[(Entry, bool)],
+    source: &dyn DataSource,
+    needle: Option<&[u8]>,
+    threads: usize,
+    files: &mut Vec<(Vec<u8>, [u8; 16])>,
+) -> Result<()> {
+    let jobs: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, (e, _))| matches!(e.kind, EntryKind::File { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let threads = threads.clamp(1, 16);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let window = Window {
+        consumed: Mutex::new(0),
+        moved: Condvar::new(),
+    };
+    let (hand_tx, hand_rx) = sync_channel::<(usize, Receiver<Msg>)>(AHEAD + threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let hand_tx = hand_tx.clone();
+            let (jobs, next, stop, window) = (&jobs, &next, &stop, &window);
+            s.spawn(move || {
+                let mut reader = source.reader();
+                loop {
+                    let j = next.fetch_add(1, Ordering::SeqCst);
+                    if j >= jobs.len() || stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    window.wait_for(j, stop);
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let (tx, rx) = sync_channel(CHUNKS);
+                    if hand_tx.send((j, rx)).is_err() {
+                        return;
+                    }
+                    let (e, from_source) = &entries[jobs[j]];
+                    let msg = match read_one(e, *from_source, reader.as_mut(), needle, &tx) {
+                        Ok(md5) => Msg::Done(md5),
+                        Err(err) => Msg::Failed(err),
+                    };
+                    let _ = tx.send(msg);
+                }
+            });
+        }
+        drop(hand_tx);
+        let mut pending: BTreeMap<usize, Receiver<Msg>> = BTreeMap::new();
+        let result = consume(tar, entries, &hand_rx, &mut pending, &window, files);
+        // Stop the workers: those waiting for room, for the window or
+        // for a handoff all return.
+        stop.store(true, Ordering::SeqCst);
+        window.moved.notify_all();
+        drop(pending);
+        drop(hand_rx);
+        result
+    })
+}
+
+fn consume<W: Write>(
+    tar: &mut TarWriter<W>,
+    entries: &[(Entry, bool)],
+    hand_rx: &Receiver<(usize, Receiver<Msg>)>,
+    pending: &mut BTreeMap<usize, Receiver<Msg>>,
+    window: &Window,
+    files: &mut Vec<(Vec<u8>, [u8; 16])>,
+) -> Result<()> {
+    let mut job = 0usize;
+    for (e, _) in entries {
+        if !matches!(e.kind, EntryKind::File { .. }) {
+            tar.append(e)?;
+            continue;
+        }
+        let rx = loop {
+            if let Some(rx) = pending.remove(&job) {
+                break rx;
+            }
+            match hand_rx.recv() {
+                Ok((k, rx)) => {
+                    pending.insert(k, rx);
+                }
+                Err(_) => bail!("internal: the reading threads stopped early"),
+            }
+        };
+        let mut md5 = None;
+        tar.append_with(e, &mut |_| Ok(()), &mut |out| loop {
+            match rx.recv() {
+                Ok(Msg::Data(v)) => out.write_all(&v)?,
+                Ok(Msg::Done(d)) => {
+                    md5 = Some(d);
+                    return Ok(());
+                }
+                Ok(Msg::Failed(err)) => return Err(err),
+                Err(_) => bail!("internal: a reading thread stopped"),
+            }
+        })?;
+        let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
+        files.push((rel, md5.context("internal: no md5")?));
+        window.advance();
+        job += 1;
+    }
+    Ok(())
+}
+
+/// Read one file into chunks on `tx`: its md5, and the scan for `needle`.
+fn read_one(
+    e: &Entry,
+    from_source: bool,
+    reader: &mut dyn super::SourceReader,
+    needle: Option<&[u8]>,
+    tx: &SyncSender<Msg>,
+) -> Result<[u8; 16]> {
+    let mut out = Chunks {
+        tx,
+        buf: Vec::with_capacity(CHUNK),
+        md5: Md5::new(),
+        scanner: crate::normalize::LeakScanner::new(needle.unwrap_or_default()),
+        leak: false,
+    };
+    let read = if from_source {
+        reader.write(&e.path, &mut out)
+    } else {
+        std::fs::File::open(&e.path)
+            .and_then(|mut f| std::io::copy(&mut f, &mut out))
+            .map(|_| ())
+            .with_context(|| format!("reading {}", e.path.display()))
+    };
+    if out.leak {
+        bail!(
+            "{} contains the build directory {:?}: refusing to package a build path",
+            e.path.display(),
+            String::from_utf8_lossy(needle.unwrap_or_default())
+        );
+    }
+    read?;
+    out.send()?;
+    Ok(out.md5.finalize().into())
+}
+
+/// A file's bytes on their way to the archive writer.
+struct Chunks<'a, 'n> {
+    tx: &'a SyncSender<Msg>,
+    buf: Vec<u8>,
+    md5: Md5,
+    scanner: crate::normalize::LeakScanner<'n>,
+    /// The needle was found (the write that found it failed).
+    leak: bool,
+}
+
+impl Chunks<'_, '_> {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(Msg::Data(chunk))
+            .map_err(|_| std::io::Error::other("the archive writer stopped"))
+    }
+}
+
+impl Write for Chunks<'_, '_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        let data = &data[..n];
+        self.md5.update(data);
+        if self.scanner.feed(data) {
+            self.leak = true;
+            return Err(std::io::Error::other("the build directory was found"));
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
