@@ -132,10 +132,24 @@ fn walk_dirs_post(p: &Path, f: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()
 /// Fail if any file's bytes or any symlink's target under `root` contain
 /// `needle` (e.g. the staging directory's absolute path). Streams each file.
 pub(crate) fn scan_for_leaks(root: &Path, needle: &[u8]) -> Result<()> {
+    scan_for_leaks_except(root, needle, &Default::default())
+}
+
+/// [`scan_for_leaks`], but the contents of the files in `scanned` are not
+/// read: their bytes were scanned on their way to disk (symlinks are always
+/// checked).
+pub(crate) fn scan_for_leaks_except(
+    root: &Path,
+    needle: &[u8],
+    scanned: &std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     if needle.is_empty() {
         return Ok(());
     }
     walk(root, &mut |p, md| {
+        if md.is_file() && scanned.contains(p) {
+            return Ok(());
+        }
         if md.file_type().is_symlink() {
             let t = std::fs::read_link(p).with_context(|| format!("reading {}", p.display()))?;
             if contains(t.as_os_str().as_encoded_bytes(), needle) {
@@ -227,6 +241,40 @@ impl<'n> LeakScanner<'n> {
             self.tail.drain(..drop);
         }
         false
+    }
+}
+
+/// A writer that scans what goes through it for a needle
+/// ([`LeakScanner`]) and refuses the write in which it is found
+/// (`found` then says why the write failed).
+pub(crate) struct ScanningWriter<'n, W: std::io::Write> {
+    pub inner: W,
+    scanner: LeakScanner<'n>,
+    pub found: bool,
+}
+
+impl<'n, W: std::io::Write> ScanningWriter<'n, W> {
+    /// An empty needle scans nothing.
+    pub(crate) fn new(inner: W, needle: &'n [u8]) -> Self {
+        ScanningWriter {
+            inner,
+            scanner: LeakScanner::new(needle),
+            found: false,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ScanningWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if self.scanner.feed(&buf[..n]) {
+            self.found = true;
+            return Err(std::io::Error::other("the build directory was found"));
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -334,8 +382,16 @@ mod tests {
         assert!(scan_for_leaks(d.path(), needle).is_err());
         std::fs::write(d.path().join("big"), b"clean").unwrap();
         scan_for_leaks(d.path(), needle).unwrap();
+        // A file scanned on its way to disk is not read again.
+        std::fs::write(d.path().join("big"), &big).unwrap();
+        let scanned = [d.path().join("big")].into_iter().collect();
+        scan_for_leaks_except(d.path(), needle, &scanned).unwrap();
+        std::fs::write(d.path().join("big"), b"clean").unwrap();
         std::os::unix::fs::symlink("/tmp/build-dir-XYZ/x", d.path().join("l")).unwrap();
         assert!(scan_for_leaks(d.path(), needle).is_err());
+        // Symlinks are always checked.
+        let scanned = [d.path().join("l")].into_iter().collect();
+        assert!(scan_for_leaks_except(d.path(), needle, &scanned).is_err());
     }
 
     #[test]

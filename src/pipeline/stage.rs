@@ -175,6 +175,11 @@ pub(crate) fn stage(
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
     installer.defer_wheel_bytes = opts.defer_wheel_bytes;
+    // The venv's files are scanned for the build path on their way to disk.
+    let scan_here = !opts.caller_scans_for_leaks && !opts.defer_wheel_bytes;
+    if scan_here {
+        installer.scan_for = Some(destdir.as_os_str().as_encoded_bytes().to_vec());
+    }
     // Every path claimed first (conflicts found in a fixed order), then the
     // wheels unzipped in parallel: the bytes written do not depend on it.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -203,8 +208,18 @@ pub(crate) fn stage(
         normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
         normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
     }
-    if !opts.caller_scans_for_leaks && !opts.defer_wheel_bytes {
-        normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
+    if scan_here {
+        // What the installer wrote was scanned as it was written: only the
+        // layout's files and the symlinks are left.
+        let scanned: std::collections::HashSet<std::path::PathBuf> = installed
+            .iter()
+            .flat_map(|(d, _)| d.files.iter().map(|f| layout.on_disk(&f.rel)))
+            .collect();
+        normalize::scan_for_leaks_except(
+            &venv_dir,
+            destdir.as_os_str().as_encoded_bytes(),
+            &scanned,
+        )?;
     }
 
     let mut signers: Vec<String> = wh.signers().to_vec();

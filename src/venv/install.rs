@@ -20,6 +20,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use super::layout::Layout;
 use super::scripts::{rewrite_first_line, EntryPoint};
 use crate::encoding::{b64url_encode as b64url, hex, hex_decode, Hashing};
+use crate::normalize::ScanningWriter;
 use crate::verify::VerifiedWheel;
 use crate::wheel::metadata::parse_entry_points;
 use crate::wheel::record::csv_quote;
@@ -86,6 +87,9 @@ pub(crate) struct Installer<'a> {
     /// for `#!python` scripts and non-sha256 RECORDs) for the .deb writer
     /// to stream from the wheel (`venvdeb build`).
     pub defer_wheel_bytes: bool,
+    /// Fail when a written file contains these bytes (the staging
+    /// directory's path), scanning them on their way to disk.
+    pub scan_for: Option<Vec<u8>>,
 }
 
 /// One distribution being installed.
@@ -146,6 +150,7 @@ impl<'a> Installer<'a> {
             owners,
             symlinks,
             defer_wheel_bytes: false,
+            scan_for: None,
         }
     }
 
@@ -280,11 +285,19 @@ impl<'a> Installer<'a> {
         };
         self.check_claimed(&rel, dist)?;
         let file = self.create(&rel, executable || is_script)?;
-        let mut w = Hashing::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        let needle = self.scan_for.as_deref().unwrap_or_default();
+        let mut w = ScanningWriter::new(
+            Hashing::new(std::io::BufWriter::with_capacity(1 << 16, file)),
+            needle,
+        );
         let ctx = || format!("{}: installing {entry} as {rel}", dist.wheel);
-        copy_installed(reader, &mut w, is_script, &self.layout.python).with_context(ctx)?;
-        w.flush().with_context(ctx)?;
-        let (digest, size) = w.finish_hex();
+        let copied =
+            copy_installed(reader, &mut w, is_script, &self.layout.python).and_then(|()| w.flush());
+        if w.found {
+            self.leak(&rel)?;
+        }
+        copied.with_context(ctx)?;
+        let (digest, size) = w.inner.finish_hex();
         dist.files.push(InstalledFile {
             rel,
             sha256: digest,
@@ -292,6 +305,23 @@ impl<'a> Installer<'a> {
             from_wheel: true,
         });
         Ok(())
+    }
+
+    /// With `scan_for`: fail if `bytes`, to be written at `rel`, contain it.
+    fn scan(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        match self.scan_for.as_deref() {
+            Some(n) if !n.is_empty() && crate::normalize::contains(bytes, n) => self.leak(rel),
+            _ => Ok(()),
+        }
+    }
+
+    /// The error for a file that would carry the build directory.
+    fn leak(&self, rel: &str) -> Result<()> {
+        bail!(
+            "{} contains the build directory {:?}: refusing to package a build path",
+            self.layout.on_disk(rel).display(),
+            String::from_utf8_lossy(self.scan_for.as_deref().unwrap_or_default())
+        )
     }
 
     /// `rel` must have been claimed by `dist`'s wheel.
@@ -375,6 +405,7 @@ impl<'a> Installer<'a> {
     ) -> Result<InstalledDist> {
         for (rel, _, bytes, executable) in self.generated_files(&dist, console, gui)? {
             self.check_claimed(&rel, &dist)?;
+            self.scan(&rel, &bytes)?;
             let mut f = self.create(&rel, executable)?;
             f.write_all(&bytes)
                 .with_context(|| format!("writing {}", self.layout.on_disk(&rel).display()))?;
@@ -388,6 +419,7 @@ impl<'a> Installer<'a> {
         let record_rel = self.record_rel(&dist);
         self.check_claimed(&record_rel, &dist)?;
         let record = render_record(&self.layout.purelib, &dist.files, &record_rel)?;
+        self.scan(&record_rel, record.as_bytes())?;
         let mut f = self.create(&record_rel, false)?;
         f.write_all(record.as_bytes())
             .with_context(|| format!("writing {record_rel}"))?;
@@ -1032,6 +1064,28 @@ mod tests {
                 assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
             }
         }
+    }
+
+    /// `scan_for`: a needle in a wheel's file is found as it is written
+    /// (also across the copy's buffers), naming the file; absent, nothing
+    /// is refused.
+    #[test]
+    fn leak_scanned_on_the_way_to_disk() {
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let tab = wheel(&wh, "tabulate-");
+        let (_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        ins.scan_for = Some(b"/nonexistent/build/dir".to_vec());
+        install_verified(&mut ins, tab).unwrap();
+        let (_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        ins.scan_for = Some(b"def tabulate(".to_vec());
+        let e = format!("{:#}", install_verified(&mut ins, tab).unwrap_err());
+        assert!(
+            e.contains("tabulate/__init__.py contains the build directory"),
+            "{e}"
+        );
     }
 
     fn setup() -> (tempfile::TempDir, Layout, Interpreter) {
