@@ -14,7 +14,11 @@
 #     into a `python3 -m venv --without-pip` venv (/usr/bin/python3; goal <= 0.35);
 #   - build (xz) / `dpkg-deb --root-owner-group -Zxz --build` of the package's
 #     own extracted tree (goal <= 1.05);
-#   - peak RSS of each.
+#   - peak RSS of each (and, in the phase lines, the build's peak RSS so far).
+#   ONLY=zstd,pip,xz,dpkg (any subset, comma-separated; default all) runs only
+#   those measurements, to fit the time left: a ratio is printed when both of
+#   its sides ran (dpkg-deb needs a venvdeb .deb to extract: the xz one, else
+#   one -Z zstd build made unmeasured).
 # The bench inputs are unsigned: the script writes sha256sums.txt and signs it
 # with the TEST-ONLY key fixtures/keys/test-key-a in a throwaway GNUPGHOME.
 # Usage: scripts/bench-build.sh [--large] [WHEELHOUSE]  (default:
@@ -115,48 +119,79 @@ if [ -n "$large" ]; then
       cut -d' ' -f$col "$work/runs.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
     done | tr '\n' ' '
   }
+  only=",${ONLY:-zstd,pip,xz,dpkg},"
+  want() { case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
   sync
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   export VENVDEB_TIMINGS=1
-  BEFORE_RUN="rm -rf '$work/zstd'"
-  set -- $(median zstd "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd")
-  build_zstd=$1 cpu_zstd=$2 rss_zstd=$3
-  BEFORE_RUN="rm -rf '$work/pipvenv'"
-  set -- $(median pip sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
-    PIP_FIND_LINKS= PIP_CONFIG_FILE=/dev/null /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' \
-    install --quiet --no-index --no-deps --no-compile --require-hashes \
-    --find-links '$app/wheelhouse' -r '$app/requirements.txt'")
-  pip=$1 cpu_pip=$2 rss_pip=$3
-  rm -rf "$work/pipvenv"
-  BEFORE_RUN="rm -rf '$work/xz'"
-  set -- $(median xz "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz")
-  build_xz=$1 cpu_xz=$2 rss_xz=$3
+  if want zstd; then
+    BEFORE_RUN="rm -rf '$work/zstd'"
+    set -- $(median zstd "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd")
+    build_zstd=$1 cpu_zstd=$2 rss_zstd=$3
+  fi
+  if want pip; then
+    BEFORE_RUN="rm -rf '$work/pipvenv'"
+    set -- $(median pip sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
+      PIP_FIND_LINKS= PIP_CONFIG_FILE=/dev/null /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' \
+      install --quiet --no-index --no-deps --no-compile --require-hashes \
+      --find-links '$app/wheelhouse' -r '$app/requirements.txt'")
+    pip=$1 cpu_pip=$2 rss_pip=$3
+    rm -rf "$work/pipvenv"
+  fi
+  if want xz; then
+    BEFORE_RUN="rm -rf '$work/xz'"
+    set -- $(median xz "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz")
+    build_xz=$1 cpu_xz=$2 rss_xz=$3
+  fi
   unset VENVDEB_TIMINGS
-  deb=$(ls "$work"/xz/*.deb)
-  dpkg-deb -R "$deb" "$work/tree"
-  BEFORE_RUN="rm -f '$work/dpkg.deb'"
-  set -- $(median dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
-    dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb")
-  dpkg=$1 cpu_dpkg=$2 rss_dpkg=$3
-  same=differ
-  cmp -s "$deb" "$work/dpkg.deb" && same=identical
-  echo "benchmark (large): $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, $(du -sm "$work/tree" | cut -f1) MB" \
-    "and $(find "$work/tree" -type f | wc -l) files installed, $(nproc) CPUs, median of $runs run(s);" \
+  same="not compared (no xz build)"
+  if want dpkg; then
+    deb=$(ls "$work"/xz/*.deb 2>/dev/null || true)
+    if [ -z "$deb" ]; then
+      deb=$(ls "$work"/zstd/*.deb 2>/dev/null || true)
+      if [ -z "$deb" ]; then
+        "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd" > /dev/null
+        deb=$(ls "$work"/zstd/*.deb)
+      fi
+    fi
+    dpkg-deb -R "$deb" "$work/tree"
+    BEFORE_RUN="rm -f '$work/dpkg.deb'"
+    set -- $(median dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
+      dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb")
+    dpkg=$1 cpu_dpkg=$2 rss_dpkg=$3
+    if want xz; then
+      same=differ
+      cmp -s "$deb" "$work/dpkg.deb" && same=identical
+    fi
+    size="$(du -sm "$work/tree" | cut -f1) MB and $(find "$work/tree" -type f | wc -l) files installed"
+  else
+    size="tree not extracted"
+  fi
+  echo "benchmark (large): $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, $size, $(nproc) CPUs," \
+    "median of $runs run(s) of: ${ONLY:-zstd,pip,xz,dpkg};" \
     "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "venvdeb's .deb and dpkg-deb's from the extracted tree: $same"
+  echo "venvdeb's .deb (xz) and dpkg-deb's from the extracted tree: $same"
   for n in zstd xz; do
+    want $n || continue
     echo "phase times, venvdeb build ($n), run 1:"
     sed -n 's/^venvdeb: timing: /  /p' "$work/$n.1.err"
   done
   header
-  row "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
-  row "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
-  row "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
-  row "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
-  ratio "build(zstd) / pip install" "$build_zstd" "$pip" "$cpu_zstd" "$cpu_pip" "<= 0.35"
-  ratio "build(xz) / dpkg-deb -Zxz" "$build_xz" "$dpkg" "$cpu_xz" "$cpu_dpkg" "<= 1.05"
-  awk -v a="$rss_xz" -v b="$rss_dpkg" \
-    'BEGIN {printf "peak RSS build(xz) / dpkg-deb:     %.2f  (goal <= 1.1); build(zstd): %d MB (goal < 200)\n", a/b, '"$rss_zstd"'/1024}'
+  want zstd && row "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
+  want pip && row "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
+  want xz && row "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
+  want dpkg && row "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
+  if want zstd && want pip; then
+    ratio "build(zstd) / pip install" "$build_zstd" "$pip" "$cpu_zstd" "$cpu_pip" "<= 0.35"
+  fi
+  if want xz && want dpkg; then
+    ratio "build(xz) / dpkg-deb -Zxz" "$build_xz" "$dpkg" "$cpu_xz" "$cpu_dpkg" "<= 1.05"
+    awk -v a="$rss_xz" -v b="$rss_dpkg" \
+      'BEGIN {printf "peak RSS build(xz) / dpkg-deb:     %.2f  (goal <= 1.1)\n", a/b}'
+  fi
+  if want zstd; then
+    awk -v a="$rss_zstd" 'BEGIN {printf "peak RSS build(zstd): %d MB (goal < 200)\n", a/1024}'
+  fi
   exit 0
 fi
 

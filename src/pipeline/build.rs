@@ -55,6 +55,19 @@ impl Drop for StagingDir {
     }
 }
 
+/// The output directory when the build created it: removed again (when
+/// still empty) unless the outputs were committed, so that a failed build
+/// leaves the output directory as it was — absent.
+struct CreatedDir(Option<PathBuf>);
+
+impl Drop for CreatedDir {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+}
+
 /// The .deb's file name: `<name>_<version without epoch>_<arch>.deb`.
 pub(crate) fn deb_file_name(cfg: &Config, arch: &str) -> String {
     format!(
@@ -112,6 +125,7 @@ pub(crate) fn build(
     // One read of every data file, on its way into data.tar: md5sums,
     // Installed-Size and no build path anywhere; then the control area from
     // what that read computed, and the .deb.
+    let mut created = CreatedDir((!output_dir.exists()).then(|| output_dir.clone()));
     std::fs::create_dir_all(&output_dir)
         .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let mut outputs = OutputSet::new();
@@ -184,6 +198,7 @@ pub(crate) fn build(
         )?;
     }
     let mut written = outputs.commit()?;
+    created.0 = None;
     let beside = written.split_off(1);
     drop(staging);
     t.done("commit outputs + remove staging");

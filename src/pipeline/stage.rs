@@ -139,7 +139,14 @@ pub(crate) fn stage(
     t.done("interpreter queries");
 
     // 1. Verify: nothing unverified goes on.
-    let wh = verify(&cfg.inputs.verify_inputs(env.clone()))?;
+    // (`build` inflates each installed entry once, checking it against the
+    // verified RECORD, as it packs it: verification need not inflate too.)
+    let inputs = cfg.inputs.verify_inputs(env.clone());
+    let wh = if opts.defer_wheel_bytes {
+        crate::verify::verify_for_build(&inputs)?
+    } else {
+        verify(&inputs)?
+    };
     t.done("verify");
 
     // 2. Plan: the best wheel per requirement, Requires-Python, the closure.

@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 
 use crate::exit::verification;
 use crate::wheel::archive::Entry;
-use crate::wheel::contents::{read_wheel, WheelContents};
+use crate::wheel::contents::{read_wheel, read_wheel_with, Depth, WheelContents};
 use crate::wheel::markers::MarkerEnv;
 use crate::wheel::metadata::{Metadata, WheelInfo};
 use crate::wheel::name::{canonical_version, Tag, WheelName};
@@ -400,7 +400,7 @@ fn hash_mismatch(
 
 /// Read every candidate wheel in parallel (all cores, each file read once);
 /// results in input order.
-fn read_all(paths: &[PathBuf], max: u64) -> Vec<Result<WheelContents>> {
+fn read_all(paths: &[PathBuf], max: u64, depth: Depth) -> Vec<Result<WheelContents>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -412,7 +412,7 @@ fn read_all(paths: &[PathBuf], max: u64) -> Vec<Result<WheelContents>> {
         std::cmp::Reverse(std::fs::metadata(&paths[i]).map(|m| m.len()).unwrap_or(0))
     });
     crate::workqueue::run(paths.len(), &order, threads, false, |i| {
-        read_wheel(&paths[i], max, None, |_, _| Ok(()))
+        read_wheel_with(&paths[i], max, None, depth, |_, _| Ok(()))
     })
     .into_iter()
     .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("wheel not read"))))
@@ -422,6 +422,19 @@ fn read_all(paths: &[PathBuf], max: u64) -> Vec<Result<WheelContents>> {
 /// Verify everything; return the verified wheelhouse or a
 /// `VerificationError` listing every problem found.
 pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
+    verify_with(inputs, Depth::Deep)
+}
+
+/// [`verify`] for `venvdeb build`, which inflates every installed entry
+/// once, checking it against the verified RECORD, as it packs it: the same
+/// checks, except that the wheels' entries other than the `.dist-info`
+/// files parsed here are not inflated now (`Depth::Light`: each wheel is
+/// still read whole, hashed and its layout checked).
+pub(crate) fn verify_for_build(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
+    verify_with(inputs, Depth::Light)
+}
+
+fn verify_with(inputs: &VerifyInputs, depth: Depth) -> Result<VerifiedWheelhouse> {
     // 1. Signature over the exact bytes of the sums file.
     let sums_bytes = read_small(&inputs.sums, "wheel list")?;
     let sums_name = inputs.sums.display().to_string();
@@ -514,7 +527,7 @@ pub fn verify(inputs: &VerifyInputs) -> Result<VerifiedWheelhouse> {
             Err(e) => errors.push(format!("{}: {e}", p.display())),
         }
     }
-    let results = read_all(&paths, inputs.max_uncompressed);
+    let results = read_all(&paths, inputs.max_uncompressed, depth);
     let mut contents: BTreeMap<usize, Result<WheelContents>> = BTreeMap::new();
     for (i, r) in readable.into_iter().zip(results) {
         contents.insert(i, r);

@@ -781,9 +781,30 @@ impl WheelArchive {
     /// none, or an error to refuse the entry). Whatever `f` leaves unread is
     /// read and checked after it returns. A mismatch makes the entry's reader
     /// fail at its end and the whole call return a `VerificationError`.
-    pub(crate) fn stream<E, F>(mut self, mut expect: E, mut f: F) -> Result<StreamSummary>
+    #[cfg(test)]
+    pub(crate) fn stream<E, F>(self, expect: E, f: F) -> Result<StreamSummary>
     where
         E: FnMut(&Entry) -> Result<Option<Expected>>,
+        F: FnMut(&Entry, &mut dyn Read) -> Result<()>,
+    {
+        self.stream_some(expect, |_| true, f)
+    }
+
+    /// [`stream`](Self::stream), inflating and checking only the entries
+    /// `inflate` selects: the others' compressed bytes are read (and
+    /// hashed with the whole file, and the layout checked) but neither
+    /// inflated nor checked against `expect`'s hash; `expect` is still
+    /// called for every entry (to refuse one), and `f` only for the
+    /// inflated ones.
+    pub(crate) fn stream_some<E, I, F>(
+        mut self,
+        mut expect: E,
+        inflate: I,
+        mut f: F,
+    ) -> Result<StreamSummary>
+    where
+        E: FnMut(&Entry) -> Result<Option<Expected>>,
+        I: Fn(&Entry) -> bool,
         F: FnMut(&Entry, &mut dyn Read) -> Result<()>,
     {
         let p = self.path.display().to_string();
@@ -805,6 +826,21 @@ impl WheelArchive {
             let expected = expect(entry)?;
             read_local_header(&mut r, entry, &mut pos)
                 .map_err(|m| verification(format!("{p}: {m}")))?;
+            if !inflate(entry) {
+                let n = io::copy(&mut (&mut r).take(entry.compressed_size), &mut io::sink())
+                    .with_context(|| format!("reading {p}"))?;
+                if n != entry.compressed_size {
+                    return Err(verification(format!(
+                        "{p}: {}: expected {} compressed bytes, found {n} (file truncated)",
+                        entry.name, entry.compressed_size
+                    )));
+                }
+                pos += n;
+                total += entry.uncompressed_size;
+                read_descriptor(&mut r, entry, &mut pos)
+                    .map_err(|m| verification(format!("{p}: {m}")))?;
+                continue;
+            }
             let fail = RefCell::new(None);
             let mut er = EntryReader::new(&mut r, entry, expected, &fail);
             let res = f(entry, &mut er);

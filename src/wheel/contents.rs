@@ -58,6 +58,35 @@ pub(crate) fn read_wheel<F>(
 where
     F: FnMut(&Entry, &mut dyn Read) -> Result<()>,
 {
+    read_wheel_with(path, max_uncompressed, expect_record, Depth::Deep, f)
+}
+
+/// How much of a wheel [`read_wheel_with`] inflates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Every entry inflated and checked against RECORD (`venvdeb verify`,
+    /// the installer).
+    Deep,
+    /// Only the `.dist-info` files parsed here (WHEEL, METADATA, RECORD,
+    /// entry_points.txt) inflated and checked; every other entry is read
+    /// compressed — the whole file still hashed and its layout checked
+    /// (`venvdeb build`, which inflates and checks each installed entry
+    /// against the verified RECORD as it packs it: one inflation instead of
+    /// two).
+    Light,
+}
+
+/// [`read_wheel`] at a chosen [`Depth`].
+pub(crate) fn read_wheel_with<F>(
+    path: &Path,
+    max_uncompressed: u64,
+    expect_record: Option<&[u8; 32]>,
+    depth: Depth,
+    f: F,
+) -> Result<WheelContents>
+where
+    F: FnMut(&Entry, &mut dyn Read) -> Result<()>,
+{
     let p = path.display().to_string();
     let fname = path
         .file_name()
@@ -182,7 +211,8 @@ where
         format!("{dist_info}/RECORD.p7s"),
     ];
     let record_len = record_bytes.len() as u64;
-    let summary = archive.stream(
+    let parsed = [&wheel_name, &meta_name, &record_name, &ep_name];
+    let summary = archive.stream_some(
         |e| {
             if e.name == record_name {
                 return Ok(Some(Expected {
@@ -207,6 +237,7 @@ where
                 e.name
             )))
         },
+        |e| depth == Depth::Deep || parsed.contains(&&e.name),
         f,
     )?;
     Ok(WheelContents {
