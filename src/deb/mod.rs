@@ -194,44 +194,51 @@ pub(crate) fn write_deb_data_first(
     let mut summary = DataSummary::default();
     let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let data_skip = Some(OsStr::new("DEBIAN"));
-    walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
-        let mut e = e.clone();
-        let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
-        let mut from_source = false;
-        summary.installed_kib += match &mut e.kind {
-            walk::EntryKind::Directory => 1,
-            walk::EntryKind::File { size } => {
-                if let Some(listed) = source.size(&e.path) {
-                    if *size != 0 {
+    let placeholder = |p: &Path| source.size(p).is_some();
+    walk::walk_with(
+        root,
+        data_skip,
+        walk::Order::SymlinksLast,
+        &placeholder,
+        &mut |e| {
+            let mut e = e.clone();
+            let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
+            let mut from_source = false;
+            summary.installed_kib += match &mut e.kind {
+                walk::EntryKind::Directory => 1,
+                walk::EntryKind::File { size } => {
+                    if let Some(listed) = source.size(&e.path) {
+                        if *size != 0 {
+                            bail!(
+                                "{}: expected an empty placeholder, found {size} bytes",
+                                e.path.display()
+                            );
+                        }
+                        *size = listed;
+                        from_source = true;
+                    }
+                    size.div_ceil(1024)
+                }
+                walk::EntryKind::Symlink { target } => {
+                    if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
                         bail!(
-                            "{}: expected an empty placeholder, found {size} bytes",
-                            e.path.display()
+                            "{} points into the build directory ({})",
+                            e.path.display(),
+                            String::from_utf8_lossy(target)
                         );
                     }
-                    *size = listed;
-                    from_source = true;
+                    (target.len() as u64).div_ceil(1024)
                 }
-                size.div_ceil(1024)
-            }
-            walk::EntryKind::Symlink { target } => {
-                if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
-                    bail!(
-                        "{} points into the build directory ({})",
-                        e.path.display(),
-                        String::from_utf8_lossy(target)
-                    );
+                walk::EntryKind::HardLink { target } => {
+                    let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
+                    links.push((rel, t));
+                    0
                 }
-                (target.len() as u64).div_ceil(1024)
-            }
-            walk::EntryKind::HardLink { target } => {
-                let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
-                links.push((rel, t));
-                0
-            }
-        };
-        entries.push((e, from_source));
-        Ok(())
-    })
+            };
+            entries.push((e, from_source));
+            Ok(())
+        },
+    )
     .with_context(|| format!("building {data_name}"))?;
     let data = unlinked_temp(scratch)?;
     let out = BufWriter::with_capacity(256 * 1024, data);

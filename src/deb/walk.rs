@@ -70,6 +70,20 @@ pub(crate) fn walk(
     order: Order,
     visit: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<()> {
+    walk_with(root, skip_top, order, &|_| false, visit)
+}
+
+/// [`walk`], where the regular files `placeholder` selects are never hard
+/// links, whatever their link count: `venvdeb build`'s empty placeholders
+/// are links to one empty file, each standing for its own file whose bytes
+/// are elsewhere (`super::DataSource`).
+pub(crate) fn walk_with(
+    root: &Path,
+    skip_top: Option<&OsStr>,
+    order: Order,
+    placeholder: &dyn Fn(&Path) -> bool,
+    visit: &mut dyn FnMut(&Entry) -> Result<()>,
+) -> Result<()> {
     let meta = fs::metadata(root)
         .with_context(|| format!("walking {}: cannot stat it", root.display()))?;
     if !meta.is_dir() {
@@ -77,6 +91,7 @@ pub(crate) fn walk(
     }
     let mut w = Walker {
         visit,
+        placeholder,
         symlinks: Vec::new(),
         defer: order == Order::SymlinksLast,
         first_names: HashMap::new(),
@@ -110,6 +125,7 @@ type Inode = Option<(u64, u64)>;
 
 struct Walker<'a> {
     visit: &'a mut dyn FnMut(&Entry) -> Result<()>,
+    placeholder: &'a dyn Fn(&Path) -> bool,
     symlinks: Vec<(Entry, Inode)>,
     defer: bool,
     first_names: HashMap<(u64, u64), Vec<u8>>,
@@ -124,7 +140,8 @@ impl Walker<'_> {
         kind: EntryKind,
     ) -> Result<()> {
         let deferred = self.defer && matches!(kind, EntryKind::Symlink { .. });
-        let inode = (!meta.is_dir() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
+        let inode = (!meta.is_dir() && meta.nlink() > 1 && !(self.placeholder)(&path))
+            .then(|| (meta.dev(), meta.ino()));
         let entry = Entry {
             name,
             path,

@@ -93,6 +93,7 @@ pub(crate) fn build(
         caller_scans_for_leaks: true,
         install_docs: true,
         defer_wheel_bytes: true,
+        placeholder_templates: Some(staging.0.join("placeholders")),
         ..StageOptions::default()
     };
     let mut report = stage(cfg, &root, &opts, sde)?;

@@ -36,6 +36,9 @@ pub(crate) struct StageOptions {
     /// `venvdeb stage` needs the real files). Implies
     /// `caller_scans_for_leaks`.
     pub defer_wheel_bytes: bool,
+    /// With `defer_wheel_bytes`: a directory outside `destdir` for the
+    /// placeholders' empty templates (they are hard links to them).
+    pub placeholder_templates: Option<std::path::PathBuf>,
 }
 
 /// What staging produced and what the package needs.
@@ -182,6 +185,9 @@ pub(crate) fn stage(
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
     installer.defer_wheel_bytes = opts.defer_wheel_bytes;
+    if let Some(dir) = &opts.placeholder_templates {
+        installer.placeholders = Some(crate::venv::deferred::Placeholders::new(dir)?);
+    }
     // The venv's files are scanned for the build path on their way to disk.
     let scan_here = !opts.caller_scans_for_leaks && !opts.defer_wheel_bytes;
     if scan_here {

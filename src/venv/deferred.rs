@@ -11,13 +11,14 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::install::copy_installed;
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::wheel::archive::{Expected, WheelArchive};
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// One installed file whose bytes stay in its wheel until archived.
 #[derive(Debug, Clone)]
@@ -42,6 +43,67 @@ pub(crate) struct Deferred {
     /// entries without a sha256 RECORD hash, which the entry reader does
     /// not cover).
     pub check_sha256: bool,
+}
+
+/// The empty placeholders of a build: hard links to one empty file per
+/// mode (0644, 0755) in a directory outside the package tree, instead of
+/// an inode each (tens of thousands of new inodes cost far more, on ext4
+/// after many deletions much more). A template that reaches the link limit
+/// is replaced by a new one. The .deb writer does not treat them as hard
+/// links (`deb::walk::walk_with`).
+pub(crate) struct Placeholders {
+    dir: PathBuf,
+    /// The current template per mode (0644, 0755).
+    current: Mutex<[Option<PathBuf>; 2]>,
+    made: AtomicUsize,
+}
+
+impl Placeholders {
+    /// Templates go into `dir` (created; it must not be in the package).
+    pub(crate) fn new(dir: &Path) -> Result<Placeholders> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Placeholders {
+            dir: dir.to_path_buf(),
+            current: Mutex::new([None, None]),
+            made: AtomicUsize::new(0),
+        })
+    }
+
+    /// An empty placeholder at `path` (which must not exist).
+    pub(crate) fn make(&self, path: &Path, executable: bool) -> Result<()> {
+        let i = usize::from(executable);
+        loop {
+            let template = {
+                let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+                match &cur[i] {
+                    Some(t) => t.clone(),
+                    None => {
+                        use std::os::unix::fs::OpenOptionsExt;
+                        let n = self.made.fetch_add(1, Ordering::SeqCst);
+                        let t = self.dir.join(format!("empty-{i}-{n}"));
+                        std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .mode(if executable { 0o755 } else { 0o644 })
+                            .open(&t)
+                            .with_context(|| format!("creating {}", t.display()))?;
+                        cur[i] = Some(t.clone());
+                        t
+                    }
+                }
+            };
+            match std::fs::hard_link(&template, path) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EMLINK) => {
+                    let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+                    if cur[i].as_ref() == Some(&template) {
+                        cur[i] = None;
+                    }
+                }
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+    }
 }
 
 /// Open archives kept (most recently used first): consecutive files of

@@ -87,6 +87,9 @@ pub(crate) struct Installer<'a> {
     /// for `#!python` scripts and non-sha256 RECORDs) for the .deb writer
     /// to stream from the wheel (`venvdeb build`).
     pub defer_wheel_bytes: bool,
+    /// With `defer_wheel_bytes`: make the placeholders as links to empty
+    /// templates (else each is a new empty file).
+    pub placeholders: Option<super::deferred::Placeholders>,
     /// Fail when a written file contains these bytes (the staging
     /// directory's path), scanning them on their way to disk.
     pub scan_for: Option<Vec<u8>>,
@@ -150,6 +153,7 @@ impl<'a> Installer<'a> {
             owners,
             symlinks,
             defer_wheel_bytes: false,
+            placeholders: None,
             scan_for: None,
         }
     }
@@ -546,7 +550,18 @@ impl<'a> Installer<'a> {
                 continue;
             };
             self.check_claimed(&rel, dist)?;
-            drop(self.create(&rel, entry.is_executable() || is_script)?);
+            let executable = entry.is_executable() || is_script;
+            match &self.placeholders {
+                Some(p) => {
+                    let path = self.layout.on_disk(&rel);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("creating directory {}", parent.display()))?;
+                    }
+                    p.make(&path, executable)?;
+                }
+                None => drop(self.create(&rel, executable)?),
+            }
             let expected = rec.map(|r| Expected {
                 hash: r.hash.clone(),
                 size: r.size,
@@ -986,6 +1001,12 @@ mod tests {
             let (tmp, l2, _) = setup();
             let mut ins = Installer::new(&l2, &it.short_version());
             ins.defer_wheel_bytes = true;
+            if threads == 1 {
+                // Placeholders as links to empty templates, as the build
+                // makes them.
+                let tpl = s.path().join("templates");
+                ins.placeholders = Some(super::super::deferred::Placeholders::new(&tpl).unwrap());
+            }
             let mut done = install_all(&mut ins, &wheels, threads).unwrap();
             for (a, b) in written.iter().zip(&done) {
                 assert_eq!(a.files, b.files, "{threads} threads: {}", a.wheel);
@@ -1020,6 +1041,44 @@ mod tests {
                 if !deferred.iter().any(|d| d.path == tmp.path().join(rel)) {
                     assert_eq!(bytes, &written_tree[rel], "{rel}");
                 }
+            }
+            if threads == 1 {
+                // The .deb of the placeholder tree with the bytes from the
+                // wheels is the .deb of the written tree.
+                let control =
+                    "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: m\nDescription: d\n";
+                let opts = crate::deb::DebOptions {
+                    compression: crate::deb::Compression::Zstd,
+                    source_date_epoch: 1,
+                    ..Default::default()
+                };
+                let one = s.path().join("one.deb");
+                crate::deb::write_deb_data_first(
+                    tmp.path(),
+                    &one,
+                    &opts,
+                    s.path(),
+                    None,
+                    &src,
+                    3,
+                    |sum| {
+                        std::fs::create_dir(tmp.path().join("DEBIAN"))?;
+                        std::fs::write(tmp.path().join("DEBIAN/control"), control)?;
+                        std::fs::write(tmp.path().join("DEBIAN/md5sums"), &sum.md5sums)?;
+                        Ok(())
+                    },
+                )
+                .unwrap()
+                .commit()
+                .unwrap();
+                let w = written_tmp.path();
+                std::fs::create_dir(w.join("DEBIAN")).unwrap();
+                std::fs::write(w.join("DEBIAN/control"), control).unwrap();
+                std::fs::copy(tmp.path().join("DEBIAN/md5sums"), w.join("DEBIAN/md5sums")).unwrap();
+                let two = s.path().join("two.deb");
+                crate::deb::build_deb(w, &two, &opts).unwrap();
+                assert!(std::fs::read(&one).unwrap() == std::fs::read(&two).unwrap());
+                std::fs::remove_dir_all(w.join("DEBIAN")).unwrap();
             }
             if threads == 2 {
                 // Alter a byte of tabulate's entries after verification:
