@@ -235,6 +235,8 @@ pub(crate) fn write_deb_data_first(
                     0
                 }
             };
+            // The path is found again from the name when archiving.
+            e.path = PathBuf::new();
             entries.push((e, from_source));
             Ok(())
         },
@@ -244,7 +246,7 @@ pub(crate) fn write_deb_data_first(
     let out = BufWriter::with_capacity(256 * 1024, data);
     let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
     let out = compress_tar(out, opts, |tar| {
-        read_ahead::archive(tar, &entries, source, needle, threads, &mut files)
+        read_ahead::archive(tar, root, &entries, source, needle, threads, &mut files)
     })
     .with_context(|| format!("building {data_name}"))?;
     summary.md5sums = md5sums_text(root, files, links)?;
@@ -417,16 +419,21 @@ fn compress_tar<W: Write + Send>(
     fill: impl FnOnce(&mut TarWriter<ChunkSender>) -> Result<()>,
 ) -> Result<W> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    // The compressed chunks' buffers come back to be filled again.
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE + 1);
     std::thread::scope(|s| {
         let compressor = s.spawn(move || -> std::io::Result<W> {
             let mut enc = FirstChunk::new(out, opts);
-            for chunk in rx {
+            for mut chunk in rx {
                 enc.write_all(&chunk)?;
+                chunk.clear();
+                let _ = back_tx.try_send(chunk);
             }
             enc.finish()
         });
         let sender = ChunkSender {
             tx: Some(tx),
+            back: back_rx,
             buf: Vec::with_capacity(CHUNK),
         };
         let mut tar = TarWriter::new(sender, opts.source_date_epoch);
@@ -451,12 +458,17 @@ fn compress_tar<W: Write + Send>(
 /// The tar writer's end of the channel to the compressor thread.
 pub(crate) struct ChunkSender {
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
     buf: Vec<u8>,
 }
 
 impl ChunkSender {
     fn send_buf(&mut self) -> std::io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let next = self
+            .back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, next);
         let stopped = || std::io::Error::other("the compressor stopped");
         self.tx
             .as_ref()

@@ -10,6 +10,7 @@
 //! failure in archive order is the one reported; it stops the workers.
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
@@ -21,9 +22,29 @@ use super::tar::TarWriter;
 use super::walk::{Entry, EntryKind};
 use super::DataSource;
 
-const CHUNK: usize = 256 << 10;
+const CHUNK: usize = 64 << 10;
 const CHUNKS: usize = 4;
 const AHEAD: usize = 16;
+
+/// Chunk buffers handed back by the archive writer for the workers to
+/// fill again: a steady state without allocations (each thread's malloc
+/// arena would otherwise keep its own share of freed chunks).
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn take(&self) -> Vec<u8> {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    }
+
+    fn give(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() < AHEAD * CHUNKS {
+            v.push(buf);
+        }
+    }
+}
 
 /// What a worker sends about its file.
 enum Msg {
@@ -54,11 +75,23 @@ impl Window {
     }
 }
 
-/// Archive `entries` (in order; `true` = the bytes come from `source`)
-/// into `tar`, pushing each regular file's archive name (without `./`) and
-/// md5 onto `files`.
+/// Where an entry of the tree at `root` is (the listing does not keep
+/// every path).
+fn with_path(root: &Path, e: &Entry) -> Entry {
+    use std::os::unix::ffi::OsStrExt;
+    let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name);
+    let rel = rel.strip_suffix(b"/").unwrap_or(rel);
+    let mut e = e.clone();
+    e.path = root.join(std::ffi::OsStr::from_bytes(rel));
+    e
+}
+
+/// Archive `entries` of the tree at `root` (in order, without their paths;
+/// `true` = the bytes come from `source`) into `tar`, pushing each regular
+/// file's archive name (without `./`) and md5 onto `files`.
 pub(super) fn archive<W: Write>(
     tar: &mut TarWriter<W>,
+    root: &Path,
     entries: &[(Entry, bool)],
     source: &dyn DataSource,
     needle: Option<&[u8]>,
@@ -79,10 +112,11 @@ pub(super) fn archive<W: Write>(
         moved: Condvar::new(),
     };
     let (hand_tx, hand_rx) = sync_channel::<(usize, Receiver<Msg>)>(AHEAD + threads);
+    let pool = Pool(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
         for _ in 0..threads {
             let hand_tx = hand_tx.clone();
-            let (jobs, next, stop, window) = (&jobs, &next, &stop, &window);
+            let (jobs, next, stop, window, pool) = (&jobs, &next, &stop, &window, &pool);
             s.spawn(move || {
                 let mut reader = source.reader();
                 loop {
@@ -99,7 +133,8 @@ pub(super) fn archive<W: Write>(
                         return;
                     }
                     let (e, from_source) = &entries[jobs[j]];
-                    let msg = match read_one(e, *from_source, reader.as_mut(), needle, &tx) {
+                    let e = &with_path(root, e);
+                    let msg = match read_one(e, *from_source, reader.as_mut(), needle, &tx, pool) {
                         Ok(md5) => Msg::Done(md5),
                         Err(err) => Msg::Failed(err),
                     };
@@ -109,7 +144,16 @@ pub(super) fn archive<W: Write>(
         }
         drop(hand_tx);
         let mut pending: BTreeMap<usize, Receiver<Msg>> = BTreeMap::new();
-        let result = consume(tar, entries, &hand_rx, &mut pending, &window, files);
+        let result = consume(
+            tar,
+            root,
+            entries,
+            &hand_rx,
+            &mut pending,
+            &window,
+            &pool,
+            files,
+        );
         // Stop the workers: those waiting for room, for the window or
         // for a handoff all return.
         stop.store(true, Ordering::SeqCst);
@@ -120,16 +164,20 @@ pub(super) fn archive<W: Write>(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn consume<W: Write>(
     tar: &mut TarWriter<W>,
+    root: &Path,
     entries: &[(Entry, bool)],
     hand_rx: &Receiver<(usize, Receiver<Msg>)>,
     pending: &mut BTreeMap<usize, Receiver<Msg>>,
     window: &Window,
+    pool: &Pool,
     files: &mut Vec<(Vec<u8>, [u8; 16])>,
 ) -> Result<()> {
     let mut job = 0usize;
     for (e, _) in entries {
+        let e = &with_path(root, e);
         if !matches!(e.kind, EntryKind::File { .. }) {
             tar.append(e)?;
             continue;
@@ -148,7 +196,10 @@ fn consume<W: Write>(
         let mut md5 = None;
         tar.append_with(e, &mut |_| Ok(()), &mut |out| loop {
             match rx.recv() {
-                Ok(Msg::Data(v)) => out.write_all(&v)?,
+                Ok(Msg::Data(v)) => {
+                    out.write_all(&v)?;
+                    pool.give(v);
+                }
                 Ok(Msg::Done(d)) => {
                     md5 = Some(d);
                     return Ok(());
@@ -172,10 +223,12 @@ fn read_one(
     reader: &mut dyn super::SourceReader,
     needle: Option<&[u8]>,
     tx: &SyncSender<Msg>,
+    pool: &Pool,
 ) -> Result<[u8; 16]> {
     let mut out = Chunks {
         tx,
-        buf: Vec::with_capacity(CHUNK),
+        pool,
+        buf: pool.take(),
         md5: Md5::new(),
         scanner: crate::normalize::LeakScanner::new(needle.unwrap_or_default()),
         leak: false,
@@ -203,6 +256,7 @@ fn read_one(
 /// A file's bytes on their way to the archive writer.
 struct Chunks<'a, 'n> {
     tx: &'a SyncSender<Msg>,
+    pool: &'a Pool,
     buf: Vec<u8>,
     md5: Md5,
     scanner: crate::normalize::LeakScanner<'n>,
@@ -215,7 +269,7 @@ impl Chunks<'_, '_> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, self.pool.take());
         self.tx
             .send(Msg::Data(chunk))
             .map_err(|_| std::io::Error::other("the archive writer stopped"))

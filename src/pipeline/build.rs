@@ -97,12 +97,30 @@ pub(crate) fn build(
         ..StageOptions::default()
     };
     let mut report = stage(cfg, &root, &opts, sde)?;
+    // The manifest's bytes (tens of MB for a large venv) wait in the
+    // staging tree during the data pass, not in memory.
+    let mut manifest = report.manifest.take();
+    if let Some(w) = &mut manifest {
+        w.manifest_json = Vec::new();
+    }
     // Each wheel entry's bytes go from its wheel straight into data.tar.
     let wheel_bytes = crate::venv::deferred::WheelBytes::new(
         std::mem::take(&mut report.deferred),
         &report.venv_python,
     );
+    // Staging's transient memory (the manifest's listing, the claims) is
+    // free now: hand it back before the data pass, whose threads allocate
+    // from their own malloc arenas, so that the peak is not their sum.
+    // Two malloc arenas at most for the data pass's threads (glibc makes
+    // one per thread otherwise, each keeping its own freed memory).
+    // SAFETY: malloc_trim only releases free memory of glibc's heap;
+    // mallopt only tunes the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let mut t = super::Timings::new();
+    t.done("release staging's memory");
 
     // Maintainer scripts first: Installed-Size counts them, as
     // dpkg-gencontrol does after dh_installdeb; control and md5sums after.
@@ -183,7 +201,9 @@ pub(crate) fn build(
     };
     outputs.push(deb_file);
     t.done("deb");
-    if let Some(w) = &report.manifest {
+    if let Some(w) = &mut manifest {
+        w.manifest_json = std::fs::read(&w.manifest_path)
+            .with_context(|| format!("reading {}", w.manifest_path.display()))?;
         crate::inspect::manifest::add_beside(w, &deb, sde, &mut outputs)?;
         let statement = crate::inspect::provenance::statement_for_build(
             &deb,
@@ -198,6 +218,7 @@ pub(crate) fn build(
             Some(sde),
         )?;
     }
+    report.manifest = manifest;
     let mut written = outputs.commit()?;
     created.0 = None;
     let beside = written.split_off(1);

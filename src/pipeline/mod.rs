@@ -37,11 +37,16 @@ fn cpu_seconds() -> f64 {
 /// This process's peak resident set size so far (VmHWM), in KiB; 0 if
 /// unreadable.
 fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A `kB` field of /proc/self/status; 0 if unreadable.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
@@ -62,10 +67,11 @@ impl Timings {
             let now = std::time::Instant::now();
             let cpu = cpu_seconds();
             eprintln!(
-                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu, peak RSS so far {} MB",
+                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu, peak RSS so far {} MB (now {} MB)",
                 (now - self.last).as_secs_f64(),
                 cpu - self.last_cpu,
-                peak_rss_kib() / 1024
+                peak_rss_kib() / 1024,
+                status_kib("VmRSS:") / 1024
             );
             self.last = now;
             self.last_cpu = cpu;

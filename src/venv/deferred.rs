@@ -121,7 +121,11 @@ pub(crate) struct WheelBytes {
 impl WheelBytes {
     pub(crate) fn new(files: impl IntoIterator<Item = Deferred>, python: &str) -> WheelBytes {
         WheelBytes {
-            files: files.into_iter().map(|d| (d.path.clone(), d)).collect(),
+            // The path is the key only.
+            files: files
+                .into_iter()
+                .map(|mut d| (std::mem::take(&mut d.path), d))
+                .collect(),
             python: python.to_string(),
         }
     }
