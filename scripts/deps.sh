@@ -33,6 +33,10 @@ if [ "$what" = test ]; then
   # tests/system_site_packages.rs: an app whose venv imports `yaml` from
   # Debian's package ([venv] system-site-packages).
   pkgs="$pkgs python3-yaml"
+  # tests/sync_https.rs: a throwaway CA and server certificates (openssl)
+  # for `wheels sync` over real TLS; tests/sync_http.rs holds a sync's
+  # directory lock with util-linux's flock.
+  pkgs="$pkgs openssl util-linux"
 fi
 missing=
 for p in $pkgs; do

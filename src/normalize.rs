@@ -182,6 +182,59 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     false
 }
 
+/// A streaming search for `needle` in a sequence of chunks (one file's
+/// bytes as they go by), safe across chunk boundaries: it keeps only the
+/// last `needle.len() - 1` bytes between chunks, never the file.
+pub(crate) struct LeakScanner<'n> {
+    needle: &'n [u8],
+    tail: Vec<u8>,
+}
+
+impl<'n> LeakScanner<'n> {
+    /// An empty needle never matches.
+    pub(crate) fn new(needle: &'n [u8]) -> Self {
+        LeakScanner {
+            needle,
+            tail: Vec::with_capacity(needle.len()),
+        }
+    }
+
+    /// Start a new file.
+    pub(crate) fn reset(&mut self) {
+        self.tail.clear();
+    }
+
+    /// Feed the next chunk; true when the needle ends in it (including one
+    /// that started in an earlier chunk of the same file).
+    pub(crate) fn feed(&mut self, data: &[u8]) -> bool {
+        let n = self.needle.len();
+        if n == 0 {
+            return false;
+        }
+        let keep = n - 1;
+        if !self.tail.is_empty() {
+            // The junction: what is kept plus the start of this chunk.
+            let mut j = self.tail.clone();
+            j.extend_from_slice(&data[..keep.min(data.len())]);
+            if contains(&j, self.needle) {
+                return true;
+            }
+        }
+        if contains(data, self.needle) {
+            return true;
+        }
+        if data.len() >= keep {
+            self.tail.clear();
+            self.tail.extend_from_slice(&data[data.len() - keep..]);
+        } else {
+            self.tail.extend_from_slice(data);
+            let drop = self.tail.len().saturating_sub(keep);
+            self.tail.drain(..drop);
+        }
+        false
+    }
+}
+
 /// Whether a file contains `needle`, reading it in blocks with an overlap.
 pub(crate) fn file_contains(path: &Path, needle: &[u8]) -> Result<bool> {
     let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
@@ -288,5 +341,32 @@ mod tests {
         scan_for_leaks(d.path(), needle).unwrap();
         std::os::unix::fs::symlink("/tmp/build-dir-XYZ/x", d.path().join("l")).unwrap();
         assert!(scan_for_leaks(d.path(), needle).is_err());
+    }
+
+    #[test]
+    fn leak_scanner_finds_the_needle_at_every_split() {
+        let needle = b"/tmp/.venvdeb-build-x-1-0";
+        let mut hay = b"some bytes before ".to_vec();
+        hay.extend_from_slice(needle);
+        hay.extend_from_slice(b" and after");
+        // Every way of cutting the bytes into two and three chunks.
+        for a in 0..=hay.len() {
+            let mut s = LeakScanner::new(needle);
+            assert!(s.feed(&hay[..a]) || s.feed(&hay[a..]), "split at {a}");
+            for b in a..=hay.len() {
+                let mut s = LeakScanner::new(needle);
+                let found = s.feed(&hay[..a]) || s.feed(&hay[a..b]) || s.feed(&hay[b..]);
+                assert!(found, "split at {a}, {b}");
+            }
+        }
+        // Byte by byte.
+        let mut s = LeakScanner::new(needle);
+        assert!(hay.chunks(1).any(|c| s.feed(c)));
+        // Not found when absent, nor across files (reset).
+        let mut s = LeakScanner::new(needle);
+        assert!(!s.feed(&needle[..10]));
+        s.reset();
+        assert!(!s.feed(&needle[10..]));
+        assert!(!LeakScanner::new(b"").feed(b"anything"));
     }
 }

@@ -7,11 +7,9 @@
 //! leaves nothing under the prefix) and the `/usr/bin` links for `expose`.
 //! It does not write the .deb (`deb::build_deb` does).
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use md5::{Digest, Md5};
 
 use crate::config::Config;
 use crate::normalize::sorted_entries;
@@ -248,7 +246,10 @@ pub(crate) fn md5sums(root: &Path) -> Result<String> {
 /// `md5sums`, and in the same read of every file (and every symlink's
 /// target) outside `DEBIAN/`, fail if `leak` occurs in it: one pass over
 /// the data instead of two.
+#[cfg(test)]
 pub(crate) fn md5sums_scanning(root: &Path, leak: Option<&[u8]>) -> Result<String> {
+    use md5::{Digest, Md5};
+    use std::io::Read;
     let mut files = Vec::new();
     let mut links = Vec::new();
     type Found = Vec<(Vec<u8>, std::path::PathBuf)>;

@@ -657,3 +657,65 @@ fn rebuild_from_the_package_alone_syncing_its_inputs() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_second_sync_into_the_same_directory_waits_for_the_first() {
+    let d = scratch();
+    let server = Server::start(publish(d.path()));
+    let out = d.path().join("wheelhouse");
+    std::fs::create_dir(&out).unwrap();
+    // Another sync's lock on DIR (util-linux flock, as the sync takes it),
+    // held for 3 s after it is taken: the sync says it waits, and completes
+    // once it is released.
+    let held = d.path().join("held");
+    let mut holder = Command::new("flock")
+        .arg(&out)
+        .args(["sh", "-c", "touch \"$0\"; sleep 3"])
+        .arg(&held)
+        .spawn()
+        .unwrap();
+    while !held.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = sync(&server, &out, &[]);
+    holder.wait().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("waiting for another sync into"), "{err}");
+    assert_eq!(wheels_in(&out).len(), listed().len());
+}
+
+#[test]
+fn rebuild_from_the_package_alone_keeps_a_configured_depends() {
+    let d = scratch();
+    let root = publish(d.path());
+    let ex = common::copy_example(&d.path().join("b"));
+    let cfg = ex.join("venvdeb.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "section = \"python\"",
+        "section = \"python\"\ndepends = \"adduser (>= 3),bash\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = d.path().join("out");
+    ok(venvdeb()
+        .arg("build")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&out));
+    let deb = out.join(common::example_deb());
+    let depends = ok(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Depends"));
+    assert!(
+        depends.starts_with("python3 (") && depends.trim_end().ends_with(", adduser (>= 3), bash"),
+        "{depends}"
+    );
+    let server = Server::start(root);
+    let result = d.path().join("result.json");
+    let o = rebuild_from_index(&server, deb.to_str().unwrap(), &result);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && stdout.starts_with("identical:"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -45,6 +45,7 @@ pub(crate) fn run(args: &StageArgs) -> Result<()> {
         arch: args.arch.clone(),
         caller_scans_for_leaks: false,
         install_docs: false,
+        defer_wheel_bytes: false,
     };
     let report = stage(&cfg, &args.destdir, &opts, sde)?;
     if let Some(sv) = &args.substvars {

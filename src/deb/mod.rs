@@ -16,6 +16,7 @@ pub(crate) mod walk;
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -70,47 +71,297 @@ pub(crate) fn write_deb_uncommitted(
     output: &Path,
     opts: &DebOptions,
 ) -> Result<crate::atomic::AtomicFile> {
-    if let Some(level) = opts.level {
-        opts.compression.check_level(level)?;
-    }
-    // As dpkg-deb: gzip at level 0 means no compression at all.
-    let mut opts = opts.clone();
-    if opts.compression == Compression::Gzip && opts.level == Some(0) {
-        opts.compression = Compression::None;
-    }
-    let opts = &opts;
+    let opts = &effective(opts)?;
     let info = control::check(root)?;
     for w in &info.warnings {
         eprintln!("venvdeb: warning: {w}");
     }
+    check_output(root, output)?;
+    let mut tmp = crate::atomic::AtomicFile::create(output)?;
+    write_deb(tmp.file(), root, opts).with_context(|| format!("writing {}", output.display()))?;
+    Ok(tmp)
+}
+
+/// The options as dpkg-deb applies them: the level checked, and gzip at
+/// level 0 meaning no compression at all.
+fn effective(opts: &DebOptions) -> Result<DebOptions> {
+    if let Some(level) = opts.level {
+        opts.compression.check_level(level)?;
+    }
+    let mut opts = opts.clone();
+    if opts.compression == Compression::Gzip && opts.level == Some(0) {
+        opts.compression = Compression::None;
+    }
+    Ok(opts)
+}
+
+fn check_output(root: &Path, output: &Path) -> Result<()> {
     if output.is_dir() {
         bail!(
             "output {} is a directory: give the .deb file name",
             output.display()
         );
     }
-    refuse_output_inside(root, output)?;
+    refuse_output_inside(root, output)
+}
+
+/// What the data walk of [`write_deb_data_first`] computed from the bytes
+/// as they went into the archive.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DataSummary {
+    /// `DEBIAN/md5sums` as dh_md5sums writes it: every regular file
+    /// outside `DEBIAN/`, sorted bytewise by path, `<md5>  <path>`.
+    pub md5sums: String,
+    /// Installed-Size of the data (dpkg-gencontrol's rule: per file and
+    /// symlink `ceil(size / 1024)`, hard links once, 1 per directory,
+    /// the root included), in KiB; `DEBIAN/` not counted.
+    pub installed_kib: u64,
+}
+
+/// Regular files of a tree whose bytes are not on disk: `venvdeb build`
+/// leaves each wheel entry in its wheel, and the tree holds an empty
+/// placeholder with the entry's final name and mode.
+pub(crate) trait DataSource {
+    /// The real size of the file at `path` when its bytes come from here
+    /// (`None`: read the file itself).
+    fn size(&self, path: &Path) -> Option<u64>;
+    /// Write exactly that many bytes of the file at `path` into `out`,
+    /// failing if they are not what was planned.
+    fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()>;
+}
+
+/// Every file's bytes are on disk.
+#[cfg(test)]
+pub(crate) struct OnDisk;
+
+#[cfg(test)]
+impl DataSource for OnDisk {
+    fn size(&self, _: &Path) -> Option<u64> {
+        None
+    }
+    fn write(&mut self, path: &Path, _: &mut dyn Write) -> Result<()> {
+        bail!("internal: no other source for {}", path.display())
+    }
+}
+
+/// The .deb of the tree at `root` in one read of its data: the data member
+/// is compressed first (into an unlinked temporary file in `scratch`, as
+/// dpkg-deb compresses it to a temporary file), computing on the way each
+/// file's md5, Installed-Size and, with `leak`, failing when a file or
+/// symlink target contains those bytes. `control` then writes the control
+/// area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`); the control
+/// area is checked and the .deb assembled (`debian-binary`, `control.tar`,
+/// `data.tar`) in a temporary file beside `output` for the caller to commit.
+/// The bytes equal [`write_deb_uncommitted`]'s on the finished tree.
+pub(crate) fn write_deb_data_first(
+    root: &Path,
+    output: &Path,
+    opts: &DebOptions,
+    scratch: &Path,
+    leak: Option<&[u8]>,
+    source: &mut dyn DataSource,
+    control: impl FnOnce(&DataSummary) -> Result<()>,
+) -> Result<crate::atomic::AtomicFile> {
+    let opts = &effective(opts)?;
+    check_output(root, output)?;
+    let ext = opts.compression.extension();
+    let data_name = format!("data.tar{ext}");
+    let data = unlinked_temp(scratch)?;
+    let mut summary = DataSummary::default();
+    let data = {
+        let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
+        let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let needle = leak.filter(|n| !n.is_empty());
+        let mut scanner = crate::normalize::LeakScanner::new(needle.unwrap_or_default());
+        let data_skip = Some(OsStr::new("DEBIAN"));
+        let out = BufWriter::with_capacity(256 * 1024, data);
+        let out = compress_tar(out, opts, |tar| {
+            walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
+                summary.installed_kib += match &e.kind {
+                    walk::EntryKind::Directory => 1,
+                    walk::EntryKind::File { .. } => 0, // below
+
+                    walk::EntryKind::Symlink { target } => (target.len() as u64).div_ceil(1024),
+                    walk::EntryKind::HardLink { .. } => 0,
+                };
+                let rel = || e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
+                match &e.kind {
+                    walk::EntryKind::File { size } => {
+                        use md5::{Digest, Md5};
+                        let elsewhere = source.size(&e.path);
+                        let listed = elsewhere.unwrap_or(*size);
+                        summary.installed_kib += listed.div_ceil(1024);
+                        let mut h = Md5::new();
+                        scanner.reset();
+                        let mut observe = |chunk: &[u8]| {
+                            h.update(chunk);
+                            if let Some(n) = needle {
+                                if scanner.feed(chunk) {
+                                    bail!(
+                                        "{} contains the build directory {:?}: refusing to \
+                                         package a build path",
+                                        e.path.display(),
+                                        String::from_utf8_lossy(n)
+                                    );
+                                }
+                            }
+                            Ok(())
+                        };
+                        match elsewhere {
+                            None => tar.append_observed(e, &mut observe)?,
+                            Some(listed) => {
+                                if *size != 0 {
+                                    bail!(
+                                        "{}: expected an empty placeholder, found {size} bytes",
+                                        e.path.display()
+                                    );
+                                }
+                                let mut e = e.clone();
+                                e.kind = walk::EntryKind::File { size: listed };
+                                tar.append_with(&e, &mut observe, &mut |out| {
+                                    source.write(&e.path, out)
+                                })?;
+                            }
+                        }
+                        files.push((rel(), h.finalize().into()));
+                        return Ok(());
+                    }
+                    walk::EntryKind::Symlink { target } => {
+                        if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
+                            bail!(
+                                "{} points into the build directory ({})",
+                                e.path.display(),
+                                String::from_utf8_lossy(target)
+                            );
+                        }
+                    }
+                    walk::EntryKind::HardLink { target } => {
+                        let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
+                        links.push((rel(), t));
+                    }
+                    walk::EntryKind::Directory => {}
+                }
+                tar.append(e)
+            })
+        })
+        .with_context(|| format!("building {data_name}"))?;
+        summary.md5sums = md5sums_text(root, files, links)?;
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {data_name}"))?
+    };
+    control(&summary)?;
+    let info = control::check(root)?;
+    for w in &info.warnings {
+        eprintln!("venvdeb: warning: {w}");
+    }
     let mut tmp = crate::atomic::AtomicFile::create(output)?;
-    write_deb(tmp.file(), root, opts).with_context(|| format!("writing {}", output.display()))?;
+    (|| -> Result<()> {
+        let mut data = data;
+        let size = data.stream_position()?;
+        data.seek(SeekFrom::Start(0))?;
+        let mut out = write_head(tmp.file(), root, opts)?;
+        out.write_all(&ar::member_header(
+            &data_name,
+            opts.source_date_epoch,
+            Some(size),
+        )?)?;
+        let copied = std::io::copy(&mut data, &mut out)?;
+        if copied != size {
+            bail!("{data_name}: copied {copied} of {size} bytes");
+        }
+        if size % 2 == 1 {
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        Ok(())
+    })()
+    .with_context(|| format!("writing {}", output.display()))?;
     Ok(tmp)
 }
 
-fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {
+/// The md5sums text from the digests of the files (archive names without
+/// `./`) and the hard links (name, first name).
+fn md5sums_text(
+    root: &Path,
+    mut files: Vec<(Vec<u8>, [u8; 16])>,
+    links: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<String> {
+    if !links.is_empty() {
+        let by_name: std::collections::BTreeMap<Vec<u8>, [u8; 16]> =
+            files.iter().cloned().collect();
+        for (name, target) in links {
+            let Some(d) = by_name.get(&target) else {
+                bail!(
+                    "{}: hard link to {:?}, which is not a regular file of the archive",
+                    root.join(OsStr::from_bytes(&name)).display(),
+                    String::from_utf8_lossy(&target)
+                );
+            };
+            files.push((name, *d));
+        }
+    }
+    files.sort();
+    let mut out = String::new();
+    for (name, digest) in files {
+        let name = String::from_utf8(name).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: file name is not valid UTF-8",
+                root.join(OsStr::from_bytes(e.as_bytes())).display()
+            )
+        })?;
+        out.push_str(&crate::encoding::hex(&digest));
+        out.push_str("  ");
+        out.push_str(&name);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A new file in `dir`, unlinked at once: it disappears with the process,
+/// whatever happens.
+fn unlinked_temp(dir: &Path) -> Result<File> {
+    for n in 0u32..100 {
+        let p = dir.join(format!(".venvdeb-data-{}-{n}.tmp", std::process::id()));
+        match fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => {
+                fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
+        }
+    }
+    bail!("cannot create a temporary file in {}", dir.display())
+}
+
+/// The ar magic, `debian-binary` and the control member.
+fn write_head<'a>(file: &'a mut File, root: &Path, opts: &DebOptions) -> Result<Out<'a>> {
     let sde = opts.source_date_epoch;
-    let mut out = BufWriter::with_capacity(256 * 1024, &mut *file);
+    let mut out = BufWriter::with_capacity(256 * 1024, file);
     out.write_all(ar::MAGIC)?;
     ar::write_member(&mut out, "debian-binary", sde, b"2.0\n")?;
     let ext = opts.compression.extension();
     // The control member as dpkg-deb 1.21 makes it: GNU tar's own sorted
     // recursion over DEBIAN/ (symlinks in place) with normalized modes.
     let debian = root.join("DEBIAN");
-    let out = member(out, &format!("control.tar{ext}"), opts, |tar| {
+    member(out, &format!("control.tar{ext}"), opts, |tar| {
         walk::walk(&debian, None, walk::Order::InPlace, &mut |e| {
             let mut e = e.clone();
             e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
             tar.append(&e)
         })
-    })?;
+    })
+}
+
+fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {
+    let ext = opts.compression.extension();
+    let out = write_head(file, root, opts)?;
     // The data member: dpkg-deb's own walk, symlinks last.
     let data_skip = Some(OsStr::new("DEBIAN"));
     let mut out = member(out, &format!("data.tar{ext}"), opts, |tar| {
@@ -131,17 +382,12 @@ fn member<'a>(
     mut out: Out<'a>,
     name: &str,
     opts: &DebOptions,
-    fill: impl FnOnce(&mut TarWriter<FirstChunk<Out<'a>>>) -> Result<()>,
+    fill: impl FnOnce(&mut TarWriter<ChunkSender>) -> Result<()>,
 ) -> Result<Out<'a>> {
     let sde = opts.source_date_epoch;
     out.write_all(&ar::member_header(name, sde, None)?)?;
     let header_at = out.stream_position()? - ar::HEADER_LEN;
-    let mut tar = TarWriter::new(FirstChunk::new(out, opts), sde);
-    fill(&mut tar).with_context(|| format!("building {name}"))?;
-    let (sink, _) = tar.finish()?;
-    let mut out = sink
-        .finish()
-        .with_context(|| format!("cannot finish compressing {name}"))?;
+    let mut out = compress_tar(out, opts, fill).with_context(|| format!("building {name}"))?;
     let end = out.stream_position()?;
     let size = end - header_at - ar::HEADER_LEN;
     if size % 2 == 1 {
@@ -152,6 +398,94 @@ fn member<'a>(
     out.write_all(ar::size_field(size)?.as_bytes())?;
     out.seek(SeekFrom::Start(after))?;
     Ok(out)
+}
+
+/// Bytes handed from the tar writer to the compressor thread at a time, and
+/// how many such chunks may wait: memory stays bounded whatever the size.
+const CHUNK: usize = 1 << 20;
+const QUEUE: usize = 4;
+
+/// The tar that `fill` writes, compressed into `out` by a thread of its own
+/// (so that reading, hashing and scanning the files overlap with the
+/// compressor); returns `out` once the stream is finished. The bytes do
+/// not depend on how the tar is cut into chunks.
+fn compress_tar<W: Write + Send>(
+    out: W,
+    opts: &DebOptions,
+    fill: impl FnOnce(&mut TarWriter<ChunkSender>) -> Result<()>,
+) -> Result<W> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    std::thread::scope(|s| {
+        let compressor = s.spawn(move || -> std::io::Result<W> {
+            let mut enc = FirstChunk::new(out, opts);
+            for chunk in rx {
+                enc.write_all(&chunk)?;
+            }
+            enc.finish()
+        });
+        let sender = ChunkSender {
+            tx: Some(tx),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let mut tar = TarWriter::new(sender, opts.source_date_epoch);
+        let filled = fill(&mut tar).and_then(|()| {
+            let (mut sender, _) = tar.finish()?;
+            sender.send_rest().context("cannot write the archive end")
+        });
+        // On failure the sender is dropped here: the compressor ends its
+        // stream and its output is thrown away with the caller's file.
+        let compressed = compressor
+            .join()
+            .map_err(|_| anyhow::anyhow!("the compressor thread panicked"))?;
+        // The compressor's own error explains a fill that could not send.
+        match (filled, compressed) {
+            (_, Err(e)) => Err(e).context("cannot finish compressing"),
+            (Err(e), Ok(_)) => Err(e),
+            (Ok(()), Ok(out)) => Ok(out),
+        }
+    })
+}
+
+/// The tar writer's end of the channel to the compressor thread.
+pub(crate) struct ChunkSender {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn send_buf(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let stopped = || std::io::Error::other("the compressor stopped");
+        self.tx
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(chunk)
+            .map_err(|_| stopped())
+    }
+
+    /// Send what is buffered and close the channel: the stream ends.
+    fn send_rest(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send_buf()?;
+        }
+        self.tx = None;
+        Ok(())
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// dpkg-deb feeds its compressor from a pipe in chunks of
@@ -324,5 +658,174 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    /// A tree with what the data walk must get right: nested and
+    /// bytewise-sorted names (`a-b` < `a/` < `a.b`), a symlink, a hard
+    /// link, a name over 100 bytes, an empty file and files bigger than the
+    /// tar writer's read buffer and the compressor channel's chunk.
+    fn rich_tree(dir: &Path) -> PathBuf {
+        let root = dir.join("root");
+        fs::create_dir_all(root.join("DEBIAN")).unwrap();
+        fs::write(root.join("DEBIAN/postinst"), "#!/bin/sh\nexit 0\n").unwrap();
+        fs::set_permissions(
+            root.join("DEBIAN/postinst"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("opt/a/deep")).unwrap();
+        fs::write(root.join("opt/a-b"), b"dash").unwrap();
+        fs::write(root.join("opt/a.b"), b"dot").unwrap();
+        fs::write(root.join("opt/a/deep/empty"), b"").unwrap();
+        let big: Vec<u8> = (0..(3 * CHUNK + 12345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        fs::write(root.join("opt/a/big"), &big).unwrap();
+        fs::write(root.join(format!("opt/{}", "n".repeat(120))), b"long").unwrap();
+        fs::hard_link(root.join("opt/a-b"), root.join("opt/z-hard")).unwrap();
+        std::os::unix::fs::symlink("a/big", root.join("opt/0link")).unwrap();
+        root
+    }
+
+    const CONTROL: &str =
+        "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: m\nDescription: d\n";
+
+    /// The one-pass writer gives the bytes of the disk-tree writer on the
+    /// finished tree, and its md5sums and Installed-Size are what the
+    /// disk-walking versions (`package::md5sums`, `installed_size`) compute.
+    #[test]
+    fn data_first_equals_the_disk_writer() {
+        for c in [
+            Compression::Xz,
+            Compression::Zstd,
+            Compression::Gzip,
+            Compression::None,
+        ] {
+            let d = tempfile::tempdir().unwrap();
+            let root = rich_tree(d.path());
+            let want_kib = crate::package::installed_size(&root).unwrap();
+            let want_sums = crate::package::md5sums(&root).unwrap();
+            let debian_kib = crate::package::installed_size(&root.join("DEBIAN")).unwrap();
+            let opts = DebOptions {
+                compression: c,
+                source_date_epoch: 1_700_000_000,
+                ..Default::default()
+            };
+            let one = d.path().join("one.deb");
+            let mut seen = None;
+            write_deb_data_first(
+                &root,
+                &one,
+                &opts,
+                d.path(),
+                Some(b"/nowhere"),
+                &mut OnDisk,
+                |s| {
+                    fs::write(root.join("DEBIAN/control"), CONTROL)?;
+                    fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
+                    seen = Some(s.clone());
+                    Ok(())
+                },
+            )
+            .unwrap()
+            .commit()
+            .unwrap();
+            let seen = seen.unwrap();
+            assert_eq!(seen.md5sums, want_sums, "{c:?}");
+            assert!(seen.md5sums.contains("  opt/z-hard\n"), "{}", seen.md5sums);
+            assert_eq!(seen.installed_kib + debian_kib, want_kib, "{c:?}");
+            let two = d.path().join("two.deb");
+            build_deb(&root, &two, &opts).unwrap();
+            assert!(fs::read(&one).unwrap() == fs::read(&two).unwrap(), "{c:?}");
+            // The unlinked scratch file is gone.
+            let left: Vec<_> = fs::read_dir(d.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| n.to_string_lossy().contains("venvdeb-data"))
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+    }
+
+    /// And what real dpkg-deb makes of the same tree (dpkg-deb is part of
+    /// the test dependencies).
+    #[test]
+    fn data_first_equals_dpkg_deb() {
+        let d = tempfile::tempdir().unwrap();
+        let root = rich_tree(d.path());
+        let opts = DebOptions {
+            compression: Compression::Zstd,
+            source_date_epoch: 1_700_000_000,
+            ..Default::default()
+        };
+        let ours = d.path().join("ours.deb");
+        write_deb_data_first(&root, &ours, &opts, d.path(), None, &mut OnDisk, |s| {
+            fs::write(root.join("DEBIAN/control"), CONTROL)?;
+            fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
+            Ok(())
+        })
+        .unwrap()
+        .commit()
+        .unwrap();
+        let theirs = d.path().join("theirs.deb");
+        let st = std::process::Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Zzstd", "--build"])
+            .arg(&root)
+            .arg(&theirs)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert!(fs::read(&ours).unwrap() == fs::read(&theirs).unwrap());
+    }
+
+    /// A build path in a file, across the tar writer's read buffer and the
+    /// channel's chunks, or in a symlink target, fails the build, names the
+    /// file, and leaves nothing behind; `control` is never called.
+    #[test]
+    fn data_first_leak_fails_closed() {
+        let needle = b"/tmp/.venvdeb-build-demo-42-0";
+        for (cut, link) in [(256 * 1024, false), (CHUNK, false), (5, false), (0, true)] {
+            let d = tempfile::tempdir().unwrap();
+            let root = rich_tree(d.path());
+            if link {
+                std::os::unix::fs::symlink("/tmp/.venvdeb-build-demo-42-0/x", root.join("opt/l"))
+                    .unwrap();
+            } else {
+                // The needle straddles offset `cut` of the file.
+                let mut bytes = vec![b'x'; cut - 3];
+                bytes.extend_from_slice(needle);
+                bytes.extend_from_slice(b"tail");
+                fs::write(root.join("opt/a/leaky"), &bytes).unwrap();
+            }
+            let out = d.path().join("out");
+            fs::create_dir(&out).unwrap();
+            let opts = DebOptions {
+                compression: Compression::Zstd,
+                source_date_epoch: 1,
+                ..Default::default()
+            };
+            let mut called = false;
+            let e = write_deb_data_first(
+                &root,
+                &out.join("p.deb"),
+                &opts,
+                d.path(),
+                Some(needle),
+                &mut OnDisk,
+                |_| {
+                    called = true;
+                    Ok(())
+                },
+            )
+            .map(|_| ())
+            .unwrap_err();
+            let e = format!("{e:#}");
+            let what = if link { "opt/l" } else { "opt/a/leaky" };
+            assert!(e.contains(what) && e.contains("build directory"), "{e}");
+            assert!(!called);
+            assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+        }
     }
 }

@@ -159,8 +159,43 @@ impl<W: Write> TarWriter<W> {
 
     /// Append one entry (streaming a regular file's bytes from disk).
     pub(crate) fn append(&mut self, e: &Entry) -> Result<()> {
+        self.append_observed(e, &mut |_| Ok(()))
+    }
+
+    /// [`append`](Self::append), handing each chunk of a regular file's
+    /// bytes to `observe` on its way into the archive (hashes, scans: one
+    /// read of the file for everything); an error from it abandons the
+    /// archive.
+    pub(crate) fn append_observed(
+        &mut self,
+        e: &Entry,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.append_inner(e, observe, None)
+    }
+
+    /// Append a regular file whose bytes do not come from `e.path` but from
+    /// `fill`, which writes exactly the `size` of `e.kind` into the writer
+    /// it gets (each chunk handed to `observe` first); more or fewer bytes
+    /// abandon the archive.
+    pub(crate) fn append_with(
+        &mut self,
+        e: &Entry,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        self.append_inner(e, observe, Some(fill))
+    }
+
+    fn append_inner(
+        &mut self,
+        e: &Entry,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+        fill: Option<Fill>,
+    ) -> Result<()> {
         let mtime = e.mtime.min(self.clamp);
-        let write = |w: &mut Self| -> Result<()> {
+        let mut fill = fill;
+        let mut write = |w: &mut Self| -> Result<()> {
             let (typeflag, size, link): (u8, u64, &[u8]) = match &e.kind {
                 EntryKind::Directory => (b'5', 0, b""),
                 EntryKind::File { size } => (b'0', *size, b""),
@@ -176,14 +211,50 @@ impl<W: Write> TarWriter<W> {
             }
             w.put(&header(&e.name, e.mode, size, mtime, typeflag, link))?;
             if let EntryKind::File { size } = e.kind {
-                w.copy_file(e, size)?;
+                match fill.take() {
+                    None => w.copy_file(e, size, observe)?,
+                    Some(fill) => w.fill_file(size, observe, fill)?,
+                }
             }
             Ok(())
         };
         write(self).with_context(|| format!("archiving {}", e.path.display()))
     }
 
-    fn copy_file(&mut self, e: &Entry, size: u64) -> Result<()> {
+    fn fill_file(
+        &mut self,
+        size: u64,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        let mut body = Body {
+            tar: self,
+            left: size,
+            observe,
+            error: None,
+        };
+        let filled = fill(&mut body);
+        // The observer's own error (a leak, say) explains a failed write.
+        if let Some(e) = body.error.take() {
+            return Err(e);
+        }
+        filled?;
+        if body.left != 0 {
+            bail!(
+                "expected {size} bytes, got {}: the source changed since it was listed",
+                size - body.left
+            );
+        }
+        self.pad().context("cannot write the archive")?;
+        Ok(())
+    }
+
+    fn copy_file(
+        &mut self,
+        e: &Entry,
+        size: u64,
+        observe: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let mut f = File::open(&e.path).context("cannot open it")?;
         let mut left = size;
         let mut buf = std::mem::take(&mut self.buf);
@@ -199,6 +270,7 @@ impl<W: Write> TarWriter<W> {
                     Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                     Err(err) => return Err(err).context("cannot read it"),
                 };
+                observe(&buf[..n])?;
                 self.put(&buf[..n]).context("cannot write the archive")?;
                 left -= n as u64;
             }
@@ -223,6 +295,41 @@ impl<W: Write> TarWriter<W> {
             self.put(&zeros).context("cannot write the archive end")?;
         }
         Ok((self.out, self.written))
+    }
+}
+
+/// What writes a file's bytes in [`TarWriter::append_with`].
+type Fill<'a> = &'a mut dyn FnMut(&mut dyn Write) -> Result<()>;
+
+/// The body of a file being filled: at most its listed size, every chunk
+/// observed.
+struct Body<'a, 'o, W: Write> {
+    tar: &'a mut TarWriter<W>,
+    left: u64,
+    observe: &'o mut dyn FnMut(&[u8]) -> Result<()>,
+    error: Option<anyhow::Error>,
+}
+
+impl<W: Write> Write for Body<'_, '_, W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.len() as u64 > self.left {
+            return Err(io::Error::other(format!(
+                "more bytes than the {} listed",
+                self.left
+            )));
+        }
+        if let Err(e) = (self.observe)(data) {
+            let msg = format!("{e:#}");
+            self.error = Some(e);
+            return Err(io::Error::other(msg));
+        }
+        self.tar.put(data)?;
+        self.left -= data.len() as u64;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

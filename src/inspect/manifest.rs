@@ -227,6 +227,22 @@ fn check_name(package: &str) -> Result<()> {
 /// (absolute in-package paths) are left out. A path that does not exist is
 /// an error.
 pub fn scan_tree(root: &Path, paths: &[String], skip: &[String]) -> Result<Vec<FileEntry>> {
+    scan_tree_known(root, paths, skip, &Known::new())
+}
+
+/// In-package path → (sha256 hex, size) of files whose bytes the caller
+/// already hashed on their way into the tree (the installer), or that are
+/// placeholders whose bytes are still in their wheels: not read again.
+pub type Known = BTreeMap<String, (String, u64)>;
+
+/// [`scan_tree`], taking the sha256 and size of the `known` files from
+/// there instead of reading them.
+pub fn scan_tree_known(
+    root: &Path,
+    paths: &[String],
+    skip: &[String],
+    known: &Known,
+) -> Result<Vec<FileEntry>> {
     let mut tops: Vec<String> = paths
         .iter()
         .map(|p| p.trim_end_matches('/').to_string())
@@ -248,14 +264,20 @@ pub fn scan_tree(root: &Path, paths: &[String], skip: &[String]) -> Result<Vec<F
             continue;
         }
         let full = root.join(top.trim_start_matches('/'));
-        describe(&full, top, skip, &mut out)?;
+        describe(&full, top, skip, known, &mut out)?;
     }
     out.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     Ok(out)
 }
 
 /// Describe one path (recursing into directories).
-fn describe(full: &Path, path: &str, skip: &[String], out: &mut Vec<FileEntry>) -> Result<()> {
+fn describe(
+    full: &Path,
+    path: &str,
+    skip: &[String],
+    known: &Known,
+    out: &mut Vec<FileEntry>,
+) -> Result<()> {
     let meta = fs::symlink_metadata(full)
         .with_context(|| format!("manifest: reading {}", full.display()))?;
     let mode = Some(format!("{:04o}", meta.mode() & 0o7777));
@@ -289,9 +311,12 @@ fn describe(full: &Path, path: &str, skip: &[String], out: &mut Vec<FileEntry>) 
             target: None,
             wheel: None,
         });
-        scan_dir(full, &path, skip, out)?;
+        scan_dir(full, &path, skip, known, out)?;
     } else if ft.is_file() {
-        let (sha, size) = sha256_file(full).context("manifest")?;
+        let (sha, size) = match known.get(&path) {
+            Some((sha, size)) => (sha.clone(), *size),
+            None => sha256_file(full).context("manifest")?,
+        };
         out.push(FileEntry {
             path,
             kind: "file".into(),
@@ -310,7 +335,13 @@ fn describe(full: &Path, path: &str, skip: &[String], out: &mut Vec<FileEntry>) 
     Ok(())
 }
 
-fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) -> Result<()> {
+fn scan_dir(
+    dir: &Path,
+    rel: &str,
+    skip: &[String],
+    known: &Known,
+    out: &mut Vec<FileEntry>,
+) -> Result<()> {
     let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
         .with_context(|| format!("manifest: reading directory {}", dir.display()))?
         .map(|e| e.map(|e| e.file_name()))
@@ -329,7 +360,7 @@ fn scan_dir(dir: &Path, rel: &str, skip: &[String], out: &mut Vec<FileEntry>) ->
         if skip.contains(&path) {
             continue;
         }
-        describe(&dir.join(&name), &path, skip, out)?;
+        describe(&dir.join(&name), &path, skip, known, out)?;
     }
     Ok(())
 }
@@ -405,6 +436,16 @@ pub fn listed_paths(root: &Path, prefix: &str) -> Result<Vec<String>> {
 /// Build the manifest of the staging tree at `root` (without writing it);
 /// `extra` are more in-package paths to list (the SBOM).
 pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> Result<Manifest> {
+    build_manifest_known(root, input, extra, &Known::new())
+}
+
+/// [`build_manifest`] with the hashes of the `known` files given.
+fn build_manifest_known(
+    root: &Path,
+    input: &ManifestInput,
+    extra: &[String],
+    known: &Known,
+) -> Result<Manifest> {
     check_name(&input.package.name)?;
     if !input.prefix.starts_with('/') {
         bail!("manifest: prefix {:?} is not absolute", input.prefix);
@@ -421,7 +462,7 @@ pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> R
     signers.dedup();
     let mut paths = listed_paths(root, &input.prefix)?;
     paths.extend(extra.iter().cloned());
-    let mut files = scan_tree(root, &paths, &[manifest_path(&input.package.name)])?;
+    let mut files = scan_tree_known(root, &paths, &[manifest_path(&input.package.name)], known)?;
     let mut unused: BTreeMap<&str, &str> = input
         .origins
         .iter()
@@ -505,11 +546,17 @@ fn installed_license_fields(path: &Path) -> Result<Vec<(String, String)>> {
 /// installed METADATA files. Call it when every other file of the package
 /// is in place. Nothing is left behind on error.
 pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
-    write_docs(root, input, Licenses::Installed)
+    write_docs(root, input, Licenses::Installed, &Known::new())
 }
 
-/// [`write_into`] with the licenses from where `licenses` says.
-pub fn write_docs(root: &Path, input: &ManifestInput, licenses: Licenses) -> Result<Written> {
+/// [`write_into`] with the licenses from where `licenses` says, and the
+/// sha256 and size of the `known` files taken from there.
+pub fn write_docs(
+    root: &Path,
+    input: &ManifestInput,
+    licenses: Licenses,
+    known: &Known,
+) -> Result<Written> {
     check_name(&input.package.name)?;
     let doc = ensure_doc_dir(root, &input.package.name, input.source_date_epoch)?;
     let mut sbom_path = None;
@@ -568,7 +615,7 @@ pub fn write_docs(root: &Path, input: &ManifestInput, licenses: Licenses) -> Res
     // The doc directory (manifest, SBOM) is not listed: in a debhelper
     // build dh_compress and dh_installdocs change it after staging; dpkg's
     // md5sums cover it.
-    let manifest = build_manifest(root, input, &[])?;
+    let manifest = build_manifest_known(root, input, &[], known)?;
     let json = manifest.to_json()?;
     let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use super::stage::{stage, StageOptions, StageReport};
 use crate::atomic::OutputSet;
 use crate::config::Config;
-use crate::deb::{write_deb_uncommitted, Compression, DebOptions};
+use crate::deb::{write_deb_data_first, Compression, DataSummary, DebOptions};
 use crate::package::{self, Control};
 
 /// What a build wrote.
@@ -79,9 +79,15 @@ pub(crate) fn build(
     let opts = StageOptions {
         caller_scans_for_leaks: true,
         install_docs: true,
+        defer_wheel_bytes: true,
         ..StageOptions::default()
     };
-    let report = stage(cfg, &root, &opts, sde)?;
+    let mut report = stage(cfg, &root, &opts, sde)?;
+    // Each wheel entry's bytes go from its wheel straight into data.tar.
+    let mut wheel_bytes = crate::venv::deferred::WheelBytes::new(
+        std::mem::take(&mut report.deferred),
+        &report.venv_python,
+    );
     let mut t = super::Timings::new();
 
     // Maintainer scripts first: Installed-Size counts them, as
@@ -100,40 +106,43 @@ pub(crate) fn build(
         package::maintainer_script(&report.prerm).as_bytes(),
         0o755,
     )?;
-    let control = Control {
-        package: report.package.clone(),
-        version: report.version.clone(),
-        architecture: report.architecture.clone(),
-        maintainer: cfg.package.maintainer.clone(),
-        installed_size: package::installed_size(&root)?,
-        depends: report
-            .depends
-            .iter()
-            .chain(&report.system_depends)
-            .cloned()
-            .collect(),
-        fields: cfg.package.fields.clone(),
-        synopsis: cfg.package.synopsis.clone(),
-        long_description: cfg.package.long_description.clone(),
-    }
-    .render();
-    crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
-    t.done("maintainer scripts + Installed-Size + control");
-    // One read of every data file: md5sums, and no build path anywhere.
-    let needle = staging.0.as_os_str().as_encoded_bytes();
-    let sums = package::md5sums_scanning(&root, Some(needle))?;
-    crate::venv::layout::write_file(&debian.join("md5sums"), sums.as_bytes(), 0o644)?;
-    crate::normalize::scan_for_leaks(&debian, needle)?;
-    t.done("md5sums + leak scan (package)");
     crate::normalize::normalize(&root, sde)?;
-    t.done("normalize (package)");
+    t.done("maintainer scripts + normalize (package)");
 
-    // Every output is added here, then all are committed at once.
+    // One read of every data file, on its way into data.tar: md5sums,
+    // Installed-Size and no build path anywhere; then the control area from
+    // what that read computed, and the .deb.
     std::fs::create_dir_all(&output_dir)
         .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let mut outputs = OutputSet::new();
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    let mut deb_file = write_deb_uncommitted(
+    let needle = staging.0.as_os_str().as_encoded_bytes();
+    let write_control = |data: &DataSummary| -> Result<()> {
+        let control = Control {
+            package: report.package.clone(),
+            version: report.version.clone(),
+            architecture: report.architecture.clone(),
+            maintainer: cfg.package.maintainer.clone(),
+            // DEBIAN/ with the maintainer scripts counts too.
+            installed_size: data.installed_kib + package::installed_size(&debian)?,
+            depends: report
+                .depends
+                .iter()
+                .chain(&report.system_depends)
+                .cloned()
+                .collect(),
+            fields: cfg.package.fields.clone(),
+            synopsis: cfg.package.synopsis.clone(),
+            long_description: cfg.package.long_description.clone(),
+        }
+        .render();
+        crate::venv::layout::write_file(&debian.join("control"), control.as_bytes(), 0o644)?;
+        crate::venv::layout::write_file(&debian.join("md5sums"), data.md5sums.as_bytes(), 0o644)?;
+        crate::normalize::scan_for_leaks(&debian, needle)?;
+        crate::normalize::normalize(&debian, sde)?;
+        Ok(())
+    };
+    let mut deb_file = write_deb_data_first(
         &root,
         &deb,
         &DebOptions {
@@ -141,6 +150,10 @@ pub(crate) fn build(
             level,
             source_date_epoch: sde,
         },
+        &staging.0,
+        Some(needle),
+        &mut wheel_bytes,
+        write_control,
     )?;
     // The provenance statement names the .deb by its sha256.
     let deb_sha256 = {

@@ -30,6 +30,12 @@ pub(crate) struct StageOptions {
     /// Install /usr/share/doc/<package>/copyright and changelog.Debian.gz
     /// (what dh_installdocs and dh_installchangelogs do under debhelper).
     pub install_docs: bool,
+    /// Leave the wheels' bytes in the wheels: the venv gets empty
+    /// placeholders, and `StageReport::deferred` says where each file's
+    /// bytes are, for the .deb writer to stream them from there (`build`;
+    /// `venvdeb stage` needs the real files). Implies
+    /// `caller_scans_for_leaks`.
+    pub defer_wheel_bytes: bool,
 }
 
 /// What staging produced and what the package needs.
@@ -58,6 +64,12 @@ pub(crate) struct StageReport {
     /// The manifest (and SBOM) written into the package, for `add_beside`.
     #[serde(skip)]
     pub manifest: Option<crate::inspect::manifest::Written>,
+    /// With `defer_wheel_bytes`: the placeholders and where their bytes are.
+    #[serde(skip)]
+    pub deferred: Vec<crate::venv::deferred::Deferred>,
+    /// `#!<prefix>/bin/python`'s interpreter path for `#!python` scripts.
+    #[serde(skip)]
+    pub venv_python: String,
 }
 
 impl StageReport {
@@ -162,15 +174,17 @@ pub(crate) fn stage(
     layout.system_site_packages = cfg.venv.system_site_packages;
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
+    installer.defer_wheel_bytes = opts.defer_wheel_bytes;
     // Every path claimed first (conflicts found in a fixed order), then the
     // wheels unzipped in parallel: the bytes written do not depend on it.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let wheels: Vec<&crate::verify::VerifiedWheel> = selected.iter().map(|s| s.wheel).collect();
-    let installed: Vec<(InstalledDist, String)> = install_all(&mut installer, &wheels, threads)?
-        .into_iter()
-        .zip(&selected)
-        .map(|(d, s)| (d, s.wheel.sha256_hex()))
-        .collect();
+    let mut installed: Vec<(InstalledDist, String)> =
+        install_all(&mut installer, &wheels, threads)?
+            .into_iter()
+            .zip(&selected)
+            .map(|(d, s)| (d, s.wheel.sha256_hex()))
+            .collect();
     package::expose_links(&destdir, cfg, &layout.scripts)?;
     crate::system_site::check_not_shadowed(
         &[
@@ -189,7 +203,7 @@ pub(crate) fn stage(
         normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
         normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
     }
-    if !opts.caller_scans_for_leaks {
+    if !opts.caller_scans_for_leaks && !opts.defer_wheel_bytes {
         normalize::scan_for_leaks(&venv_dir, destdir.as_os_str().as_encoded_bytes())?;
     }
 
@@ -202,7 +216,18 @@ pub(crate) fn stage(
         crate::package::install_docs(&destdir, cfg, sde)?;
     }
 
-    // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/.
+    // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/:
+    // the installed files' sha256 as the installer computed or planned
+    // them, not read back.
+    let mut known = crate::inspect::manifest::Known::new();
+    for (d, _) in &installed {
+        for f in d.files.iter().filter(|f| !f.sha256.is_empty()) {
+            known.insert(
+                format!("{}/{}", cfg.venv.prefix, f.rel),
+                (f.sha256.clone(), f.size),
+            );
+        }
+    }
     let manifest = write_manifest(
         cfg,
         &destdir,
@@ -212,6 +237,7 @@ pub(crate) fn stage(
         Trust {
             signers: &signers,
             system_modules: &system_modules,
+            known: &known,
         },
         &wheels
             .iter()
@@ -219,6 +245,11 @@ pub(crate) fn stage(
             .map(|(w, (d, _))| (*w, d))
             .collect::<Vec<_>>(),
     )?;
+    let deferred: Vec<crate::venv::deferred::Deferred> = installed
+        .iter_mut()
+        .flat_map(|(d, _)| std::mem::take(&mut d.deferred))
+        .collect();
+    let deferred_bytes: u64 = deferred.iter().map(|d| d.size).sum();
     let wheels = installed
         .into_iter()
         .map(|(d, sha)| StagedWheel {
@@ -245,8 +276,11 @@ pub(crate) fn stage(
         postinst: package::postinst_snippet(cfg, &it),
         prerm: package::prerm_snippet(cfg),
         files: sum.files,
-        bytes: sum.bytes,
+        // Placeholders count 0 on disk: their bytes are in the wheels.
+        bytes: sum.bytes + deferred_bytes,
         manifest: Some(manifest),
+        deferred,
+        venv_python: layout.python.clone(),
     })
 }
 
@@ -255,6 +289,9 @@ pub(crate) fn stage(
 struct Trust<'a> {
     signers: &'a [String],
     system_modules: &'a [crate::system_site::SystemModule],
+    /// And the installed files' sha256 and size, as computed or planned
+    /// on install (not read back).
+    known: &'a crate::inspect::manifest::Known,
 }
 
 /// The manifest (and SBOM) into the staging tree: the wheels as verified
@@ -310,6 +347,7 @@ fn write_manifest(
             system_modules: trust.system_modules.to_vec(),
         },
         Licenses::Verified(&licenses),
+        trust.known,
     )
     .context("writing the build manifest")
 }

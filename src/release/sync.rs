@@ -35,6 +35,10 @@
 //!   body larger than the cap or a redirect to another scheme, host or port
 //!   is a verification failure (exit 3): the staging directory is removed
 //!   and DIR is left as it was (removed again if this run created it empty).
+//!   Any other error keeps the partial downloads for the next run, but an
+//!   empty staging directory (and DIR, if this run created it) is removed.
+//! - **One at a time:** the run holds an exclusive `flock` on DIR; a second
+//!   sync into the same DIR says so and waits for the first.
 //!
 //! Transport: `http://`, `https://` (ureq with rustls and the platform's
 //! certificate verifier, i.e. the system CA store on Debian) and `file://`.
@@ -107,19 +111,54 @@ pub(crate) fn sync(o: &SyncOptions) -> Result<SyncReport> {
     let created = !o.output.exists();
     fs::create_dir_all(&o.output)
         .with_context(|| format!("creating the output directory {}", o.output.display()))?;
+    let _lock = lock_dir(&o.output)?;
     let staging = o.output.join(STAGING);
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = sync_into(o, &source, &staging);
     if let Err(e) = &result {
         if crate::exit::code_for(e) == 3 {
             let _ = fs::remove_dir_all(&staging);
-            if created {
-                // Only removes it when empty.
-                let _ = fs::remove_dir(&o.output);
-            }
+        } else {
+            // Partial downloads stay for a resumed run; an empty staging
+            // directory (nothing fetched, e.g. a TLS error) does not.
+            let _ = fs::remove_dir(&staging);
+        }
+        if created {
+            // Only removes it when empty.
+            let _ = fs::remove_dir(&o.output);
         }
     }
     result
+}
+
+/// An exclusive lock on the output directory (flock on its descriptor),
+/// held until the returned file is dropped: a second sync into the same
+/// directory waits for the first instead of sharing its staging files.
+fn lock_dir(dir: &Path) -> Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    // flock(2) through libc: std's File::lock needs Rust 1.89, above the
+    // MSRV (trixie's rustc 1.85).
+    let flock = |op| {
+        // SAFETY: flock on a descriptor this function owns; no memory passed.
+        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    match flock(libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            eprintln!(
+                "venvdeb: waiting for another sync into {} to finish",
+                dir.display()
+            );
+            flock(libc::LOCK_EX).with_context(|| format!("locking {}", dir.display()))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("locking {}", dir.display())),
+    }
+    Ok(f)
 }
 
 fn sync_into(o: &SyncOptions, source: &Source, staging: &Path) -> Result<SyncReport> {

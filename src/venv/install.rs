@@ -32,6 +32,9 @@ pub(crate) struct InstalledDist {
     pub wheel: String,
     /// Every file written, sorted by path.
     pub files: Vec<InstalledFile>,
+    /// The files left as empty placeholders, their bytes still in the
+    /// wheel (`Installer::defer_wheel_bytes`).
+    pub deferred: Vec<super::deferred::Deferred>,
 }
 
 /// One file written into the venv.
@@ -77,6 +80,12 @@ pub(crate) struct Installer<'a> {
     owners: BTreeMap<String, String>,
     /// Symlinks of the layout: nothing may be written through them.
     symlinks: Vec<String>,
+    /// Leave each wheel entry's bytes in its wheel: write an empty
+    /// placeholder (final name and mode) and plan the bytes (size and
+    /// sha256 from the verified RECORD, or computed by reading the entry
+    /// for `#!python` scripts and non-sha256 RECORDs) for the .deb writer
+    /// to stream from the wheel (`venvdeb build`).
+    pub defer_wheel_bytes: bool,
 }
 
 /// One distribution being installed.
@@ -88,6 +97,7 @@ pub(crate) struct DistInstall {
     pub dist_info: String,
     pub data_dir: String,
     files: Vec<InstalledFile>,
+    deferred: Vec<super::deferred::Deferred>,
 }
 
 impl DistInstall {
@@ -107,6 +117,7 @@ impl DistInstall {
             dist_info: dist_info.to_string(),
             data_dir: format!("{stem}.data"),
             files: Vec::new(),
+            deferred: Vec::new(),
         })
     }
 }
@@ -153,6 +164,7 @@ impl<'a> Installer<'a> {
             layout,
             owners,
             symlinks,
+            defer_wheel_bytes: false,
         }
     }
 
@@ -419,6 +431,7 @@ impl<'a> Installer<'a> {
             version: dist.version,
             wheel: dist.wheel,
             files: dist.files,
+            deferred: dist.deferred,
         })
     }
 
@@ -464,13 +477,128 @@ impl<'a> Installer<'a> {
         if dist.wheel != wheel.file_name() {
             bail!("{} was planned, not {}", dist.wheel, wheel.file_name());
         }
-        wheel.stream(|entry, reader| {
-            if entry.is_dir {
-                return Ok(());
-            }
-            self.write_entry(&mut dist, &entry.name, entry.is_executable(), reader)
-        })?;
+        if self.defer_wheel_bytes {
+            self.write_deferred(&mut dist, wheel)?;
+        } else {
+            wheel.stream(|entry, reader| {
+                if entry.is_dir {
+                    return Ok(());
+                }
+                self.write_entry(&mut dist, &entry.name, entry.is_executable(), reader)
+            })?;
+        }
         self.write_generated(dist, &console, &gui)
+    }
+
+    /// The placeholders of a planned wheel and the plan of their bytes
+    /// (`defer_wheel_bytes`). The wheel is opened again (its central
+    /// directory checked): every entry must be one the verified RECORD
+    /// lists (or RECORD.jws/.p7s), every RECORD line an entry, and RECORD
+    /// itself the verified bytes; each installed entry's bytes are checked
+    /// against RECORD when the .deb writer streams them.
+    fn write_deferred(&self, dist: &mut DistInstall, wheel: &VerifiedWheel) -> Result<()> {
+        use crate::exit::verification;
+        use crate::wheel::archive::{Expected, WheelArchive};
+        use crate::wheel::record::{HashAlgorithm, HashValue};
+        let p = wheel.path().display().to_string();
+        let mut ar = WheelArchive::open(wheel.path(), wheel.max_uncompressed())?;
+        let record = wheel.record();
+        let di = wheel.dist_info();
+        let record_name = format!("{di}/RECORD");
+        let exempt = [format!("{di}/RECORD.jws"), format!("{di}/RECORD.p7s")];
+        let entries = ar.entries().to_vec();
+        let mut listed = 0usize;
+        let mut record_seen = false;
+        for (index, entry) in entries.iter().enumerate() {
+            let rec = record.entries.get(&entry.name);
+            listed += usize::from(rec.is_some());
+            if entry.name == record_name {
+                // Still the verified RECORD, byte for byte.
+                let want = Expected {
+                    hash: HashValue {
+                        algorithm: HashAlgorithm::Sha256,
+                        digest: wheel.record_sha256().to_vec(),
+                    },
+                    size: entry.uncompressed_size,
+                };
+                ar.with_entry(index, Some(want), |_, r| {
+                    std::io::copy(r, &mut std::io::sink())?;
+                    Ok(())
+                })?;
+                record_seen = true;
+                continue;
+            }
+            if entry.is_dir {
+                continue;
+            }
+            if rec.is_none() && !exempt.contains(&entry.name) {
+                return Err(verification(format!(
+                    "{p}: {}: expected a line in {record_name}, found none (file changed after verification)",
+                    entry.name
+                )));
+            }
+            let Some((rel, is_script)) = self.destination(dist, &entry.name)? else {
+                continue;
+            };
+            self.check_claimed(&rel, dist)?;
+            drop(self.create(&rel, entry.is_executable() || is_script)?);
+            let expected = rec.map(|r| Expected {
+                hash: r.hash.clone(),
+                size: r.size,
+            });
+            let declared = rec.filter(|r| !is_script && r.hash.algorithm == HashAlgorithm::Sha256);
+            let (sha256, size, check_sha256) = match declared {
+                Some(r) => (
+                    <[u8; 32]>::try_from(r.hash.digest.as_slice())
+                        .context("internal: a sha256 digest of another length")?,
+                    r.size,
+                    false,
+                ),
+                None => {
+                    let python = &self.layout.python;
+                    let (h, n) = ar.with_entry(index, expected.clone(), |_, r| {
+                        let mut w = HashingWriter {
+                            inner: std::io::sink(),
+                            hash: Sha256::new(),
+                            size: 0,
+                        };
+                        if is_script {
+                            copy_script(&mut BufReader::with_capacity(1 << 16, r), &mut w, python)?;
+                        } else {
+                            std::io::copy(r, &mut w)?;
+                        }
+                        Ok((<[u8; 32]>::from(w.hash.finalize()), w.size))
+                    })?;
+                    (h, n, true)
+                }
+            };
+            dist.files.push(InstalledFile {
+                rel: rel.clone(),
+                sha256: hex(&sha256),
+                size,
+                from_wheel: true,
+            });
+            dist.deferred.push(super::deferred::Deferred {
+                path: self.layout.on_disk(&rel),
+                wheel: wheel.path().to_path_buf(),
+                max_uncompressed: wheel.max_uncompressed(),
+                entry_index: index,
+                entry_name: entry.name.clone(),
+                script: is_script,
+                size,
+                sha256,
+                expected,
+                check_sha256,
+            });
+        }
+        if !record_seen || listed != record.entries.len() {
+            return Err(verification(format!(
+                "{p}: expected the {} entries {record_name} lists and RECORD itself, found {listed}{} (file changed after verification)",
+                record.entries.len(),
+                if record_seen { "" } else { " and no RECORD" }
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -489,7 +617,11 @@ pub(crate) struct Planned {
 /// `fix_script` does (the whole first line replaced), in bounded memory:
 /// the decision needs the first `#!python`.len() bytes only; the rest of
 /// a replaced first line is skipped as it streams by, however long.
-fn copy_script(r: &mut impl BufRead, w: &mut impl Write, python: &str) -> std::io::Result<()> {
+pub(crate) fn copy_script(
+    r: &mut impl BufRead,
+    w: &mut impl Write,
+    python: &str,
+) -> std::io::Result<()> {
     const MAGIC: &[u8] = b"#!python";
     // The first bytes, up to MAGIC's length or the first newline.
     let mut head = Vec::with_capacity(MAGIC.len());
@@ -813,6 +945,109 @@ mod tests {
             format!("{e:#}").contains("tabulate-0.9.0-py3-none-any.whl"),
             "{e:#}"
         );
+    }
+
+    /// `defer_wheel_bytes`: the same paths, modes and RECORDs as a written
+    /// install, with any thread count; the bytes streamed from the wheels
+    /// are the written files' bytes; a wheel whose entry bytes change
+    /// after verification fails the .deb with nothing written (exit 3).
+    #[test]
+    fn deferred_install_matches_written_install_and_fails_closed() {
+        use crate::deb::DataSource;
+        let s = tempfile::tempdir().unwrap();
+        let wh = verified_example(s.path());
+        let mut seen = std::collections::BTreeSet::new();
+        let wheels: Vec<&VerifiedWheel> = wh
+            .wheels()
+            .filter(|w| seen.insert(w.dist_name().to_string()))
+            .collect();
+        let (written_tmp, l, it) = setup();
+        let mut ins = Installer::new(&l, &it.short_version());
+        let written = install_all(&mut ins, &wheels, 1).unwrap();
+        let written_tree = snapshot(written_tmp.path());
+        let mode = |p: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::symlink_metadata(p).unwrap().mode()
+        };
+        for threads in [1, 2] {
+            let (tmp, l2, _) = setup();
+            let mut ins = Installer::new(&l2, &it.short_version());
+            ins.defer_wheel_bytes = true;
+            let mut done = install_all(&mut ins, &wheels, threads).unwrap();
+            for (a, b) in written.iter().zip(&done) {
+                assert_eq!(a.files, b.files, "{threads} threads: {}", a.wheel);
+            }
+            let deferred: Vec<_> = done
+                .iter_mut()
+                .flat_map(|d| std::mem::take(&mut d.deferred))
+                .collect();
+            assert!(deferred.len() > 50);
+            let tree = snapshot(tmp.path());
+            assert_eq!(
+                tree.keys().collect::<Vec<_>>(),
+                written_tree.keys().collect::<Vec<_>>()
+            );
+            let mut src = super::super::deferred::WheelBytes::new(deferred.clone(), &l2.python);
+            for d in &deferred {
+                let rel = d.path.strip_prefix(tmp.path()).unwrap();
+                assert_eq!(std::fs::metadata(&d.path).unwrap().len(), 0);
+                assert_eq!(mode(&d.path), mode(&written_tmp.path().join(rel)));
+                assert_eq!(src.size(&d.path), Some(d.size));
+                let mut bytes = Vec::new();
+                src.write(&d.path, &mut bytes).unwrap();
+                assert!(
+                    bytes == written_tree[rel.to_str().unwrap()],
+                    "{}",
+                    rel.display()
+                );
+            }
+            // Every other file is the same as written.
+            for (rel, bytes) in &tree {
+                if !deferred.iter().any(|d| d.path == tmp.path().join(rel)) {
+                    assert_eq!(bytes, &written_tree[rel], "{rel}");
+                }
+            }
+            if threads == 2 {
+                // Alter a byte of tabulate's entries after verification:
+                // the .deb fails, nothing is written.
+                let w = wheel(&wh, "tabulate-");
+                let mut raw = std::fs::read(w.path()).unwrap();
+                let n = raw.len();
+                raw[n / 3] ^= 0x40;
+                std::fs::write(w.path(), raw).unwrap();
+                let mut src = super::super::deferred::WheelBytes::new(deferred, &l2.python);
+                let out = s.path().join("out");
+                std::fs::create_dir(&out).unwrap();
+                let opts = crate::deb::DebOptions {
+                    compression: crate::deb::Compression::Zstd,
+                    source_date_epoch: 1,
+                    ..Default::default()
+                };
+                let mut called = false;
+                let e = crate::deb::write_deb_data_first(
+                    tmp.path(),
+                    &out.join("p.deb"),
+                    &opts,
+                    s.path(),
+                    None,
+                    &mut src,
+                    |_| {
+                        called = true;
+                        Ok(())
+                    },
+                )
+                .map(|_| ())
+                .unwrap_err();
+                assert_eq!(
+                    crate::exit::code_for(&e),
+                    crate::exit::VERIFICATION,
+                    "{e:#}"
+                );
+                assert!(format!("{e:#}").contains("tabulate-0.9.0"), "{e:#}");
+                assert!(!called);
+                assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+            }
+        }
     }
 
     fn setup() -> (tempfile::TempDir, Layout, Interpreter) {

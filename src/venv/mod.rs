@@ -3,6 +3,7 @@
 //! (`layout`), wheels unpacked from verified archives (`install`), launcher
 //! scripts (`scripts`) and the bytecode policy (`bytecode`).
 pub(crate) mod bytecode;
+pub(crate) mod deferred;
 pub(crate) mod install;
 pub(crate) mod interpreter;
 pub(crate) mod layout;

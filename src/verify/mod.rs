@@ -129,6 +129,14 @@ impl VerifiedWheel {
     pub fn record(&self) -> &Record {
         &self.record
     }
+    /// sha256 of the verified RECORD bytes.
+    pub(crate) fn record_sha256(&self) -> &[u8; 32] {
+        &self.record_sha256
+    }
+    /// The cap on the sum of uncompressed sizes it was verified with.
+    pub(crate) fn max_uncompressed(&self) -> u64 {
+        self.max_uncompressed
+    }
     /// Raw `entry_points.txt` (parse with `wheel::metadata::parse_entry_points`).
     pub fn entry_points(&self) -> Option<&[u8]> {
         self.entry_points.as_deref()

@@ -737,6 +737,44 @@ impl WheelArchive {
         Ok(out)
     }
 
+    /// Stream entry `index` with random access (a seek to its local
+    /// header, checked against the central directory): `f` gets a reader of
+    /// its bytes, which fails at its end on a size, CRC or `expected`
+    /// mismatch, as in [`stream`](Self::stream); what `f` leaves unread is
+    /// read and checked after it returns. Any mismatch is a
+    /// `VerificationError` naming the wheel and the entry.
+    pub(crate) fn with_entry<T>(
+        &mut self,
+        index: usize,
+        expected: Option<Expected>,
+        f: impl FnOnce(&Entry, &mut dyn Read) -> Result<T>,
+    ) -> Result<T> {
+        let p = self.path.display().to_string();
+        let entry =
+            self.entries.get(index).cloned().ok_or_else(|| {
+                verification(format!("{p}: expected an entry #{index}, found none"))
+            })?;
+        self.file.seek(SeekFrom::Start(entry.local_offset))?;
+        let mut r = BufReader::with_capacity(64 << 10, &mut self.file);
+        let mut pos = entry.local_offset;
+        read_local_header(&mut r, &entry, &mut pos)
+            .map_err(|m| verification(format!("{p}: {m}")))?;
+        let fail = RefCell::new(None);
+        let mut er = EntryReader::new(&mut r, &entry, expected, &fail);
+        let res = f(&entry, &mut er);
+        if let Some(m) = fail.borrow_mut().take() {
+            return Err(verification(format!("{p}: {m}")));
+        }
+        let out = res.with_context(|| format!("{p}: {}", entry.name))?;
+        let drained = io::copy(&mut er, &mut io::sink());
+        if let Some(m) = fail.borrow_mut().take() {
+            return Err(verification(format!("{p}: {m}")));
+        }
+        drained.map_err(|e| verification(format!("{p}: {}: {e}", entry.name)))?;
+        er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
+        Ok(out)
+    }
+
     /// Read the whole file once, front to back, checking the layout, and
     /// call `f` for each entry (in archive order) with a reader of its bytes.
     /// `expect` says what each entry's bytes must hash to (or `Ok(None)` for
