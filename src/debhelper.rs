@@ -312,9 +312,7 @@ pub(crate) fn rfc2822(epoch: u64) -> (String, u32) {
     let days = (epoch / 86_400) as i64;
     let (y, m, d, hh, mm, ss) = crate::sde::utc_parts(epoch);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(m - 1) as usize];
+    let month = crate::sde::MONTHS[(m - 1) as usize];
     let s = format!("{weekday}, {d:02} {month} {y} {hh:02}:{mm:02}:{ss:02} +0000");
     (s, y as u32)
 }
