@@ -11,9 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::deb::control;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
+
+use crate::deb::control;
+use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// The file name looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "venvdeb.toml";
@@ -118,10 +120,6 @@ pub struct VenvConfig {
     /// missing. Sorted, no duplicates; empty unless `system_site_packages`.
     pub system_modules: Vec<String>,
 }
-
-/// The default cap on the total uncompressed size of one wheel (the one
-/// definition is the wheel reader's).
-pub use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// Optional control fields the user may set in `[package]`, with their
 /// control-file spelling.
