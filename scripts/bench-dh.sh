@@ -5,7 +5,8 @@
 #     pip install --no-index --require-hashes from the wheelhouse);
 #   - `dh $@ --with venvdeb` (dh_venvdeb: verify the signed list, install
 #     natively).
-# each with dpkg-deb's default xz and with -Zzstd, and print the times, the
+# each with dpkg-deb's default xz and with -Zzstd, and print the times (each
+# split into dh_venvdeb or dh_virtualenv and the rest of the dh sequence), the
 # peak RSS, the ratios (goal: venvdeb >= 2.5x faster with xz, >= 8x with
 # zstd) and each package's size.
 #
@@ -43,7 +44,27 @@ trap 'rm -rf "$work" "$GNUPGHOME"' EXIT INT TERM
 # Tools from the repository.
 mkdir -p "$work/perl5/Debian/Debhelper/Sequence" "$work/bin"
 cp debian-templates/debhelper/venvdeb.pm "$work/perl5/Debian/Debhelper/Sequence/"
-cp debian-templates/debhelper/dh_venvdeb debian-templates/debhelper/dh_venvdeb_provenance "$bin" "$work/bin/"
+mkdir -p "$work/real"
+cp debian-templates/debhelper/dh_venvdeb debian-templates/debhelper/dh_venvdeb_provenance "$bin" "$work/real/"
+cp -r debian-templates/debhelper/autoscripts "$work/real/"
+# dh_venvdeb and dh_virtualenv run through timing wrappers (first on PATH):
+# each appends its wall seconds to $BENCH_CMD_TIMES, so that the report can
+# split a build into that command and the rest of the dh sequence.
+wrap() { # NAME REAL
+  cat > "$work/bin/$1" <<WRAP
+#!/bin/sh
+s=\$(date +%s.%N)
+"$2" "\$@"
+rc=\$?
+e=\$(date +%s.%N)
+echo "$1 \$s \$e" >> "\$BENCH_CMD_TIMES"
+exit \$rc
+WRAP
+  chmod 755 "$work/bin/$1"
+}
+wrap dh_venvdeb "$work/real/dh_venvdeb"
+wrap dh_virtualenv /usr/bin/dh_virtualenv
+cp "$work/real/dh_venvdeb_provenance" "$bin" "$work/bin/"
 export PERL5LIB="$work/perl5" PATH="$work/bin:$PATH"
 export DEBFULLNAME="Bench" DEBEMAIL=bench@example.org
 
@@ -72,9 +93,13 @@ make_dhv() { # DIR ZOPT
   make_venvdeb "$1" "$2"
   rm "$1/debian/venvdeb.toml"
   sed -i 's/\${venvdeb:Depends}/${python3:Depends}/' "$1/debian/control"
-  sed -i 's/--with venvdeb/--with python-virtualenv/' "$1/debian/rules"
-  sed -i 's/Build-Depends: debhelper-compat (= 13), python3/Build-Depends: debhelper-compat (= 13), python3, python3-venv, dh-virtualenv/' \
+  sed -i 's/^\tdh \$@$/\tdh $@ --with python-virtualenv/' "$1/debian/rules"
+  grep -q -- '--with python-virtualenv' "$1/debian/rules" || {
+    echo "bench-dh.sh: cannot switch $1/debian/rules to dh-virtualenv" >&2; exit 1; }
+  sed -i 's/Build-Depends: debhelper-compat (= 13), dh-sequence-venvdeb, python3/Build-Depends: debhelper-compat (= 13), python3, python3-venv, dh-virtualenv/' \
     "$1/debian/control"
+  grep -q 'dh-virtualenv' "$1/debian/control" || {
+    echo "bench-dh.sh: cannot switch $1/debian/control to dh-virtualenv" >&2; exit 1; }
   cat >> "$1/debian/rules" <<'MAKE'
 
 override_dh_virtualenv:
@@ -88,13 +113,18 @@ override_dh_dwz:
 MAKE
 }
 
-# "secs rss_kb" of one dpkg-buildpackage, from /usr/bin/time -v.
+# "secs rss_kb cmd_secs" of one dpkg-buildpackage, from /usr/bin/time -v
+# and the wrappers (cmd_secs: dh_venvdeb's or dh_virtualenv's wall time).
 measure() { # DIR
-  (cd "$1" && /usr/bin/time -v -o "$1.time" dpkg-buildpackage -us -uc -b > "$1.log" 2>&1) || {
+  : > "$1.cmd"
+  # -d: dh-sequence-venvdeb is this checkout's addon (PERL5LIB), not an
+  # installed package.
+  (cd "$1" && BENCH_CMD_TIMES="$1.cmd" /usr/bin/time -v -o "$1.time" dpkg-buildpackage -us -uc -b -d > "$1.log" 2>&1) || {
     tail -40 "$1.log" >&2; echo "bench-dh.sh: build in $1 failed" >&2; exit 1; }
-  awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; secs=s}
+  cmd=$(awk '{t += $3 - $2} END {printf "%.2f", t}' "$1.cmd")
+  awk -F': ' -v cmd="$cmd" '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; secs=s}
               /Maximum resident set size/ {rss=$2}
-              END {printf "%.2f %d\n", secs, rss}' "$1.time"
+              END {printf "%.2f %d %s\n", secs, rss, cmd}' "$1.time"
 }
 size() { stat -c %s "$(dirname "$1")"/benchapp_*.deb; }
 
@@ -105,16 +135,22 @@ for v in dhv-xz venvdeb-xz dhv-zstd venvdeb-zstd; do
 done
 
 sync
-set -- $(measure "$work/dhv-xz/src"); dhv_xz=$1 dhv_xz_rss=$2
-set -- $(measure "$work/venvdeb-xz/src"); vd_xz=$1 vd_xz_rss=$2
-set -- $(measure "$work/dhv-zstd/src"); dhv_zstd=$1 dhv_zstd_rss=$2
-set -- $(measure "$work/venvdeb-zstd/src"); vd_zstd=$1 vd_zstd_rss=$2
+set -- $(measure "$work/dhv-xz/src"); dhv_xz=$1 dhv_xz_rss=$2 dhv_xz_cmd=$3
+set -- $(measure "$work/venvdeb-xz/src"); vd_xz=$1 vd_xz_rss=$2 vd_xz_cmd=$3
+set -- $(measure "$work/dhv-zstd/src"); dhv_zstd=$1 dhv_zstd_rss=$2 dhv_zstd_cmd=$3
+set -- $(measure "$work/venvdeb-zstd/src"); vd_zstd=$1 vd_zstd_rss=$2 vd_zstd_cmd=$3
 
 echo "bench-dh: $(ls "$common"/wheelhouse/*.whl | wc -l) wheels, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-row() { printf '%-40s %8s s  %8s KB  %10s bytes\n' "$1" "$2" "$3" "$4"; }
-row "dh-virtualenv, xz" "$dhv_xz" "$dhv_xz_rss" "$(size "$work/dhv-xz/src")"
-row "dh --with venvdeb, xz" "$vd_xz" "$vd_xz_rss" "$(size "$work/venvdeb-xz/src")"
-row "dh-virtualenv, zstd" "$dhv_zstd" "$dhv_zstd_rss" "$(size "$work/dhv-zstd/src")"
-row "dh --with venvdeb, zstd" "$vd_zstd" "$vd_zstd_rss" "$(size "$work/venvdeb-zstd/src")"
+row() { # LABEL TOTAL RSS SIZE CMD CMDNAME
+  rest=$(awk -v t="$2" -v c="$5" 'BEGIN {printf "%.2f", t - c}')
+  printf '%-26s %7s s = %-14s %6s s + rest of dh %6s s  %8s KB  %10s bytes\n' \
+    "$1" "$2" "$6" "$5" "$rest" "$3" "$4"
+}
+row "dh-virtualenv, xz" "$dhv_xz" "$dhv_xz_rss" "$(size "$work/dhv-xz/src")" "$dhv_xz_cmd" dh_virtualenv
+row "dh --with venvdeb, xz" "$vd_xz" "$vd_xz_rss" "$(size "$work/venvdeb-xz/src")" "$vd_xz_cmd" dh_venvdeb
+row "dh-virtualenv, zstd" "$dhv_zstd" "$dhv_zstd_rss" "$(size "$work/dhv-zstd/src")" "$dhv_zstd_cmd" dh_virtualenv
+row "dh --with venvdeb, zstd" "$vd_zstd" "$vd_zstd_rss" "$(size "$work/venvdeb-zstd/src")" "$vd_zstd_cmd" dh_venvdeb
+awk -v a="$dhv_zstd_cmd" -v b="$vd_zstd_cmd" 'BEGIN {printf "dh_venvdeb / dh_virtualenv (zstd run): %.3fx\n", b/a}'
+awk -v t="$vd_zstd" -v c="$vd_zstd_cmd" 'BEGIN {printf "dh_venvdeb share of its dpkg-buildpackage (zstd): %.0f%%\n", 100*c/t}'
 awk -v a="$dhv_xz" -v b="$vd_xz" 'BEGIN {printf "speed-up with xz:   %.2fx  (goal >= 2.5x)\n", a/b}'
 awk -v a="$dhv_zstd" -v b="$vd_zstd" 'BEGIN {printf "speed-up with zstd: %.2fx  (goal >= 8x)\n", a/b}'
