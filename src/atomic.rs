@@ -73,11 +73,6 @@ impl AtomicFile {
         self.file.take().expect("AtomicFile used after commit")
     }
 
-    /// The final name.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Give the file mode 0644 (whatever the umask) and flush it to disk:
     /// everything before the rename.
     fn prepare(&mut self) -> Result<()> {

@@ -11,9 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::deb::control;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
+
+use crate::deb::control;
+use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// The file name looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "venvdeb.toml";
@@ -68,6 +70,33 @@ pub struct InputsConfig {
 }
 
 impl InputsConfig {
+    /// From `[inputs]` (and, for `venvdeb verify`, the flags over it): the
+    /// five paths are required (`missing` says how to give one), the
+    /// threshold is at least 1, the rest have their defaults.
+    pub(crate) fn from_table(
+        t: crate::verify::inputs::InputsTable,
+        missing: impl Fn(&str) -> String,
+    ) -> Result<InputsConfig> {
+        let need = |k: &str, p: Option<PathBuf>| p.with_context(|| missing(k));
+        let threshold = t.threshold.unwrap_or(1);
+        if threshold == 0 {
+            bail!("the threshold (inputs.threshold, --threshold) must be at least 1");
+        }
+        Ok(InputsConfig {
+            wheelhouse: need("wheelhouse", t.wheelhouse)?,
+            lock: need("lock", t.lock)?,
+            sums: need("sums", t.sums)?,
+            signature: need("signature", t.signature)?,
+            keyring: need("keyring", t.keyring)?,
+            threshold,
+            max_uncompressed: t.max_uncompressed.unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
+            signature_policy: crate::verify::SignaturePolicy {
+                at: t.at,
+                max_age: t.max_signature_age,
+            },
+        })
+    }
+
     /// The inputs of `venvdeb verify`, for a target whose marker environment
     /// is `marker_env`: the one config -> inputs path (here, so that
     /// `verify` does not import `config` back).
@@ -118,10 +147,6 @@ pub struct VenvConfig {
     /// missing. Sorted, no duplicates; empty unless `system_site_packages`.
     pub system_modules: Vec<String>,
 }
-
-/// The default cap on the total uncompressed size of one wheel (the one
-/// definition is the wheel reader's).
-pub use crate::wheel::archive::DEFAULT_MAX_UNCOMPRESSED;
 
 /// Optional control fields the user may set in `[package]`, with their
 /// control-file spelling.
@@ -265,26 +290,9 @@ impl Config {
             }
         }
 
-        let i = raw.inputs.resolve(dir)?;
-        let need =
-            |k: &str, p: Option<PathBuf>| p.with_context(|| format!("inputs.{k} is missing"));
-        let threshold = i.threshold.unwrap_or(1);
-        if threshold == 0 {
-            bail!("inputs.threshold must be at least 1");
-        }
-        let inputs = InputsConfig {
-            wheelhouse: need("wheelhouse", i.wheelhouse)?,
-            lock: need("lock", i.lock)?,
-            sums: need("sums", i.sums)?,
-            signature: need("signature", i.signature)?,
-            keyring: need("keyring", i.keyring)?,
-            threshold,
-            max_uncompressed: i.max_uncompressed.unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
-            signature_policy: crate::verify::SignaturePolicy {
-                at: i.at,
-                max_age: i.max_signature_age,
-            },
-        };
+        let inputs = InputsConfig::from_table(raw.inputs.resolve(dir)?, |k| {
+            format!("inputs.{k} is missing")
+        })?;
 
         let v = raw.venv;
         let python = v.python.unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON));

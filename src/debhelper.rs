@@ -259,40 +259,27 @@ pub(crate) fn debian_name(project: &str) -> String {
     crate::wheel::name::normalize_name(project.trim())
 }
 
-/// A PEP 440 version in Debian syntax: pre-releases and dev releases sort
-/// before the release (`1.0rc1` → `1.0~rc1`, `1.0.dev2` → `1.0~dev2`),
-/// post-releases after (`1.0.post1` unchanged); local `+x` kept.
+/// A PEP 440 version in Debian syntax: its normal form (`crate::pep440`),
+/// with pre-releases and dev releases sorting before the release
+/// (`1.0rc1` → `1.0~rc1`, `1.0.dev2` → `1.0~dev2`), post-releases after
+/// (`1.0.post1` unchanged); a local `+x` kept; no epoch.
 pub(crate) fn debian_upstream_version(v: &str) -> Result<String> {
-    const PRE: [&str; 9] = [
-        "alpha", "beta", "preview", "pre", "rc", "dev", "a", "b", "c",
-    ];
-    let lower = v.trim().to_ascii_lowercase();
-    let v = lower.strip_prefix('v').unwrap_or(&lower);
-    let bytes = v.as_bytes();
-    let starts_pre = |j: usize| PRE.iter().any(|w| v[j..].starts_with(w));
-    let mut out = String::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        let after_digit = i > 0 && bytes[i - 1].is_ascii_digit();
-        match b {
-            b'.' | b'-' | b'_' if after_digit && i + 1 < bytes.len() && starts_pre(i + 1) => {
-                out.push('~')
-            }
-            b'-' | b'_' => out.push('.'),
-            b if b.is_ascii_alphabetic() && after_digit && starts_pre(i) => {
-                out.push('~');
-                out.push(b as char);
-            }
-            b => out.push(b as char),
-        }
-    }
-    let ok = out.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && out
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".+~".contains(&b));
-    if !ok {
-        bail!(
+    let bad = || {
+        anyhow::anyhow!(
             "version {v:?} cannot be written as a Debian upstream version: pass --upstream-version"
-        );
+        )
+    };
+    let p = crate::pep440::Version::parse(v).map_err(|_| bad())?;
+    if p.epoch != 0 {
+        return Err(bad());
+    }
+    let normal = p.to_string();
+    let (public, local) = normal.split_once('+').unwrap_or((&normal, ""));
+    let (release, rest) = public.split_at(p.base().to_string().len());
+    let tilde = if p.pre.is_some() { "~" } else { "" };
+    let mut out = format!("{release}{tilde}{}", rest.replace(".dev", "~dev"));
+    if !local.is_empty() {
+        out = format!("{out}+{local}");
     }
     Ok(out)
 }
@@ -325,9 +312,7 @@ pub(crate) fn rfc2822(epoch: u64) -> (String, u32) {
     let days = (epoch / 86_400) as i64;
     let (y, m, d, hh, mm, ss) = crate::sde::utc_parts(epoch);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(m - 1) as usize];
+    let month = crate::sde::MONTHS[(m - 1) as usize];
     let s = format!("{weekday}, {d:02} {month} {y} {hh:02}:{mm:02}:{ss:02} +0000");
     (s, y as u32)
 }
@@ -725,11 +710,15 @@ mod tests {
             ("2.0b1.dev2", "2.0~b1~dev2"),
             ("v1.2", "1.2"),
             ("1.0+local.1", "1.0+local.1"),
+            // PEP 440's spellings, normalized: `-1` is a post-release.
+            ("1.0-1", "1.0.post1"),
+            ("1.0ALPHA2", "1.0~a2"),
         ] {
             assert_eq!(debian_upstream_version(pep).unwrap(), deb, "{pep}");
         }
         assert!(debian_upstream_version("abc").is_err());
         assert!(debian_upstream_version("1.0 x").is_err());
+        assert!(debian_upstream_version("1!2.0").is_err(), "no epoch");
     }
 
     #[test]

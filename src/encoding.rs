@@ -1,8 +1,9 @@
 //! Byte encodings and file digests, one copy each for every module:
 //! lowercase hex (sha256sums, the lock, manifests, SBOM), RFC 4648 §5
-//! urlsafe base64 without padding (wheel RECORD hashes, PEP 376/427), and
-//! the streamed sha256 of a reader, writer or file. Hand-written because each is a few lines
-//! and RECORD's decoder must refuse non-canonical trailing bits.
+//! urlsafe base64 without padding (wheel RECORD hashes, PEP 376/427),
+//! percent-encoding (index links, purls), and the streamed sha256 of a
+//! reader, writer or file. Hand-written because each is a few lines and
+//! RECORD's decoder must refuse non-canonical trailing bits.
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -52,6 +53,20 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
         return None; // non-canonical trailing bits
     }
     Some(out)
+}
+
+/// Percent-encoding (uppercase hex) of every byte but ASCII alphanumerics
+/// and those in `keep`.
+pub(crate) fn percent_encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Lowercase hex.

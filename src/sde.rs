@@ -7,6 +7,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+/// The month names of RFC 2822 dates (changelog trailers).
+pub(crate) const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 /// Parse a SOURCE_DATE_EPOCH value: ASCII decimal digits only.
 pub(crate) fn parse(value: &str) -> Result<u64> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
@@ -98,9 +103,6 @@ pub(crate) fn parse_rfc2822(s: &str) -> Result<u64> {
         }
         Ok(v.parse()?)
     };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let m = MONTHS
         .iter()
         .position(|x| *x == month)
@@ -138,9 +140,6 @@ pub(crate) fn parse_rfc2822(s: &str) -> Result<u64> {
 /// days-from-civil algorithm; the one date check of every parser of dates
 /// (changelog trailers here, `--at` in `verify::signature`).
 pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
-    const NAMES: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
     let month_days = [
         31,
@@ -160,7 +159,7 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> Result<i64> {
         bail!("no month {m}");
     }
     if !(1..=month_days[m as usize - 1]).contains(&d) {
-        bail!("{} {y} has no day {d}", NAMES[m as usize - 1]);
+        bail!("{} {y} has no day {d}", MONTHS[m as usize - 1]);
     }
     let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
     let era = yy.div_euclid(400);

@@ -21,8 +21,6 @@ use anyhow::{bail, Context, Result};
 
 use crate::atomic::TempDir;
 use crate::config::Config;
-use crate::deb::Compression;
-use crate::inspect::debreader::Codec;
 use crate::inspect::diff::{compare_files, files_identical, Difference};
 use crate::inspect::rebuild::{check_inputs_after, check_inputs_before, read_facts, InputFinding};
 use crate::pipeline::build;
@@ -64,15 +62,6 @@ pub struct RebuildArgs {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
-}
-
-fn compression(codec: Codec) -> Compression {
-    match codec {
-        Codec::Xz => Compression::Xz,
-        Codec::Zstd => Compression::Zstd,
-        Codec::Gzip => Compression::Gzip,
-        Codec::None => Compression::None,
-    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -165,13 +154,7 @@ pub(crate) fn run(args: &RebuildArgs) -> Result<()> {
             temp.path().to_path_buf()
         }
     };
-    let rebuilt = match build(
-        &cfg,
-        &out_dir,
-        compression(facts.data_codec),
-        None,
-        m.source_date_epoch,
-    ) {
+    let rebuilt = match build(&cfg, &out_dir, facts.data_codec, None, m.source_date_epoch) {
         Ok(r) => r,
         Err(e) if !inputs.is_empty() => {
             // The inputs are not the package's, and do not even build.

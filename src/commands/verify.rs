@@ -3,11 +3,12 @@
 //! `[inputs]` of `./venvdeb.toml` (or `--config`); flags win. Writes nothing.
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use crate::config::{InputsConfig, DEFAULT_PYTHON};
 use crate::verify::inputs::InputsTable;
 use crate::verify::report::Report;
-use crate::verify::{verify, SignaturePolicy, VerifyInputs, DEFAULT_MAX_UNCOMPRESSED};
+use crate::verify::{verify, VerifyInputs};
 use crate::wheel::markers::MarkerEnv;
 
 #[derive(Debug, clap::Args)]
@@ -70,37 +71,23 @@ pub(crate) fn inputs_from(args: &VerifyArgs) -> Result<VerifyInputs> {
             }
         }
     };
-    let need = |flag: &Option<PathBuf>, file: &Option<PathBuf>, name: &str| -> Result<PathBuf> {
-        flag.clone()
-            .or_else(|| file.clone())
-            .with_context(|| format!("missing --{name} (or `{name}` in [inputs] of venvdeb.toml)"))
+    let t = InputsTable {
+        wheelhouse: args.wheelhouse.clone().or(table.wheelhouse),
+        lock: args.lock.clone().or(table.lock),
+        sums: args.sums.clone().or(table.sums),
+        signature: args.signature.clone().or(table.signature),
+        keyring: args.keyring.clone().or(table.keyring),
+        threshold: args.threshold.or(table.threshold),
+        python: args.python.clone().or(table.python),
+        max_uncompressed: args.max_uncompressed.or(table.max_uncompressed),
+        at: args.at.or(table.at),
+        max_signature_age: args.max_signature_age.or(table.max_signature_age),
     };
-    let threshold = args.threshold.or(table.threshold).unwrap_or(1);
-    if threshold == 0 {
-        anyhow::bail!("--threshold must be at least 1");
-    }
-    let python = args
-        .python
-        .clone()
-        .or(table.python.clone())
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"));
-    Ok(VerifyInputs {
-        wheelhouse: need(&args.wheelhouse, &table.wheelhouse, "wheelhouse")?,
-        lock: need(&args.lock, &table.lock, "lock")?,
-        sums: need(&args.sums, &table.sums, "sums")?,
-        signature: need(&args.signature, &table.signature, "signature")?,
-        keyring: need(&args.keyring, &table.keyring, "keyring")?,
-        threshold,
-        marker_env: MarkerEnv::query(&python)?,
-        max_uncompressed: args
-            .max_uncompressed
-            .or(table.max_uncompressed)
-            .unwrap_or(DEFAULT_MAX_UNCOMPRESSED),
-        signature_policy: SignaturePolicy {
-            at: args.at.or(table.at),
-            max_age: args.max_signature_age.or(table.max_signature_age),
-        },
-    })
+    let python = (t.python.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON));
+    let inputs = InputsConfig::from_table(t, |k| {
+        format!("missing --{k} (or `{k}` in [inputs] of venvdeb.toml)")
+    })?;
+    Ok(inputs.verify_inputs(MarkerEnv::query(&python)?))
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> Result<()> {

@@ -55,15 +55,12 @@ fn unified(path: &str, a: &[u8], b: &[u8]) -> (Option<String>, Option<String>) {
     }
 }
 
-/// The key `view` gives the n-th occurrence of a path.
-fn occurrence_key(seen: &mut BTreeMap<String, usize>, path: &str) -> String {
-    let n = seen.entry(path.to_string()).or_insert(0);
-    *n += 1;
-    if *n == 1 {
-        path.to_string()
-    } else {
-        format!("{path} (occurrence {n})")
-    }
+/// The key `view` gives an entry (`view::unique_key`), given the keys
+/// already given in that part.
+fn key_of(seen: &mut BTreeSet<String>, path: &str) -> String {
+    let key = super::view::unique_key(|k| seen.contains(k), path);
+    seen.insert(key.clone());
+    key
 }
 
 /// Content diffs for every regular file whose sha256 differs.
@@ -105,12 +102,12 @@ pub(crate) fn content_diffs(
     if !wanted.is_empty() {
         let spool = crate::atomic::TempDir::new("venvdeb-diff")?;
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-        let mut seen = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         read_deb_file(path_a, |part, entry, reader| {
             if part != Part::Data {
                 return Ok(());
             }
-            let key = occurrence_key(&mut seen, &entry.path);
+            let key = key_of(&mut seen, &entry.path);
             if entry.kind == Kind::File && wanted.contains(&key) {
                 let file = spool.path().join(names.len().to_string());
                 let mut f = std::fs::File::create(&file)
@@ -122,12 +119,12 @@ pub(crate) fn content_diffs(
             Ok(())
         })?;
         let mut diffs: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
-        let mut seen = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         read_deb_file(path_b, |part, entry, reader| {
             if part != Part::Data {
                 return Ok(());
             }
-            let key = occurrence_key(&mut seen, &entry.path);
+            let key = key_of(&mut seen, &entry.path);
             if let Some(file) = names.get(&key) {
                 if entry.kind != Kind::File {
                     return Ok(());

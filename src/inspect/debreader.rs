@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::tarstream::{self, Entry, Trailer};
+use crate::deb::Compression;
 use crate::encoding::Hashing;
 
 /// Which tar inside the package an entry comes from.
@@ -31,22 +32,15 @@ impl Part {
     }
 }
 
-/// A member's compression, from its name's suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Codec {
-    Xz,
-    Zstd,
-    Gzip,
-    None,
-}
-
-impl Codec {
+/// A member's compression is the builder's `crate::deb::Compression`, read
+/// from its name's suffix; the reports name it as `-Z` takes it.
+impl Compression {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Codec::Xz => "xz",
-            Codec::Zstd => "zstd",
-            Codec::Gzip => "gzip",
-            Codec::None => "none",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+            Compression::Gzip => "gzip",
+            Compression::None => "none",
         }
     }
 }
@@ -84,7 +78,7 @@ pub(crate) const AR_FIELDS: &[(&str, usize, usize)] = &[
 pub(crate) struct TarMember {
     pub part: Part,
     pub member: String,
-    pub codec: Codec,
+    pub codec: Compression,
     /// sha256 and length of the uncompressed tar stream.
     pub tar_sha256: String,
     pub tar_length: u64,
@@ -119,26 +113,29 @@ fn ascii_num(field: &[u8], radix: u32, what: &str, offset: u64) -> Result<u64> {
         .with_context(|| format!("corrupt ar header at offset {offset}: {what} field {s:?}"))
 }
 
-fn codec_of(name: &str, base: &str) -> Result<Codec> {
-    match &name[base.len()..] {
-        "" => Ok(Codec::None),
-        ".xz" => Ok(Codec::Xz),
-        ".zst" => Ok(Codec::Zstd),
-        ".gz" => Ok(Codec::Gzip),
-        other => {
-            bail!("ar member {name}: compression {other:?} is not supported (xz, zst, gz or none)")
-        }
-    }
+fn codec_of(name: &str, base: &str) -> Result<Compression> {
+    let ext = &name[base.len()..];
+    [
+        Compression::None,
+        Compression::Xz,
+        Compression::Zstd,
+        Compression::Gzip,
+    ]
+    .into_iter()
+    .find(|c| c.extension() == ext)
+    .with_context(|| {
+        format!("ar member {name}: compression {ext:?} is not supported (xz, zst, gz or none)")
+    })
 }
 
-fn decompressor<'a, R: Read + 'a>(codec: Codec, r: R) -> Result<Box<dyn Read + 'a>> {
+fn decompressor<'a, R: Read + 'a>(codec: Compression, r: R) -> Result<Box<dyn Read + 'a>> {
     Ok(match codec {
-        Codec::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
-        Codec::Zstd => {
+        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
+        Compression::Zstd => {
             Box::new(zstd::stream::read::Decoder::new(r).context("starting zstd decoder")?)
         }
-        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-        Codec::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compression::None => Box::new(r),
     })
 }
 

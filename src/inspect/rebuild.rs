@@ -22,10 +22,11 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::controlfile::parse_fields;
-use super::debreader::{read_deb_file, Codec, Part};
+use super::debreader::{read_deb_file, Part};
 use super::hashio::sha256_file;
 use super::manifest::{manifest_path, Manifest};
 use super::sbom::SystemModule;
+use crate::deb::Compression;
 
 /// Largest manifest read from a package.
 const MANIFEST_LIMIT: u64 = 256 << 20;
@@ -36,7 +37,7 @@ pub(crate) struct DebFacts {
     pub package: String,
     pub version: String,
     pub architecture: String,
-    pub data_codec: Codec,
+    pub data_codec: Compression,
     pub manifest: Manifest,
     /// sha256 of the manifest's bytes (uncompressed, had dh_compress
     /// gzipped it), as the provenance statement names it.
@@ -519,7 +520,7 @@ mod tests {
             ),
             ("demo", "1.0-1", "all")
         );
-        assert_eq!(f.data_codec, Codec::Zstd);
+        assert_eq!(f.data_codec, Compression::Zstd);
         assert_eq!(f.manifest.source_date_epoch, 1_700_000_000);
 
         // inputs: the sample's wheel is not in an empty wheelhouse

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::canonical::to_canonical_json;
 use super::hashio::hex;
+use crate::encoding::percent_encode;
 
 /// A module the venv imports from the system site-packages: what the target
 /// interpreter imported at build time, and the Debian package owning it.
@@ -61,24 +62,12 @@ pub(crate) fn rfc3339(epoch: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
-fn purl_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `pkg:pypi/<normalized name>@<version>` (version percent-encoded).
 pub(crate) fn pypi_purl(name: &str, version: &str) -> String {
     format!(
         "pkg:pypi/{}@{}",
-        purl_escape(&crate::wheel::name::normalize_name(name)),
-        purl_escape(version)
+        percent_encode(&crate::wheel::name::normalize_name(name), b".-_~"),
+        percent_encode(version, b".-_~")
     )
 }
 

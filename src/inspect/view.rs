@@ -49,14 +49,16 @@ impl PackageView {
     }
 }
 
-fn insert_unique(map: &mut BTreeMap<String, EntryInfo>, info: EntryInfo) -> String {
-    let mut key = info.entry.path.clone();
+/// The key of a tar path: the path, or for one seen before `<path>
+/// (occurrence N)` with the first N not `taken` (so that a member literally
+/// named like that cannot collide). `content` keys its reads the same way.
+pub(crate) fn unique_key(taken: impl Fn(&str) -> bool, path: &str) -> String {
+    let mut key = path.to_string();
     let mut n = 1;
-    while map.contains_key(&key) {
+    while taken(&key) {
         n += 1;
-        key = format!("{} (occurrence {n})", info.entry.path);
+        key = format!("{path} (occurrence {n})");
     }
-    map.insert(key.clone(), info);
     key
 }
 
@@ -87,7 +89,8 @@ pub(crate) fn read_view(path: &Path) -> Result<PackageView> {
             Part::Control => &mut control,
             Part::Data => &mut data,
         };
-        let key = insert_unique(map, info);
+        let key = unique_key(|k| map.contains_key(k), &info.entry.path);
+        map.insert(key.clone(), info);
         if let Some(buf) = kept {
             control_files.insert(key, buf);
         }
@@ -99,4 +102,32 @@ pub(crate) fn read_view(path: &Path) -> Result<PackageView> {
         data,
         control_files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_named_like_an_occurrence_key_does_not_collide() {
+        // view and content key the same stream the same way.
+        let mut taken = std::collections::BTreeSet::new();
+        let keys: Vec<String> = ["a", "a (occurrence 2)", "a", "a"]
+            .into_iter()
+            .map(|p| {
+                let k = unique_key(|k| taken.contains(k), p);
+                taken.insert(k.clone());
+                k
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "a",
+                "a (occurrence 2)",
+                "a (occurrence 3)",
+                "a (occurrence 4)"
+            ]
+        );
+    }
 }

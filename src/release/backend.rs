@@ -49,15 +49,7 @@ impl BackendEnv {
         fs::create_dir_all(&copies)?;
         fs::create_dir_all(&env)?;
         let mut candidates: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
-        let mut listing: Vec<_> = fs::read_dir(wheel_dir)
-            .with_context(|| format!("listing {}", wheel_dir.display()))?
-            .collect::<std::io::Result<Vec<_>>>()
-            .with_context(|| format!("listing {}", wheel_dir.display()))?;
-        listing.sort_by_key(|e| e.file_name());
-        for e in listing {
-            let Some(n) = e.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        for (n, path) in digest::listing(wheel_dir)? {
             if !n.ends_with(".whl") {
                 continue;
             }
@@ -65,7 +57,7 @@ impl BackendEnv {
             candidates
                 .entry(wn.normalized_name())
                 .or_default()
-                .push((n, e.path()));
+                .push((n, path));
         }
         let mut dists = BTreeMap::new();
         for (key, pin) in &pins {

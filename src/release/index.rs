@@ -52,15 +52,7 @@ pub(crate) fn html_escape(s: &str) -> String {
 
 /// Percent-encode a file name for use in an href (or a URL path segment).
 pub(crate) fn url_escape(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!".contains(&b) {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
+    crate::encoding::percent_encode(s, b"-._~!")
 }
 
 fn page(title: &str, body: &str) -> String {

@@ -68,20 +68,7 @@ pub(crate) fn verify_dir(
     scratch: &Path,
 ) -> Result<Vec<VerifiedSdist>> {
     let mut found: BTreeMap<String, (String, PathBuf, Kind, String)> = BTreeMap::new();
-    let mut names: Vec<(String, PathBuf)> = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        let Some(n) = entry.file_name().to_str().map(str::to_string) else {
-            bail!(
-                "{}: a file name is not valid UTF-8: {:?}",
-                dir.display(),
-                entry.file_name()
-            );
-        };
-        names.push((n, entry.path()));
-    }
-    names.sort();
-    for (file_name, path) in names {
+    for (file_name, path) in digest::listing(dir)? {
         let Some((name, version, kind)) = parse_file_name(&file_name) else {
             continue;
         };

@@ -11,35 +11,20 @@ use anyhow::{bail, Context, Result};
 /// that are not UTF-8 or that `sha256sum` would have to escape (newline,
 /// backslash) are errors.
 pub(crate) fn wheel_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            bail!(
-                "{}: a file name is not valid UTF-8: {:?}",
-                dir.display(),
-                entry.file_name()
-            );
-        };
-        if !name.ends_with(".whl") {
-            continue;
-        }
+    let mut out = super::digest::listing(dir)?;
+    out.retain(|(name, _)| name.ends_with(".whl"));
+    for (name, path) in &out {
         if name.contains(['\n', '\r', '\\']) {
             bail!(
                 "{}: file name {name:?} cannot be listed in sha256sum format",
                 dir.display()
             );
         }
-        let ft = entry
-            .file_type()
-            .with_context(|| format!("{}", entry.path().display()))?;
+        let ft = std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
         if !ft.is_file() {
-            bail!("{}: not a regular file", entry.path().display());
+            bail!("{}: not a regular file", path.display());
         }
-        out.push((name.to_string(), entry.path()));
     }
-    out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     if out.is_empty() {
         bail!("{}: no .whl files", dir.display());
     }

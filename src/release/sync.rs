@@ -52,7 +52,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use super::index::{url_escape, SIGNATURE_NAME, SUMS_NAME};
-use crate::encoding::hex;
+use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::verify::signature::verify_detached;
 use crate::verify::sums::{is_plain_file_name, Sums};
@@ -468,27 +468,17 @@ fn attempt(
         .open(part)
         .with_context(|| format!("opening {}", part.display()))
         .map_err(fatal)?;
-    let mut hasher = Sha256::new();
-    // Keep the first `start` bytes (hashed again from disk), drop the rest.
+    // Keep the first `start` bytes (hashed again from disk, which leaves
+    // the file at `start`), drop the rest; then hash and append the body.
     f.set_len(start)
         .and_then(|_| f.seek(SeekFrom::Start(0)))
         .with_context(|| format!("truncating {}", part.display()))
         .map_err(fatal)?;
-    let mut buf = vec![0u8; 256 << 10];
-    let mut prefix = (&mut f).take(start);
-    loop {
-        let n = prefix
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", part.display()))
-            .map_err(fatal)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    f.seek(SeekFrom::Start(start))
-        .with_context(|| format!("seeking in {}", part.display()))
+    let mut f = Hashing::new(f);
+    std::io::copy(&mut (&mut f).take(start), &mut std::io::sink())
+        .with_context(|| format!("reading {}", part.display()))
         .map_err(fatal)?;
+    let mut buf = vec![0u8; 256 << 10];
     let mut reader = opened.reader;
     let mut got = 0u64;
     let total = opened.length.map(|l| start + l);
@@ -521,7 +511,6 @@ fn attempt(
                 o.max_size
             ))));
         }
-        hasher.update(&buf[..n]);
         f.write_all(&buf[..n])
             .with_context(|| format!("writing {}", part.display()))
             .map_err(fatal)?;
@@ -539,10 +528,11 @@ fn attempt(
             ));
         }
     }
+    let (sha256, _, f) = f.finish();
     f.sync_all()
         .with_context(|| format!("syncing {}", part.display()))
         .map_err(fatal)?;
-    Ok((got, hex(&hasher.finalize())))
+    Ok((got, hex(&sha256)))
 }
 
 /// Run `attempt` until it succeeds, fails for good, or has failed

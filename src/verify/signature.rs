@@ -596,12 +596,9 @@ pub fn load_keyring(path: &Path) -> Result<Vec<SignedPublicKey>> {
     let bytes = crate::input::read_regular(path, "keyring", crate::input::MAX_KEYRING)
         .map_err(super::as_verification)?;
     let p = path.display();
-    let text_start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
+    let bad_key = |e: pgp::errors::Error| verification(format!("{p}: cannot read a key: {e}"));
     let mut keys = Vec::new();
-    if bytes[text_start..].starts_with(b"-----BEGIN") {
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| verification(format!("{p}: armored keyring is not valid UTF-8")))?;
         // One or several armor blocks.
@@ -617,16 +614,12 @@ pub fn load_keyring(path: &Path) -> Result<Vec<SignedPublicKey>> {
             let (iter, _) =
                 SignedPublicKey::from_armor_many(Cursor::new(&text.as_bytes()[s..e]))
                     .map_err(|e| verification(format!("{p}: cannot read armored keys: {e}")))?;
-            for key in iter {
-                keys.push(key.map_err(|e| verification(format!("{p}: cannot read a key: {e}")))?);
-            }
+            keys.extend(iter.collect::<Result<Vec<_>, _>>().map_err(bad_key)?);
         }
     } else {
         let iter = SignedPublicKey::from_bytes_many(Cursor::new(&bytes[..]))
             .map_err(|e| verification(format!("{p}: cannot read keyring: {e}")))?;
-        for key in iter {
-            keys.push(key.map_err(|e| verification(format!("{p}: cannot read a key: {e}")))?);
-        }
+        keys = iter.collect::<Result<_, _>>().map_err(bad_key)?;
     }
     if keys.is_empty() {
         return Err(verification(format!(
@@ -641,24 +634,17 @@ pub fn load_signatures(path: &Path) -> Result<Vec<DetachedSignature>> {
     let bytes = crate::input::read_regular(path, "signature", crate::input::MAX_SIGNATURE)
         .map_err(super::as_verification)?;
     let p = path.display();
-    let text_start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    let mut sigs = Vec::new();
-    if bytes[text_start..].starts_with(b"-----BEGIN") {
-        let (iter, _) = DetachedSignature::from_armor_many(Cursor::new(&bytes[..]))
-            .map_err(|e| verification(format!("{p}: cannot read armored signature: {e}")))?;
-        for s in iter {
-            sigs.push(s.map_err(|e| verification(format!("{p}: cannot read a signature: {e}")))?);
-        }
+    let iter = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        DetachedSignature::from_armor_many(Cursor::new(&bytes[..]))
+            .map(|(iter, _)| iter)
+            .map_err(|e| verification(format!("{p}: cannot read armored signature: {e}")))?
     } else {
-        let iter = DetachedSignature::from_bytes_many(Cursor::new(&bytes[..]))
-            .map_err(|e| verification(format!("{p}: cannot read signature: {e}")))?;
-        for s in iter {
-            sigs.push(s.map_err(|e| verification(format!("{p}: cannot read a signature: {e}")))?);
-        }
-    }
+        DetachedSignature::from_bytes_many(Cursor::new(&bytes[..]))
+            .map_err(|e| verification(format!("{p}: cannot read signature: {e}")))?
+    };
+    let sigs: Vec<DetachedSignature> = iter
+        .collect::<Result<_, _>>()
+        .map_err(|e| verification(format!("{p}: cannot read a signature: {e}")))?;
     if sigs.is_empty() {
         return Err(verification(format!(
             "{p}: expected an OpenPGP signature, found none"
