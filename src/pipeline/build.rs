@@ -28,33 +28,6 @@ pub(crate) struct BuildResult {
     pub report: StageReport,
 }
 
-/// A staging directory removed when dropped.
-struct StagingDir(PathBuf);
-
-impl StagingDir {
-    /// `.venvdeb-build-<name>-<pid>-<n>` in `parent` (a new directory).
-    fn create(parent: &Path, name: &str) -> Result<StagingDir> {
-        let mut n = 0u32;
-        loop {
-            let p = parent.join(format!(".venvdeb-build-{name}-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(StagingDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("creating staging directory {}", p.display()))
-                }
-            }
-        }
-    }
-}
-
-impl Drop for StagingDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The output directory when the build created it: removed again (when
 /// still empty) unless the outputs were committed, so that a failed build
 /// leaves the output directory as it was — absent.
@@ -87,13 +60,14 @@ pub(crate) fn build(
 ) -> Result<BuildResult> {
     let output_dir = std::path::absolute(output_dir)
         .with_context(|| format!("resolving {}", output_dir.display()))?;
-    let staging = StagingDir::create(&std::env::temp_dir(), &cfg.package.name)?;
-    let root = staging.0.join("root");
+    // `$TMPDIR/.venvdeb-build-<name>-<pid>-<n>`, mode 0700, removed when dropped.
+    let staging = crate::atomic::TempDir::new(&format!(".venvdeb-build-{}", cfg.package.name))?;
+    let root = staging.path().join("root");
     let opts = StageOptions {
         caller_scans_for_leaks: true,
         install_docs: true,
         defer_wheel_bytes: true,
-        placeholder_templates: Some(staging.0.join("placeholders")),
+        placeholder_templates: Some(staging.path().join("placeholders")),
         ..StageOptions::default()
     };
     let mut report = stage(cfg, &root, &opts, sde)?;
@@ -149,7 +123,7 @@ pub(crate) fn build(
         .with_context(|| format!("creating output directory {}", output_dir.display()))?;
     let mut outputs = OutputSet::new();
     let deb = output_dir.join(deb_file_name(cfg, &report.architecture));
-    let needle = staging.0.as_os_str().as_encoded_bytes();
+    let needle = staging.path().as_os_str().as_encoded_bytes();
     let write_control = |data: &DataSummary| -> Result<()> {
         let control = Control {
             package: report.package.clone(),
@@ -183,7 +157,7 @@ pub(crate) fn build(
             level,
             source_date_epoch: sde,
         },
-        &staging.0,
+        staging.path(),
         Some(needle),
         &wheel_bytes,
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),

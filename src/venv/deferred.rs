@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::install::copy_installed;
+use super::scripts::copy_installed;
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::wheel::archive::{Expected, WheelArchive};

@@ -15,10 +15,10 @@
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 
 use super::layout::Layout;
-use super::scripts::{rewrite_first_line, EntryPoint};
+use super::scripts::{copy_installed, EntryPoint};
 use crate::encoding::{b64url_encode as b64url, hex, hex_decode, Hashing};
 use crate::normalize::ScanningWriter;
 use crate::verify::VerifiedWheel;
@@ -345,16 +345,14 @@ impl<'a> Installer<'a> {
     fn generated_files(
         &self,
         dist: &DistInstall,
-        console: &[(String, String)],
-        gui: &[(String, String)],
+        console: &[EntryPoint],
+        gui: &[EntryPoint],
     ) -> Result<Vec<Generated>> {
         let mut out = Vec::new();
         // pip's own versioned launchers (pip, pipX, pipX.Y) as pip makes them.
         let console = self.layout.launchers.console_scripts(console);
         for (group, list) in [("console_scripts", &console[..]), ("gui_scripts", gui)] {
-            for (name, value) in list {
-                let ep = EntryPoint::parse(name, value)
-                    .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
+            for ep in list {
                 let rel = if self.layout.scripts.is_empty() {
                     ep.name.clone()
                 } else {
@@ -364,7 +362,7 @@ impl<'a> Installer<'a> {
                 let bytes = self
                     .layout
                     .launchers
-                    .launcher(&ep, &self.layout.python)
+                    .launcher(ep, &self.layout.python)
                     .with_context(|| format!("{}: entry_points.txt [{group}]", dist.wheel))?;
                 out.push((rel, who, bytes, true));
             }
@@ -392,6 +390,15 @@ impl<'a> Installer<'a> {
         console: &[(String, String)],
         gui: &[(String, String)],
     ) -> Result<InstalledDist> {
+        let parse = |group: &str, list: &[(String, String)]| -> Result<Vec<EntryPoint>> {
+            let text: String = list.iter().map(|(n, v)| format!("{n} = {v}\n")).collect();
+            let mut g = parse_entry_points(format!("[{group}]\n{text}").as_bytes())?;
+            Ok(g.remove(group).unwrap_or_default())
+        };
+        let (console, gui) = (
+            &parse("console_scripts", console)?,
+            &parse("gui_scripts", gui)?,
+        );
         for (rel, who, _, _) in self.generated_files(&dist, console, gui)? {
             self.claim(&rel, who)?;
         }
@@ -404,8 +411,8 @@ impl<'a> Installer<'a> {
     fn write_generated(
         &self,
         mut dist: DistInstall,
-        console: &[(String, String)],
-        gui: &[(String, String)],
+        console: &[EntryPoint],
+        gui: &[EntryPoint],
     ) -> Result<InstalledDist> {
         for (rel, _, bytes, executable) in self.generated_files(&dist, console, gui)? {
             self.check_claimed(&rel, &dist)?;
@@ -622,102 +629,24 @@ type Generated = (String, String, Vec<u8>, bool);
 /// A wheel whose paths are claimed, ready to be written.
 pub(crate) struct Planned {
     dist: DistInstall,
-    console: Vec<(String, String)>,
-    gui: Vec<(String, String)>,
+    console: Vec<EntryPoint>,
+    gui: Vec<EntryPoint>,
 }
 
-/// Copy an entry's bytes as they are installed: a `.data/scripts` file
-/// (`script`) with its `#!python` first line rewritten, anything else as is.
-pub(crate) fn copy_installed(
-    r: &mut dyn Read,
-    mut w: &mut dyn Write,
-    script: bool,
-    python: &str,
-) -> std::io::Result<()> {
-    if script {
-        copy_script(&mut BufReader::with_capacity(1 << 16, r), &mut w, python)
-    } else {
-        std::io::copy(r, &mut w).map(|_| ())
-    }
-}
-
-/// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
-/// `fix_script` does (the whole first line replaced), in bounded memory:
-/// the decision needs the first `#!python`.len() bytes only; the rest of
-/// a replaced first line is skipped as it streams by, however long.
-pub(crate) fn copy_script(
-    r: &mut impl BufRead,
-    w: &mut impl Write,
-    python: &str,
-) -> std::io::Result<()> {
-    const MAGIC: &[u8] = b"#!python";
-    // The first bytes, up to MAGIC's length or the first newline.
-    let mut head = Vec::with_capacity(MAGIC.len());
-    while head.len() < MAGIC.len() && head.last() != Some(&b'\n') {
-        let buf = r.fill_buf()?;
-        if buf.is_empty() {
-            break;
-        }
-        let want = MAGIC.len() - head.len();
-        let take = match buf[..want.min(buf.len())].iter().position(|&b| b == b'\n') {
-            Some(i) => i + 1,
-            None => want.min(buf.len()),
-        };
-        head.extend_from_slice(&buf[..take]);
-        r.consume(take);
-    }
-    match rewrite_first_line(&head, python) {
-        Some(line) => {
-            w.write_all(&line)?;
-            // Skip what is left of the first line, newline included.
-            loop {
-                let buf = r.fill_buf()?;
-                if buf.is_empty() {
-                    break;
-                }
-                match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => {
-                        r.consume(i + 1);
-                        break;
-                    }
-                    None => {
-                        let n = buf.len();
-                        r.consume(n);
-                    }
-                }
-            }
-        }
-        None => w.write_all(&head)?,
-    }
-    std::io::copy(r, w)?;
-    Ok(())
-}
-
-/// The `console_scripts` and `gui_scripts` of a wheel as (name, value).
-type Scripts = Vec<(String, String)>;
-
-fn entry_points(wheel: &VerifiedWheel) -> Result<(Scripts, Scripts)> {
-    let mut console = Vec::new();
-    let mut gui = Vec::new();
-    if let Some(ep) = wheel.entry_points() {
-        let groups = parse_entry_points(ep).with_context(|| {
-            format!(
-                "{}: {}/entry_points.txt",
-                wheel.file_name(),
-                wheel.dist_info()
-            )
-        })?;
-        for (group, out) in [("console_scripts", &mut console), ("gui_scripts", &mut gui)] {
-            for e in groups.get(group).map(Vec::as_slice).unwrap_or_default() {
-                let value = match &e.attr {
-                    Some(a) => format!("{}:{a}", e.module),
-                    None => e.module.clone(),
-                };
-                out.push((e.name.clone(), value));
-            }
-        }
-    }
-    Ok((console, gui))
+/// The `console_scripts` and `gui_scripts` of a wheel, parsed once.
+fn entry_points(wheel: &VerifiedWheel) -> Result<(Vec<EntryPoint>, Vec<EntryPoint>)> {
+    let Some(ep) = wheel.entry_points() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut groups = parse_entry_points(ep).with_context(|| {
+        format!(
+            "{}: {}/entry_points.txt",
+            wheel.file_name(),
+            wheel.dist_info()
+        )
+    })?;
+    let mut take = |g: &str| groups.remove(g).unwrap_or_default();
+    Ok((take("console_scripts"), take("gui_scripts")))
 }
 
 /// Install verified wheels: every path claimed first (in the given order),
@@ -1315,52 +1244,6 @@ mod tests {
             .finish(c, &[("python3".into(), "c:main".into())], &[])
             .unwrap_err();
         assert!(format!("{e:#}").contains("shadow"), "{e:#}");
-    }
-
-    #[test]
-    fn script_first_line_streams() {
-        let run = |input: &[u8]| {
-            let mut out = Vec::new();
-            copy_script(
-                &mut BufReader::with_capacity(3, input),
-                &mut out,
-                "/p/bin/python",
-            )
-            .unwrap();
-            out
-        };
-        assert_eq!(run(b"#!python\nx\n"), b"#!/p/bin/python\nx\n");
-        assert_eq!(run(b"#!pythonw -u\nx\ny"), b"#!/p/bin/python\nx\ny");
-        assert_eq!(run(b"#!python"), b"#!/p/bin/python\n");
-        assert_eq!(run(b"#!/bin/sh\necho\n"), b"#!/bin/sh\necho\n");
-        assert_eq!(run(b"#!py\n#!python\n"), b"#!py\n#!python\n");
-        assert_eq!(run(b""), b"");
-        assert_eq!(run(b"\n#!python"), b"\n#!python");
-        // A first line of 64 MiB without a newline: rewritten in bounded
-        // memory (the reader is never asked for more than its buffer).
-        struct Long(u64);
-        impl Read for Long {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                if self.0 == 0 {
-                    return Ok(0);
-                }
-                let n = buf.len().min(self.0 as usize);
-                buf[..n].fill(b'x');
-                if self.0 == 64 << 20 {
-                    buf[..8].copy_from_slice(b"#!python");
-                }
-                self.0 -= n as u64;
-                Ok(n)
-            }
-        }
-        let mut out = Vec::new();
-        copy_script(
-            &mut BufReader::with_capacity(1 << 16, Long(64 << 20)),
-            &mut out,
-            "/p/bin/python",
-        )
-        .unwrap();
-        assert_eq!(out, b"#!/p/bin/python\n");
     }
 
     #[test]

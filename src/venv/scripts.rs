@@ -11,6 +11,8 @@
 //! (bookworm's pip 23.0.1 and trixie's pip 25.1.1 use the same one) is used;
 //! any other pip, or none, makes launcher generation fail with a clear
 //! message instead of a guess.
+use std::io::{BufRead, BufReader, Read, Write};
+
 use anyhow::{anyhow, bail, Result};
 
 use super::interpreter::Interpreter;
@@ -78,15 +80,16 @@ impl Launchers {
     /// The launcher's bytes for a venv whose interpreter is `python`
     /// (`<prefix>/bin/python`), as the release's pip writes them.
     pub(crate) fn launcher(&self, ep: &EntryPoint, python: &str) -> Result<Vec<u8>> {
+        let attr = callable(ep)?;
         let template = self
             .template
             .as_ref()
             .map_err(|e| anyhow!("launcher {}: {e}", ep.name))?;
-        let import_name = ep.attr.split('.').next().unwrap_or(&ep.attr);
+        let import_name = attr.split('.').next().unwrap_or(attr);
         let text = template
             .replace("%(module)s", &ep.module)
             .replace("%(import_name)s", import_name)
-            .replace("%(func)s", &ep.attr);
+            .replace("%(func)s", attr);
         let mut out = shebang(python);
         out.extend_from_slice(text.as_bytes());
         Ok(out)
@@ -98,42 +101,36 @@ impl Launchers {
     /// is dropped; an `easy_install` entry becomes `easy_install` and
     /// `easy_install-X.Y` and every other `easy_install[-N.M]` is dropped
     /// (pip's `get_console_script_specs`, without `ENSUREPIP_OPTIONS`).
-    pub(crate) fn console_scripts(&self, console: &[(String, String)]) -> Vec<(String, String)> {
-        let take = |name: &str| {
-            console
-                .iter()
-                .rev()
-                .find(|(n, _)| n.trim() == name)
-                .map(|(_, v)| v.clone())
-        };
+    pub(crate) fn console_scripts(&self, console: &[EntryPoint]) -> Vec<EntryPoint> {
+        let take = |name: &str| console.iter().rev().find(|e| e.name == name);
+        let named = |e: &EntryPoint, name: String| EntryPoint { name, ..e.clone() };
         let mut out = Vec::new();
         let pip = take("pip");
-        if let Some(v) = &pip {
+        if let Some(e) = pip {
             for n in [
                 "pip".to_string(),
                 format!("pip{}", self.major),
                 format!("pip{}", self.short),
             ] {
-                out.push((n, v.clone()));
+                out.push(named(e, n));
             }
         }
         let easy = take("easy_install");
-        if let Some(v) = &easy {
+        if let Some(e) = easy {
             for n in [
                 "easy_install".to_string(),
                 format!("easy_install-{}", self.short),
             ] {
-                out.push((n, v.clone()));
+                out.push(named(e, n));
             }
         }
-        for (n, v) in console {
-            let n = n.trim();
-            if (pip.is_some() && is_versioned(n, "pip", ""))
-                || (easy.is_some() && is_versioned(n, "easy_install", "-"))
+        for e in console {
+            if (pip.is_some() && is_versioned(&e.name, "pip", ""))
+                || (easy.is_some() && is_versioned(&e.name, "easy_install", "-"))
             {
                 continue;
             }
-            out.push((n.to_string(), v.clone()));
+            out.push(e.clone());
         }
         out
     }
@@ -159,52 +156,22 @@ fn is_versioned(name: &str, base: &str, sep: &str) -> bool {
     }
 }
 
-/// One entry point of `console_scripts` or `gui_scripts`: `name = module:attr [extras]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EntryPoint {
-    pub name: String,
-    pub module: String,
-    pub attr: String,
-}
+pub(crate) use crate::wheel::metadata::EntryPoint;
 
-impl EntryPoint {
-    /// Parse an entry point's name and value as written in entry_points.txt.
-    pub(crate) fn parse(name: &str, value: &str) -> Result<EntryPoint> {
-        let name = name.trim();
-        crate::config::check_launcher_name(name)
-            .map_err(|e| anyhow::anyhow!("launcher {name:?}: {e}"))?;
-        // Extras in brackets are allowed by the spec and ignored by pip.
-        let value = match value.split_once('[') {
-            Some((v, rest)) => {
-                if !rest.trim_end().ends_with(']') {
-                    bail!("entry point {name} = {value}: unbalanced '['");
-                }
-                v
-            }
-            None => value,
-        }
-        .trim();
-        let Some((module, attr)) = value.split_once(':') else {
-            bail!("entry point {name} = {value}: a callable suffix (module:function) is required");
-        };
-        let (module, attr) = (module.trim(), attr.trim());
-        let dotted = |s: &str| {
-            !s.is_empty()
-                && s.split('.').all(|p| {
-                    !p.is_empty()
-                        && !p.starts_with(|c: char| c.is_ascii_digit())
-                        && p.chars().all(|c| c == '_' || c.is_alphanumeric())
-                })
-        };
-        if !dotted(module) || !dotted(attr) {
-            bail!("entry point {name} = {value}: not a valid module:function reference");
-        }
-        Ok(EntryPoint {
-            name: name.to_string(),
-            module: module.to_string(),
-            attr: attr.to_string(),
-        })
-    }
+/// What a launcher needs beyond what `entry_points.txt` allows (parsed once,
+/// by `wheel::metadata::parse_entry_points`): a name that stays in `bin/`
+/// and does not shadow the venv's `python*`, and a callable
+/// (`module:function`). Returns the callable.
+pub(crate) fn callable(ep: &EntryPoint) -> Result<&str> {
+    crate::config::check_launcher_name(&ep.name)
+        .map_err(|e| anyhow!("launcher {:?}: {e}", ep.name))?;
+    ep.attr.as_deref().ok_or_else(|| {
+        anyhow!(
+            "entry point {} = {}: a callable suffix (module:function) is required",
+            ep.name,
+            ep.module
+        )
+    })
 }
 
 /// distlib's shebang on Linux: `#!<python>\n`, or the `/bin/sh` trampoline
@@ -256,10 +223,133 @@ pub(crate) fn rewrite_first_line(first_line: &[u8], python: &str) -> Option<Vec<
     }
 }
 
+/// Copy an entry's bytes as they are installed: a `.data/scripts` file
+/// (`script`) with its `#!python` first line rewritten, anything else as is.
+pub(crate) fn copy_installed(
+    r: &mut dyn Read,
+    mut w: &mut dyn Write,
+    script: bool,
+    python: &str,
+) -> std::io::Result<()> {
+    if script {
+        copy_script(&mut BufReader::with_capacity(1 << 16, r), &mut w, python)
+    } else {
+        std::io::copy(r, &mut w).map(|_| ())
+    }
+}
+
+/// Copy a `.data/scripts` file, rewriting a `#!python` first line as pip's
+/// `fix_script` does (the whole first line replaced), in bounded memory:
+/// the decision needs the first `#!python`.len() bytes only; the rest of
+/// a replaced first line is skipped as it streams by, however long.
+pub(crate) fn copy_script(
+    r: &mut impl BufRead,
+    w: &mut impl Write,
+    python: &str,
+) -> std::io::Result<()> {
+    const MAGIC: &[u8] = b"#!python";
+    // The first bytes, up to MAGIC's length or the first newline.
+    let mut head = Vec::with_capacity(MAGIC.len());
+    while head.len() < MAGIC.len() && head.last() != Some(&b'\n') {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let want = MAGIC.len() - head.len();
+        let take = match buf[..want.min(buf.len())].iter().position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => want.min(buf.len()),
+        };
+        head.extend_from_slice(&buf[..take]);
+        r.consume(take);
+    }
+    match rewrite_first_line(&head, python) {
+        Some(line) => {
+            w.write_all(&line)?;
+            // Skip what is left of the first line, newline included.
+            loop {
+                let buf = r.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        r.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = buf.len();
+                        r.consume(n);
+                    }
+                }
+            }
+        }
+        None => w.write_all(&head)?,
+    }
+    std::io::copy(r, w)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    /// `name = value` as entry_points.txt has it, parsed as the installer
+    /// parses it, with the launcher's own checks.
+    fn ep(name: &str, value: &str) -> Result<EntryPoint> {
+        let text = format!("[console_scripts]\n{name} = {value}\n");
+        let groups = crate::wheel::metadata::parse_entry_points(text.as_bytes())?;
+        let e = groups["console_scripts"][0].clone();
+        callable(&e)?;
+        Ok(e)
+    }
+
+    #[test]
+    fn script_first_line_streams() {
+        let run = |input: &[u8]| {
+            let mut out = Vec::new();
+            copy_script(
+                &mut BufReader::with_capacity(3, input),
+                &mut out,
+                "/p/bin/python",
+            )
+            .unwrap();
+            out
+        };
+        assert_eq!(run(b"#!python\nx\n"), b"#!/p/bin/python\nx\n");
+        assert_eq!(run(b"#!pythonw -u\nx\ny"), b"#!/p/bin/python\nx\ny");
+        assert_eq!(run(b"#!python"), b"#!/p/bin/python\n");
+        assert_eq!(run(b"#!/bin/sh\necho\n"), b"#!/bin/sh\necho\n");
+        assert_eq!(run(b"#!py\n#!python\n"), b"#!py\n#!python\n");
+        assert_eq!(run(b""), b"");
+        assert_eq!(run(b"\n#!python"), b"\n#!python");
+        // A first line of 64 MiB without a newline: rewritten in bounded
+        // memory (the reader is never asked for more than its buffer).
+        struct Long(u64);
+        impl Read for Long {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Ok(0);
+                }
+                let n = buf.len().min(self.0 as usize);
+                buf[..n].fill(b'x');
+                if self.0 == 64 << 20 {
+                    buf[..8].copy_from_slice(b"#!python");
+                }
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        copy_script(
+            &mut BufReader::with_capacity(1 << 16, Long(64 << 20)),
+            &mut out,
+            "/p/bin/python",
+        )
+        .unwrap();
+        assert_eq!(out, b"#!/p/bin/python\n");
+    }
 
     fn known() -> Launchers {
         Launchers {
@@ -271,7 +361,7 @@ mod tests {
 
     #[test]
     fn launcher_is_pips() {
-        let e = EntryPoint::parse("tabulate", " tabulate:_main").unwrap();
+        let e = ep("tabulate", " tabulate:_main").unwrap();
         let got = known()
             .launcher(&e, "/opt/venvs/demoapp/bin/python")
             .unwrap();
@@ -280,7 +370,7 @@ mod tests {
 from tabulate import _main\nif __name__ == '__main__':\n    \
 sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(_main())\n";
         assert_eq!(String::from_utf8(got).unwrap(), want);
-        let e = EntryPoint::parse("x", "pkg.mod:Cls.method [extra1, extra2]").unwrap();
+        let e = ep("x", "pkg.mod:Cls.method [extra1, extra2]").unwrap();
         let got = String::from_utf8(known().launcher(&e, "/p/bin/python").unwrap()).unwrap();
         assert!(got.contains("from pkg.mod import Cls\n"));
         assert!(got.contains("sys.exit(Cls.method())"));
@@ -298,7 +388,7 @@ sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit
             it.pip
         );
         assert_eq!(l.short, it.short_version());
-        let e = EntryPoint::parse("demo", "demo.cli:main").unwrap();
+        let e = ep("demo", "demo.cli:main").unwrap();
         // Another template (e.g. pip 26's): refused, not guessed.
         let pip = it.pip.as_mut().unwrap();
         pip.version = "26.0".into();
@@ -332,10 +422,11 @@ sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit
     fn pips_own_launchers() {
         let v = |s: &str| s.to_string();
         let names = |console: &[(String, String)]| -> Vec<String> {
+            let eps: Vec<EntryPoint> = console.iter().map(|(n, v)| ep(n, v).unwrap()).collect();
             known()
-                .console_scripts(console)
+                .console_scripts(&eps)
                 .into_iter()
-                .map(|(n, _)| n)
+                .map(|e| e.name)
                 .collect()
         };
         let console = vec![
@@ -404,7 +495,7 @@ sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit
         std::os::unix::fs::symlink("/bin/echo", &python).unwrap();
         let python = python.to_str().unwrap();
         check_python_path(python).unwrap();
-        let e = EntryPoint::parse("demo", "demo.cli:main").unwrap();
+        let e = ep("demo", "demo.cli:main").unwrap();
         let bytes = known().launcher(&e, python).unwrap();
         assert!(bytes.starts_with(b"#!/bin/sh\n'''exec' '"));
         let launcher = tmp.path().join("demo");
@@ -456,7 +547,7 @@ sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit
             ("ok", "a:b [x"),
             ("", "a:b"),
         ] {
-            assert!(EntryPoint::parse(n, v).is_err(), "{n} = {v}");
+            assert!(ep(n, v).is_err(), "{n} = {v}");
         }
     }
 

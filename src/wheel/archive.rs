@@ -42,8 +42,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Take};
 use std::path::{Path, PathBuf};
 
+use crate::encoding::Hashing;
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::exit::verification;
@@ -809,11 +809,7 @@ impl WheelArchive {
     {
         let p = self.path.display().to_string();
         self.file.seek(SeekFrom::Start(0))?;
-        let hashing = HashingReader {
-            inner: &mut self.file,
-            hasher: Sha256::new(),
-        };
-        let mut r = BufReader::with_capacity(256 << 10, hashing);
+        let mut r = BufReader::with_capacity(256 << 10, Hashing::new(&mut self.file));
         let mut pos = 0u64;
         let mut total = 0u64;
         for entry in &self.entries {
@@ -880,26 +876,12 @@ impl WheelArchive {
                 rest.len()
             )));
         }
-        let hashing = r.into_inner();
-        let sha256: [u8; 32] = hashing.hasher.finalize().into();
+        let (sha256, _, _) = r.into_inner().finish();
         Ok(StreamSummary {
             sha256,
             file_size: self.file_len,
             uncompressed_size: total,
         })
-    }
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
     }
 }
 
@@ -1191,6 +1173,7 @@ impl<R: BufRead> Read for EntryReader<'_, '_, R> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
 
     /// A small valid zip (stored, deflated, a directory), made with the zip crate.
     fn sample_zip() -> Vec<u8> {

@@ -201,9 +201,13 @@ pub(crate) fn parse_entry_points(bytes: &[u8]) -> Result<BTreeMap<String, Vec<En
             );
         };
         let name = name.trim();
-        // Drop an extras suffix `[a,b]`.
-        let value = match value.find('[') {
-            Some(p) => &value[..p],
+        // Drop an extras suffix `[a,b]` (closed, as the spec's grammar has it).
+        let value = match value.split_once('[') {
+            Some((v, extras)) if extras.trim_end().ends_with(']') => v,
+            Some(_) => bail!(
+                "entry_points.txt line {}: unbalanced '[' in {line:?}",
+                i + 1
+            ),
             None => value,
         }
         .trim();
