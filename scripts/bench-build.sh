@@ -111,14 +111,18 @@ if [ -n "$large" ]; then
     i=1
     while [ "$i" -le "$runs" ]; do
       [ -n "${BEFORE_RUN:-}" ] && sh -c "$BEFORE_RUN"
+      # Every run starts with no dirty pages of an earlier one to write back.
+      sync
       measure "$@" >> "$work/runs.txt"
       cp "$work/err.txt" "$work/$name.$i.err"
       i=$((i + 1))
     done
+    sed "s/^/$name: /" "$work/runs.txt" >> "$work/all-runs.txt"
     for col in 1 2 3; do
       cut -d' ' -f$col "$work/runs.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
     done | tr '\n' ' '
   }
+  : > "$work/all-runs.txt"
   only=",${ONLY:-zstd,pip,xz,dpkg},"
   want() { case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
   sync
@@ -176,6 +180,8 @@ if [ -n "$large" ]; then
     echo "phase times, venvdeb build ($n), run 1:"
     sed -n 's/^venvdeb: timing: /  /p' "$work/$n.1.err"
   done
+  echo "every run (wall s, cpu s, peak RSS KB):"
+  sed 's/^/  /' "$work/all-runs.txt"
   header
   want zstd && row "venvdeb build -Z zstd" "$build_zstd" "$cpu_zstd" "$rss_zstd"
   want pip && row "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
