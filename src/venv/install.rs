@@ -757,6 +757,14 @@ mod tests {
 
     /// Verify a copy of the bundled example for real (signed list, lock,
     /// RECORDs) in `dir`.
+    /// One wheel per distribution (the example has some for two CPythons).
+    fn one_per_dist(wh: &crate::verify::VerifiedWheelhouse) -> Vec<&VerifiedWheel> {
+        let mut seen = std::collections::BTreeSet::new();
+        wh.wheels()
+            .filter(|w| seen.insert(w.dist_name().to_string()))
+            .collect()
+    }
+
     fn verified_example(dir: &Path) -> crate::verify::VerifiedWheelhouse {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
         let ex = dir.join("ex");
@@ -843,12 +851,7 @@ mod tests {
     fn parallel_install_is_deterministic() {
         let s = tempfile::tempdir().unwrap();
         let wh = verified_example(s.path());
-        // One wheel per distribution (the example has some for two CPythons).
-        let mut seen = std::collections::BTreeSet::new();
-        let wheels: Vec<&VerifiedWheel> = wh
-            .wheels()
-            .filter(|w| seen.insert(w.dist_name().to_string()))
-            .collect();
+        let wheels = one_per_dist(&wh);
         let mut trees = Vec::new();
         for threads in [1, 2, 4] {
             let (tmp, l, it) = setup();
@@ -913,11 +916,7 @@ mod tests {
         use crate::deb::DataSource;
         let s = tempfile::tempdir().unwrap();
         let wh = verified_example(s.path());
-        let mut seen = std::collections::BTreeSet::new();
-        let wheels: Vec<&VerifiedWheel> = wh
-            .wheels()
-            .filter(|w| seen.insert(w.dist_name().to_string()))
-            .collect();
+        let wheels = one_per_dist(&wh);
         let (written_tmp, l, it) = setup();
         let mut ins = Installer::new(&l, &it.short_version());
         let written = install_all(&mut ins, &wheels, 1).unwrap();
