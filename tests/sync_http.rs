@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use common::{ok, repo, run, scratch, sha256_file, venvdeb};
+use common::{ok, publish_example, repo, run, scratch, sha256_file, venvdeb};
 
 /// What the server does differently for one path.
 #[derive(Clone)]
@@ -171,21 +171,6 @@ fn serve(mut conn: TcpStream, root: &Path, st: &Mutex<State>) -> std::io::Result
     }
 }
 
-/// The example's wheels published with their signed list: `dir/pub/simple`.
-fn publish(dir: &Path) -> PathBuf {
-    let ex = repo().join("example");
-    ok(venvdeb()
-        .args(["wheels", "index"])
-        .arg(ex.join("wheelhouse"))
-        .arg("--output")
-        .arg(dir.join("pub"))
-        .arg("--sums")
-        .arg(ex.join("sha256sums.txt"))
-        .arg("--signature")
-        .arg(ex.join("sha256sums.txt.asc")));
-    dir.join("pub")
-}
-
 fn sync(server: &Server, out: &Path, extra: &[&str]) -> Output {
     run(venvdeb()
         .args(["wheels", "sync", "--index"])
@@ -268,7 +253,7 @@ fn sign(key: &str, file: &Path, sig: &Path) {
 #[test]
 fn full_sync_then_a_second_that_fetches_nothing() {
     let d = scratch();
-    let server = Server::start(publish(d.path()));
+    let server = Server::start(publish_example(d.path()));
     let out = d.path().join("new/wheelhouse");
     let o = sync(&server, &out, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -340,7 +325,7 @@ fn full_sync_then_a_second_that_fetches_nothing() {
 #[test]
 fn interrupted_download_resumes_with_a_range_request() {
     let d = scratch();
-    let server = Server::start(publish(d.path()));
+    let server = Server::start(publish_example(d.path()));
     let out = d.path().join("wh");
     let (name, sha) = listed()
         .into_iter()
@@ -405,7 +390,7 @@ fn interrupted_download_resumes_with_a_range_request() {
 #[test]
 fn a_tampered_or_short_wheel_is_refused_and_nothing_kept() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let server = Server::start(root.clone());
     let want = listed();
     let (name, sha) = want
@@ -444,7 +429,7 @@ fn a_tampered_or_short_wheel_is_refused_and_nothing_kept() {
 #[test]
 fn a_tampered_list_or_bad_signature_is_refused_before_any_wheel() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let server = Server::start(root.clone());
     let out = d.path().join("wh");
     let sums = std::fs::read_to_string(root.join("simple/sha256sums.txt")).unwrap();
@@ -491,7 +476,7 @@ fn a_tampered_list_or_bad_signature_is_refused_before_any_wheel() {
 #[test]
 fn a_listed_name_with_a_path_is_refused() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let server = Server::start(root.clone());
     let out = d.path().join("wh");
     let sums = root.join("simple/sha256sums.txt");
@@ -510,7 +495,7 @@ fn a_listed_name_with_a_path_is_refused() {
 #[test]
 fn a_redirect_to_another_host_is_refused_one_on_the_same_host_followed() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let server = Server::start(root.clone());
     let want = listed();
     let (name, sha) = want.iter().find(|(n, _)| n.starts_with("demoapp")).unwrap();
@@ -538,7 +523,7 @@ fn a_redirect_to_another_host_is_refused_one_on_the_same_host_followed() {
 #[test]
 fn file_urls_sync_too() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let out = d.path().join("wh");
     let url = format!("file://{}", root.join("simple").display());
     let o = run(venvdeb()
@@ -574,7 +559,7 @@ fn rebuild_from_index(server: &Server, deb: &str, result: &Path) -> Output {
 #[test]
 fn rebuild_from_the_package_alone_syncing_its_inputs() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let deb = build_example(&d.path().join("b"));
     // The package is served too: DEB given as a URL.
     let pool = root.join("pool");
@@ -661,7 +646,7 @@ fn rebuild_from_the_package_alone_syncing_its_inputs() {
 #[test]
 fn a_second_sync_into_the_same_directory_waits_for_the_first() {
     let d = scratch();
-    let server = Server::start(publish(d.path()));
+    let server = Server::start(publish_example(d.path()));
     let out = d.path().join("wheelhouse");
     std::fs::create_dir(&out).unwrap();
     // Another sync's lock on DIR (util-linux flock, as the sync takes it),
@@ -688,7 +673,7 @@ fn a_second_sync_into_the_same_directory_waits_for_the_first() {
 #[test]
 fn rebuild_from_the_package_alone_keeps_a_configured_depends() {
     let d = scratch();
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let ex = common::copy_example(&d.path().join("b"));
     let cfg = ex.join("venvdeb.toml");
     let text = std::fs::read_to_string(&cfg).unwrap().replace(

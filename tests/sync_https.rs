@@ -9,10 +9,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{ok, repo, run, scratch, sha256_file, venvdeb};
+use common::{ok, publish_example, repo, run, scratch, sha256_file, venvdeb};
 
 /// A CA, and two server certificates it signed: one for IP 127.0.0.1, one
 /// for DNS example.org only.
@@ -140,21 +140,6 @@ impl Drop for Server {
     }
 }
 
-/// The example's wheels and signed list as `wheels index` publishes them.
-fn publish(dir: &Path) -> PathBuf {
-    let ex = repo().join("example");
-    ok(venvdeb()
-        .args(["wheels", "index"])
-        .arg(ex.join("wheelhouse"))
-        .arg("--output")
-        .arg(dir.join("pub"))
-        .arg("--sums")
-        .arg(ex.join("sha256sums.txt"))
-        .arg("--signature")
-        .arg(ex.join("sha256sums.txt.asc")));
-    dir.join("pub")
-}
-
 fn sync(url: &str, out: &Path, ca: Option<&Path>) -> Output {
     let mut c = venvdeb();
     c.args(["wheels", "sync", "--index", url, "--keyring"])
@@ -181,7 +166,7 @@ fn sync(url: &str, out: &Path, ca: Option<&Path>) -> Output {
 fn sync_over_https_trusts_the_ca_store_and_nothing_else() {
     let d = scratch();
     make_certs(d.path());
-    let root = publish(d.path());
+    let root = publish_example(d.path());
     let ca = d.path().join("ca.pem");
 
     // The system store does not know the test CA: refused, nothing kept.

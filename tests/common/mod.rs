@@ -231,3 +231,20 @@ print("valid")
         Err(String::from_utf8_lossy(&o.stderr).into_owned())
     }
 }
+
+/// The example's wheels and signed list as `wheels index --sums
+/// --signature` publishes them: `dir/pub` (its `simple/` and the list at
+/// its root).
+pub fn publish_example(dir: &Path) -> PathBuf {
+    let ex = repo().join("example");
+    ok(venvdeb()
+        .args(["wheels", "index"])
+        .arg(ex.join("wheelhouse"))
+        .arg("--output")
+        .arg(dir.join("pub"))
+        .arg("--sums")
+        .arg(ex.join("sha256sums.txt"))
+        .arg("--signature")
+        .arg(ex.join("sha256sums.txt.asc")));
+    dir.join("pub")
+}
