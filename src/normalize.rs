@@ -202,6 +202,8 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
 pub(crate) struct LeakScanner<'n> {
     needle: &'n [u8],
     tail: Vec<u8>,
+    /// Reused for the junction of `tail` and the next chunk.
+    junction: Vec<u8>,
 }
 
 impl<'n> LeakScanner<'n> {
@@ -210,6 +212,7 @@ impl<'n> LeakScanner<'n> {
         LeakScanner {
             needle,
             tail: Vec::with_capacity(needle.len()),
+            junction: Vec::with_capacity(2 * needle.len()),
         }
     }
 
@@ -223,9 +226,11 @@ impl<'n> LeakScanner<'n> {
         let keep = n - 1;
         if !self.tail.is_empty() {
             // The junction: what is kept plus the start of this chunk.
-            let mut j = self.tail.clone();
-            j.extend_from_slice(&data[..keep.min(data.len())]);
-            if contains(&j, self.needle) {
+            self.junction.clear();
+            self.junction.extend_from_slice(&self.tail);
+            self.junction
+                .extend_from_slice(&data[..keep.min(data.len())]);
+            if contains(&self.junction, self.needle) {
                 return true;
             }
         }
@@ -281,23 +286,17 @@ impl<W: std::io::Write> std::io::Write for ScanningWriter<'_, W> {
 /// Whether a file contains `needle`, reading it in blocks with an overlap.
 pub(crate) fn file_contains(path: &Path, needle: &[u8]) -> Result<bool> {
     let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let keep = needle.len().saturating_sub(1);
+    let mut scanner = LeakScanner::new(needle);
     let mut buf = vec![0u8; 1 << 16];
-    let mut have = 0usize;
     loop {
         let n = f
-            .read(&mut buf[have..])
+            .read(&mut buf)
             .with_context(|| format!("reading {}", path.display()))?;
         if n == 0 {
             return Ok(false);
         }
-        have += n;
-        if contains(&buf[..have], needle) {
+        if scanner.feed(&buf[..n]) {
             return Ok(true);
-        }
-        if have > keep {
-            buf.copy_within(have - keep..have, 0);
-            have = keep;
         }
     }
 }
