@@ -21,6 +21,7 @@ use md5::{Digest, Md5};
 use super::tar::TarWriter;
 use super::walk::{Entry, EntryKind};
 use super::DataSource;
+use crate::normalize::ScanningWriter;
 
 const CHUNK: usize = 64 << 10;
 const CHUNKS: usize = 4;
@@ -225,14 +226,13 @@ fn read_one(
     tx: &SyncSender<Msg>,
     pool: &Pool,
 ) -> Result<[u8; 16]> {
-    let mut out = Chunks {
+    let chunks = Chunks {
         tx,
         pool,
         buf: pool.take(),
         md5: Md5::new(),
-        scanner: crate::normalize::LeakScanner::new(needle.unwrap_or_default()),
-        leak: false,
     };
+    let mut out = ScanningWriter::new(chunks, needle.unwrap_or_default());
     let read = if from_source {
         reader.write(&e.path, &mut out)
     } else {
@@ -241,7 +241,7 @@ fn read_one(
             .map(|_| ())
             .with_context(|| format!("reading {}", e.path.display()))
     };
-    if out.leak {
+    if out.found {
         bail!(
             "{} contains the build directory {:?}: refusing to package a build path",
             e.path.display(),
@@ -249,22 +249,19 @@ fn read_one(
         );
     }
     read?;
-    out.send()?;
-    Ok(out.md5.finalize().into())
+    out.inner.send()?;
+    Ok(out.inner.md5.finalize().into())
 }
 
 /// A file's bytes on their way to the archive writer.
-struct Chunks<'a, 'n> {
+struct Chunks<'a> {
     tx: &'a SyncSender<Msg>,
     pool: &'a Pool,
     buf: Vec<u8>,
     md5: Md5,
-    scanner: crate::normalize::LeakScanner<'n>,
-    /// The needle was found (the write that found it failed).
-    leak: bool,
 }
 
-impl Chunks<'_, '_> {
+impl Chunks<'_> {
     fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -276,15 +273,11 @@ impl Chunks<'_, '_> {
     }
 }
 
-impl Write for Chunks<'_, '_> {
+impl Write for Chunks<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let n = data.len().min(CHUNK - self.buf.len());
         let data = &data[..n];
         self.md5.update(data);
-        if self.scanner.feed(data) {
-            self.leak = true;
-            return Err(std::io::Error::other("the build directory was found"));
-        }
         self.buf.extend_from_slice(data);
         if self.buf.len() == CHUNK {
             self.send()?;
