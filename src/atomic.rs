@@ -323,6 +323,17 @@ fn aside_name(dest: &Path) -> PathBuf {
     unreachable!("u32 exhausted")
 }
 
+/// An open temporary file beside `dest`, already unlinked: scratch space
+/// (read and write) that disappears with its last handle.
+pub(crate) fn unlinked_beside(dest: &Path) -> Result<File> {
+    let mut t = AtomicFile::create(dest)?;
+    let file = t.take();
+    fs::remove_file(&t.tmp).with_context(|| format!("removing {}", t.tmp.display()))?;
+    // Nothing left for drop to remove.
+    t.tmp = PathBuf::new();
+    Ok(file)
+}
+
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         drop(self.file.take());

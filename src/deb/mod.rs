@@ -242,7 +242,7 @@ pub(crate) fn write_deb_data_first(
         },
     )
     .with_context(|| format!("building {data_name}"))?;
-    let data = unlinked_temp(scratch)?;
+    let data = crate::atomic::unlinked_beside(&scratch.join("data.tar"))?;
     let out = BufWriter::with_capacity(256 * 1024, data);
     let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
     let out = compress_tar(out, opts, |tar| {
@@ -320,28 +320,6 @@ fn md5sums_text(
         out.push('\n');
     }
     Ok(out)
-}
-
-/// A new file in `dir`, unlinked at once: it disappears with the process,
-/// whatever happens.
-fn unlinked_temp(dir: &Path) -> Result<File> {
-    for n in 0u32..100 {
-        let p = dir.join(format!(".venvdeb-data-{}-{n}.tmp", std::process::id()));
-        match fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&p)
-        {
-            Ok(f) => {
-                fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-                return Ok(f);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
-        }
-    }
-    bail!("cannot create a temporary file in {}", dir.display())
 }
 
 /// The ar magic, `debian-binary` and the control member.
