@@ -2,7 +2,7 @@
 //! file at every input path of `venvdeb verify` (each flag, and the config
 //! path), of `venvdeb build` (each `[inputs]` path, and `--config`) and of
 //! the release side (`wheels index --sums/--signature`, `wheels build
-//! --requirements`). Each
+//! --requirements`) and of `venvdeb provenance` (the package and `--sums`). Each
 //! must give a clear error quickly: no hang (a watchdog kills the process and
 //! fails the test), no unbounded read, no panic, nothing written.
 mod common;
@@ -294,5 +294,44 @@ fn release_commands_refuse_special_and_huge_inputs_quickly() {
             &what,
         );
         check(&out, &what, path, words, false);
+    }
+}
+
+/// `venvdeb provenance`: the package and `--sums` get the same clear, quick
+/// refusal, and no statement is written. The package is streamed, so it
+/// has no size cap: the 100 MB file is refused as not a package.
+#[test]
+fn provenance_refuses_special_and_huge_inputs_quickly() {
+    let s = scratch();
+    let (ex, out) = common::build_example_copy(s.path());
+    let deb = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .unwrap();
+    let h = hostile();
+    for (label, path, words) in &h.cases {
+        for (flag, what_words) in [("--sums", *words), ("package", *words)] {
+            let what = format!("provenance {flag} {label}");
+            let statement = s
+                .path()
+                .join(format!("st-{label}-{}.json", flag.trim_start_matches('-')));
+            let mut cmd = venvdeb();
+            cmd.arg("provenance");
+            let words = if flag == "--sums" {
+                cmd.arg(&deb).arg("--sums").arg(path);
+                what_words
+            } else {
+                cmd.arg(path).arg("--sums").arg(ex.join("sha256sums.txt"));
+                if *label == "100MB" {
+                    "not a Debian package"
+                } else {
+                    what_words
+                }
+            };
+            let o = run_bounded(cmd.arg("--output").arg(&statement), &what);
+            check(&o, &what, path, words, false);
+            assert!(!statement.exists(), "{what}: a statement was written");
+        }
     }
 }

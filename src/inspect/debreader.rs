@@ -6,7 +6,6 @@
 //!
 //! What it does not own: tar header parsing (`tarstream`), comparing
 //! packages (`diff`).
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
@@ -282,7 +281,9 @@ pub(crate) fn read_deb_file(
     path: &Path,
     visit: impl FnMut(Part, &Entry, &mut dyn Read) -> Result<()>,
 ) -> Result<DebSummary> {
-    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    // A regular file (never a FIFO or a device to block on); streamed, so
+    // no size cap.
+    let (f, _) = crate::input::open_regular(path, "package", u64::MAX)?;
     read_deb(BufReader::with_capacity(1 << 16, f), visit)
         .with_context(|| format!("reading {}", path.display()))
 }

@@ -226,7 +226,7 @@ pub(crate) fn statement_for_deb(deb: &Path, sums: &Path) -> Result<Vec<u8>> {
             m.architecture
         );
     }
-    let (deb_sha256, _) = super::hashio::sha256_file(deb)?;
+    let deb_sha256 = sha256_input(deb, "package", u64::MAX)?;
     statement_of(
         deb,
         &deb_sha256,
@@ -237,6 +237,15 @@ pub(crate) fn statement_for_deb(deb: &Path, sums: &Path) -> Result<Vec<u8>> {
     )
 }
 
+/// The sha256 of an input opened as one (a regular file of at most `cap`
+/// bytes, see `crate::input`).
+fn sha256_input(path: &Path, what: &str, cap: u64) -> Result<String> {
+    let (f, _) = crate::input::open_regular(path, what, cap)?;
+    let (h, _) = super::hashio::sha256_reader(f)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    Ok(h)
+}
+
 fn statement_of(
     deb: &Path,
     deb_sha256: &str,
@@ -245,7 +254,7 @@ fn statement_of(
     sums: &Path,
     compression: &str,
 ) -> Result<Vec<u8>> {
-    let (sums_sha256, _) = super::hashio::sha256_file(sums)?;
+    let sums_sha256 = sha256_input(sums, "signed wheel list", crate::input::MAX_TEXT)?;
     let deb_name = deb
         .file_name()
         .and_then(|n| n.to_str())
