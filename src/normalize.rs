@@ -39,6 +39,17 @@ pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
+/// The mode normalization gives a directory (`dir`) or a regular file
+/// whose mode is `mode`: 0755 for directories and for files with any
+/// execute bit, 0644 for other files.
+pub(crate) fn canonical_mode(dir: bool, mode: u32) -> u32 {
+    if dir || mode & 0o111 != 0 {
+        0o755
+    } else {
+        0o644
+    }
+}
+
 /// Normalize `root` and everything below it.
 pub(crate) fn normalize(root: &Path, sde: u64) -> Result<Summary> {
     let mut sum = Summary::default();
@@ -53,15 +64,11 @@ pub(crate) fn normalize(root: &Path, sde: u64) -> Result<Summary> {
         }
         let mode = if ft.is_dir() {
             sum.dirs += 1;
-            0o755
+            canonical_mode(true, md.permissions().mode())
         } else if ft.is_file() {
             sum.files += 1;
             sum.bytes += md.len();
-            if md.permissions().mode() & 0o111 != 0 {
-                0o755
-            } else {
-                0o644
-            }
+            canonical_mode(false, md.permissions().mode())
         } else {
             bail!(
                 "{} is not a regular file, directory or symlink: refusing to package it",

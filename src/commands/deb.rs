@@ -44,6 +44,7 @@ pub(crate) fn run(args: &DebArgs) -> anyhow::Result<()> {
         compression: args.compression.compression,
         level: args.compression.level,
         source_date_epoch,
+        normalize: false,
     };
     build_deb(&args.root, &args.output, &opts)
 }

@@ -56,6 +56,28 @@ pub(crate) struct DebOptions {
     pub level: Option<u32>,
     /// Mtimes newer than this are clamped to it; the ar headers carry it.
     pub source_date_epoch: u64,
+    /// The tree is not normalized on disk (`venvdeb build`'s private
+    /// staging tree): each entry is archived with what `crate::normalize`
+    /// would have given it — the canonical mode, the mtime
+    /// `source_date_epoch` — without a pass of chmod and utimes over the
+    /// tree. The bytes are those of the normalized tree.
+    pub normalize: bool,
+}
+
+/// An entry as the archive records it (`DebOptions::normalize`).
+fn as_archived(e: &mut walk::Entry, opts: &DebOptions) {
+    if !opts.normalize {
+        return;
+    }
+    match e.kind {
+        walk::EntryKind::Directory => e.mode = crate::normalize::canonical_mode(true, e.mode),
+        walk::EntryKind::File { .. } | walk::EntryKind::HardLink { .. } => {
+            e.mode = crate::normalize::canonical_mode(false, e.mode)
+        }
+        // Symlinks keep theirs (chmod does not apply to them).
+        walk::EntryKind::Symlink { .. } => {}
+    }
+    e.mtime = i64::try_from(opts.source_date_epoch).unwrap_or(i64::MAX);
 }
 
 /// Build `output` from the package tree `root` (with `DEBIAN/control`),
@@ -202,6 +224,7 @@ pub(crate) fn write_deb_data_first(
         &placeholder,
         &mut |e| {
             let mut e = e.clone();
+            as_archived(&mut e, opts);
             let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
             let mut from_source = false;
             summary.installed_kib += match &mut e.kind {
@@ -335,6 +358,7 @@ fn write_head<'a>(file: &'a mut File, root: &Path, opts: &DebOptions) -> Result<
     member(out, &format!("control.tar{ext}"), opts, |tar| {
         walk::walk(&debian, None, walk::Order::InPlace, &mut |e| {
             let mut e = e.clone();
+            as_archived(&mut e, opts);
             e.mode = control::member_mode(e.mode, e.kind == walk::EntryKind::Directory);
             tar.append(&e)
         })
@@ -348,7 +372,12 @@ fn write_deb(file: &mut File, root: &Path, opts: &DebOptions) -> Result<()> {
     let data_skip = Some(OsStr::new("DEBIAN"));
     let mut out = member(out, &format!("data.tar{ext}"), opts, |tar| {
         walk::walk(root, data_skip, walk::Order::SymlinksLast, &mut |e| {
-            tar.append(e)
+            if !opts.normalize {
+                return tar.append(e);
+            }
+            let mut e = e.clone();
+            as_archived(&mut e, opts);
+            tar.append(&e)
         })
     })?;
     out.flush()?;
@@ -744,6 +773,55 @@ mod tests {
                 .collect();
             assert!(left.is_empty(), "{left:?}");
         }
+    }
+
+    /// `DebOptions::normalize`: a tree left as the umask and the clock
+    /// made it gives the bytes of the same tree normalized on disk, from
+    /// both writers.
+    #[test]
+    fn normalize_as_read_equals_normalized_on_disk() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let root = rich_tree(d.path());
+        let mode = |p: &str, m: u32| {
+            fs::set_permissions(root.join(p), fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode("opt/a", 0o700);
+        mode("opt/a/deep", 0o2775);
+        mode("opt/a-b", 0o600);
+        mode("opt/a.b", 0o4750);
+        mode("opt/a/big", 0o666);
+        let old = filetime::FileTime::from_unix_time(1_000, 0);
+        filetime::set_file_mtime(root.join("opt/a.b"), old).unwrap();
+        fs::write(root.join("DEBIAN/control"), CONTROL).unwrap();
+        let sde = 1_700_000_000;
+        let opts = DebOptions {
+            compression: Compression::Zstd,
+            source_date_epoch: sde,
+            normalize: true,
+            ..Default::default()
+        };
+        let as_read = d.path().join("as-read.deb");
+        write_deb_data_first(&root, &as_read, &opts, d.path(), None, &OnDisk, 2, |s| {
+            fs::write(root.join("DEBIAN/md5sums"), &s.md5sums)?;
+            crate::normalize::normalize(&root.join("DEBIAN"), sde)?;
+            Ok(())
+        })
+        .unwrap()
+        .commit()
+        .unwrap();
+        let as_read_disk = d.path().join("as-read-disk.deb");
+        build_deb(&root, &as_read_disk, &opts).unwrap();
+        crate::normalize::normalize(&root, sde).unwrap();
+        let on_disk = d.path().join("on-disk.deb");
+        let plain = DebOptions {
+            normalize: false,
+            ..opts
+        };
+        build_deb(&root, &on_disk, &plain).unwrap();
+        let want = fs::read(&on_disk).unwrap();
+        assert!(fs::read(&as_read).unwrap() == want);
+        assert!(fs::read(&as_read_disk).unwrap() == want);
     }
 
     /// And what real dpkg-deb makes of the same tree (dpkg-deb is part of

@@ -154,6 +154,10 @@ pub struct Written {
     pub manifest_json: Vec<u8>,
     pub sbom_path: Option<PathBuf>,
     pub sbom_json: Option<Vec<u8>>,
+    /// The regular files the manifest lists under the prefix, and their
+    /// bytes.
+    pub prefix_files: u64,
+    pub prefix_bytes: u64,
 }
 
 impl Manifest {
@@ -281,10 +285,25 @@ pub fn scan_tree(root: &Path, paths: &[String], skip: &[String]) -> Result<Vec<F
     scan_tree_known(root, paths, skip, &Known::new())
 }
 
-/// In-package path → (sha256 hex, size) of files whose bytes the caller
-/// already hashed on their way into the tree (the installer), or that are
-/// placeholders whose bytes are still in their wheels: not read again.
-pub type Known = BTreeMap<String, (String, u64)>;
+/// What the caller knows of the tree better than the disk does.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// In-package path → (sha256 hex, size) of files whose bytes the
+    /// caller already hashed on their way into the tree (the installer),
+    /// or that are placeholders whose bytes are still in their wheels: not
+    /// read again.
+    pub hashes: BTreeMap<String, (String, u64)>,
+    /// The tree is not normalized on disk (`venvdeb build`, whose .deb
+    /// writer normalizes as it reads, `deb::DebOptions::normalize`): list
+    /// the modes normalization gives.
+    pub canonical_modes: bool,
+}
+
+impl Known {
+    pub fn new() -> Known {
+        Known::default()
+    }
+}
 
 /// [`scan_tree`], taking the sha256 and size of the `known` files from
 /// there instead of reading them.
@@ -331,8 +350,14 @@ fn describe(
 ) -> Result<()> {
     let meta = fs::symlink_metadata(full)
         .with_context(|| format!("manifest: reading {}", full.display()))?;
-    let mode = Some(format!("{:04o}", meta.mode() & 0o7777));
     let ft = meta.file_type();
+    let mode = meta.mode() & 0o7777;
+    let mode = if known.canonical_modes {
+        crate::normalize::canonical_mode(ft.is_dir(), mode)
+    } else {
+        mode
+    };
+    let mode = Some(format!("{mode:04o}"));
     let path = path.to_string();
     if ft.is_symlink() {
         let target = fs::read_link(full)
@@ -364,7 +389,7 @@ fn describe(
         });
         scan_dir(full, &path, skip, known, out)?;
     } else if ft.is_file() {
-        let (sha, size) = match known.get(&path) {
+        let (sha, size) = match known.hashes.get(&path) {
             Some((sha, size)) => (sha.clone(), *size),
             None => sha256_file(full).context("manifest")?,
         };
@@ -667,6 +692,12 @@ pub fn write_docs(
     // build dh_compress and dh_installdocs change it after staging; dpkg's
     // md5sums cover it.
     let manifest = build_manifest_known(root, input, &[], known)?;
+    let under = format!("{}/", input.prefix.trim_end_matches('/'));
+    let (prefix_files, prefix_bytes) = manifest
+        .files
+        .iter()
+        .filter(|f| f.kind == "file" && f.path.starts_with(&under))
+        .fold((0, 0), |(n, b), f| (n + 1, b + f.size.unwrap_or(0)));
     let json = manifest.to_json()?;
     let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
@@ -677,6 +708,8 @@ pub fn write_docs(
         manifest_json: json,
         sbom_path,
         sbom_json,
+        prefix_files,
+        prefix_bytes,
     })
 }
 

@@ -112,8 +112,9 @@ pub(crate) fn build(
         package::maintainer_script(&report.prerm).as_bytes(),
         0o755,
     )?;
-    crate::normalize::normalize(&root, sde)?;
-    t.done("maintainer scripts + normalize (package)");
+    // The rest of the tree is normalized as it is read (`DebOptions::normalize`).
+    crate::normalize::normalize(&debian, sde)?;
+    t.done("maintainer scripts");
 
     // One read of every data file, on its way into data.tar: md5sums,
     // Installed-Size and no build path anywhere; then the control area from
@@ -156,6 +157,7 @@ pub(crate) fn build(
             compression,
             level,
             source_date_epoch: sde,
+            normalize: true,
         },
         staging.path(),
         Some(needle),

@@ -214,12 +214,16 @@ pub(crate) fn stage(
     t.done("install");
 
     // 5. Normalize what we staged, and prove no build path leaked into it.
+    // `build`'s private tree is normalized as the .deb writer reads it
+    // (`deb::DebOptions::normalize`): no pass of chmod and utimes here.
     let venv_dir = layout.venv_dir();
-    let sum = normalize::normalize(&venv_dir, sde)?;
-    normalize::ancestors(&destdir, &cfg.venv.prefix, sde)?;
-    for name in &cfg.venv.expose {
-        normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
-        normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
+    if !opts.defer_wheel_bytes {
+        normalize::normalize(&venv_dir, sde)?;
+        normalize::ancestors(&destdir, &cfg.venv.prefix, sde)?;
+        for name in &cfg.venv.expose {
+            normalize::normalize(&destdir.join("usr/bin").join(name), sde)?;
+            normalize::ancestors(&destdir, &format!("usr/bin/{name}"), sde)?;
+        }
     }
     if scan_here {
         // What the installer wrote was scanned as it was written: only the
@@ -247,10 +251,13 @@ pub(crate) fn stage(
     // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/:
     // the installed files' sha256 as the installer computed or planned
     // them, not read back.
-    let mut known = crate::inspect::manifest::Known::new();
+    let mut known = crate::inspect::manifest::Known {
+        canonical_modes: opts.defer_wheel_bytes,
+        ..Default::default()
+    };
     for (d, _) in &installed {
         for f in d.files.iter().filter(|f| !f.sha256.is_empty()) {
-            known.insert(
+            known.hashes.insert(
                 format!("{}/{}", cfg.venv.prefix, f.rel),
                 (f.sha256.clone(), f.size),
             );
@@ -277,7 +284,6 @@ pub(crate) fn stage(
         .iter_mut()
         .flat_map(|(d, _)| std::mem::take(&mut d.deferred))
         .collect();
-    let deferred_bytes: u64 = deferred.iter().map(|d| d.size).sum();
     let wheels = installed
         .into_iter()
         .map(|(d, sha)| StagedWheel {
@@ -303,9 +309,9 @@ pub(crate) fn stage(
         wheels,
         postinst: package::postinst_snippet(cfg, &it),
         prerm: package::prerm_snippet(cfg),
-        files: sum.files,
-        // Placeholders count 0 on disk: their bytes are in the wheels.
-        bytes: sum.bytes + deferred_bytes,
+        // As the manifest lists them (placeholders with their real sizes).
+        files: manifest.prefix_files,
+        bytes: manifest.prefix_bytes,
         manifest: Some(manifest),
         deferred,
         venv_python: layout.python.clone(),

@@ -188,6 +188,11 @@ pub(crate) fn validate_name(raw: &[u8]) -> std::result::Result<String, String> {
 
 /// The key two names collide under: NFC, then lowercase, without a trailing `/`.
 fn fold_key(name: &str) -> String {
+    if name.is_ascii() {
+        // ASCII is its own NFC, and its lowercase is ASCII's: the same
+        // key without the Unicode tables (nearly every entry name).
+        return name.trim_end_matches('/').to_ascii_lowercase();
+    }
     let n: String = name.trim_end_matches('/').nfc().collect();
     n.to_lowercase().nfc().collect()
 }
@@ -1255,6 +1260,12 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(fold_key("Foo/Caf\u{e9}"), fold_key("foo/cafe\u{301}"));
+        // The ASCII fast path is the general rule on ASCII names.
+        for n in ["Foo/BAR.py", "a/", "Pkg-1.0.dist-info/RECORD", "x~Y_z"] {
+            let general: String = n.trim_end_matches('/').nfc().collect::<String>();
+            let general: String = general.to_lowercase().nfc().collect();
+            assert_eq!(fold_key(n), general, "{n}");
+        }
     }
 
     /// One stored entry of a hand-made zip: its extra fields, and the
