@@ -1024,7 +1024,7 @@ fn read_descriptor<R: BufRead>(
 
 enum Source<'a, R: BufRead> {
     Stored(Take<&'a mut R>),
-    Deflated(flate2::bufread::DeflateDecoder<Take<&'a mut R>>),
+    Deflated(super::inflate::Inflater<Take<&'a mut R>>),
 }
 
 /// Reader of one entry's uncompressed bytes that enforces its declared size
@@ -1034,7 +1034,7 @@ struct EntryReader<'a, 'f, R: BufRead> {
     src: Source<'a, R>,
     entry: &'a Entry,
     expected: Option<(Expected, crate::wheel::record::Hasher)>,
-    crc: flate2::Crc,
+    crc: super::inflate::Crc32,
     read: u64,
     done: bool,
     fail: &'f RefCell<Option<String>>,
@@ -1050,7 +1050,7 @@ impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
         let take = r.take(entry.compressed_size);
         let src = match entry.method {
             Method::Stored => Source::Stored(take),
-            Method::Deflated => Source::Deflated(flate2::bufread::DeflateDecoder::new(take)),
+            Method::Deflated => Source::Deflated(super::inflate::Inflater::new(take)),
         };
         let expected = expected.map(|e| {
             let h = e.hash.algorithm.hasher();
@@ -1060,7 +1060,7 @@ impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
             src,
             entry,
             expected,
-            crc: flate2::Crc::new(),
+            crc: super::inflate::Crc32::default(),
             read: 0,
             done: false,
             fail,

@@ -7,6 +7,7 @@
 //! to trust is `crate::verify`'s job, installing them is `crate::venv`'s.
 pub(crate) mod archive;
 pub(crate) mod contents;
+mod inflate;
 pub mod markers;
 pub(crate) mod metadata;
 pub(crate) mod name;
