@@ -177,30 +177,10 @@ pub(crate) fn scan_for_leaks_except(
     })
 }
 
-/// Whether `needle` (non-empty) occurs in `hay`: scan for its first byte,
-/// then compare (5x faster than comparing every window).
+/// Whether `needle` (non-empty) occurs in `hay` (memchr's substring
+/// search).
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
-        return true;
-    };
-    let last_start = match hay.len().checked_sub(needle.len()) {
-        Some(n) => n,
-        None => return false,
-    };
-    let mut i = 0;
-    while i <= last_start {
-        match hay[i..=last_start].iter().position(|&b| b == first) {
-            None => return false,
-            Some(p) => {
-                i += p;
-                if &hay[i..i + needle.len()] == needle {
-                    return true;
-                }
-                i += 1;
-            }
-        }
-    }
-    false
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// A streaming search for `needle` in a sequence of chunks (one file's
@@ -208,6 +188,10 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// last `needle.len() - 1` bytes between chunks, never the file.
 pub(crate) struct LeakScanner<'n> {
     needle: &'n [u8],
+    /// The needle's searcher, built once per scanner (memchr's SIMD
+    /// substring search: the needle starts with `/`, a common byte, which
+    /// makes a first-byte scan slow).
+    finder: memchr::memmem::Finder<'n>,
     tail: Vec<u8>,
     /// Reused for the junction of `tail` and the next chunk.
     junction: Vec<u8>,
@@ -218,6 +202,7 @@ impl<'n> LeakScanner<'n> {
     pub(crate) fn new(needle: &'n [u8]) -> Self {
         LeakScanner {
             needle,
+            finder: memchr::memmem::Finder::new(needle),
             tail: Vec::with_capacity(needle.len()),
             junction: Vec::with_capacity(2 * needle.len()),
         }
@@ -237,11 +222,11 @@ impl<'n> LeakScanner<'n> {
             self.junction.extend_from_slice(&self.tail);
             self.junction
                 .extend_from_slice(&data[..keep.min(data.len())]);
-            if contains(&self.junction, self.needle) {
+            if self.finder.find(&self.junction).is_some() {
                 return true;
             }
         }
-        if contains(data, self.needle) {
+        if self.finder.find(data).is_some() {
             return true;
         }
         if data.len() >= keep {
