@@ -376,7 +376,12 @@ pub(crate) fn maintainer_script(snippet: &str) -> String {
 
 /// `/usr/bin/<name>` → `<prefix>/bin/<name>` for each exposed launcher,
 /// which must exist in the staged venv.
-pub(crate) fn expose_links(root: &Path, cfg: &Config, scripts_rel: &str) -> Result<()> {
+pub(crate) fn expose_links(
+    root: &Path,
+    cfg: &Config,
+    scripts_rel: &str,
+    absent: &crate::tree::Absent,
+) -> Result<()> {
     if cfg.venv.expose.is_empty() {
         return Ok(());
     }
@@ -387,17 +392,24 @@ pub(crate) fn expose_links(root: &Path, cfg: &Config, scripts_rel: &str) -> Resu
     std::fs::create_dir_all(&usr_bin).with_context(|| format!("creating {}", usr_bin.display()))?;
     for name in &cfg.venv.expose {
         let target = venv_bin.join(name);
-        let md = std::fs::symlink_metadata(&target).with_context(|| {
-            format!(
-                "venv.expose: {name} is not a launcher of the venv (no {}/{scripts_rel}/{name})",
-                cfg.venv.prefix
-            )
-        })?;
-        if !md.is_file() {
-            bail!(
-                "venv.expose: {}/{scripts_rel}/{name} is not a regular file",
-                cfg.venv.prefix
-            );
+        // A script whose bytes are still in its wheel is a regular file.
+        let absent_file = matches!(
+            absent.get(&target),
+            Some(crate::tree::AbsentKind::File { .. })
+        );
+        if !absent_file {
+            let md = std::fs::symlink_metadata(&target).with_context(|| {
+                format!(
+                    "venv.expose: {name} is not a launcher of the venv (no {}/{scripts_rel}/{name})",
+                    cfg.venv.prefix
+                )
+            })?;
+            if !md.is_file() {
+                bail!(
+                    "venv.expose: {}/{scripts_rel}/{name} is not a regular file",
+                    cfg.venv.prefix
+                );
+            }
         }
         let link = usr_bin.join(name);
         std::os::unix::fs::symlink(format!("{}/{scripts_rel}/{name}", cfg.venv.prefix), &link)

@@ -115,6 +115,7 @@ pub(crate) fn check_modules(python: &Path, modules: &[String]) -> Result<Vec<Sys
 pub(crate) fn check_not_shadowed(
     site_dirs: &[std::path::PathBuf],
     modules: &[SystemModule],
+    absent: &crate::tree::Absent,
 ) -> Result<()> {
     for m in modules {
         let top = m.module.split('.').next().unwrap_or(&m.module);
@@ -122,10 +123,18 @@ pub(crate) fn check_not_shadowed(
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
+            // On disk, and those whose bytes are still in their wheels.
             let mut names: Vec<String> = entries
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .chain(
+                    absent
+                        .children(dir)
+                        .iter()
+                        .filter_map(|(n, _)| n.to_str().map(str::to_string)),
+                )
                 .collect();
             names.sort();
+            names.dedup();
             if let Some(n) = names.iter().find(|n| {
                 *n == top
                     || n.strip_prefix(top)

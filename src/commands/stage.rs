@@ -46,7 +46,6 @@ pub(crate) fn run(args: &StageArgs) -> Result<()> {
         caller_scans_for_leaks: false,
         install_docs: false,
         defer_wheel_bytes: false,
-        placeholder_templates: None,
     };
     let report = stage(&cfg, &args.destdir, &opts, sde)?;
     if let Some(sv) = &args.substvars {

@@ -142,13 +142,14 @@ pub(crate) struct DataSummary {
 }
 
 /// Regular files of a tree whose bytes are not on disk: `venvdeb build`
-/// leaves each wheel entry in its wheel, and the tree holds an empty
-/// placeholder with the entry's final name and mode. Shared by the reading
-/// threads, each with its own [`SourceReader`].
+/// leaves each wheel entry in its wheel, and the tree on disk does not hold
+/// it (nor the directories that hold only such files): they are listed in
+/// [`crate::tree::Absent`]. Shared by the reading threads, each with its
+/// own [`SourceReader`].
 pub(crate) trait DataSource: Sync {
-    /// The real size of the file at `path` when its bytes come from here
-    /// (`None`: read the file itself).
-    fn size(&self, path: &Path) -> Option<u64>;
+    /// The files (and directories) not on disk, with their sizes and
+    /// modes; the bytes of each of those files come from here.
+    fn absent(&self) -> &crate::tree::Absent;
     /// A reader for one thread (its own open files).
     fn reader(&self) -> Box<dyn SourceReader + '_>;
 }
@@ -166,8 +167,9 @@ pub(crate) struct OnDisk;
 
 #[cfg(test)]
 impl DataSource for OnDisk {
-    fn size(&self, _: &Path) -> Option<u64> {
-        None
+    fn absent(&self) -> &crate::tree::Absent {
+        static NONE: std::sync::OnceLock<crate::tree::Absent> = std::sync::OnceLock::new();
+        NONE.get_or_init(Default::default)
     }
     fn reader(&self) -> Box<dyn SourceReader + '_> {
         Box::new(OnDisk)
@@ -216,32 +218,18 @@ pub(crate) fn write_deb_data_first(
     let mut summary = DataSummary::default();
     let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let data_skip = Some(OsStr::new("DEBIAN"));
-    let placeholder = |p: &Path| source.size(p).is_some();
     walk::walk_with(
         root,
         data_skip,
         walk::Order::SymlinksLast,
-        &placeholder,
+        source.absent(),
         &mut |e| {
             let mut e = e.clone();
             as_archived(&mut e, opts);
             let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
-            let mut from_source = false;
             summary.installed_kib += match &mut e.kind {
                 walk::EntryKind::Directory => 1,
-                walk::EntryKind::File { size } => {
-                    if let Some(listed) = source.size(&e.path) {
-                        if *size != 0 {
-                            bail!(
-                                "{}: expected an empty placeholder, found {size} bytes",
-                                e.path.display()
-                            );
-                        }
-                        *size = listed;
-                        from_source = true;
-                    }
-                    size.div_ceil(1024)
-                }
+                walk::EntryKind::File { size } => size.div_ceil(1024),
                 walk::EntryKind::Symlink { target } => {
                     if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
                         bail!(
@@ -260,7 +248,7 @@ pub(crate) fn write_deb_data_first(
             };
             // The path is found again from the name when archiving.
             e.path = PathBuf::new();
-            entries.push((e, from_source));
+            entries.push(e);
             Ok(())
         },
     )
@@ -329,7 +317,9 @@ fn md5sums_text(
         }
     }
     files.sort();
-    let mut out = String::new();
+    // Exactly its size: tens of thousands of lines for a large venv.
+    let len: usize = files.iter().map(|(name, _)| 32 + 2 + name.len() + 1).sum();
+    let mut out = String::with_capacity(len);
     for (name, digest) in files {
         let name = String::from_utf8(name).map_err(|e| {
             anyhow::anyhow!(
@@ -413,7 +403,7 @@ fn member<'a>(
 
 /// Bytes handed from the tar writer to the compressor thread at a time, and
 /// how many such chunks may wait: memory stays bounded whatever the size.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 const QUEUE: usize = 4;
 
 /// The tar that `fill` writes, compressed into `out` by a thread of its own

@@ -88,12 +88,12 @@ fn with_path(root: &Path, e: &Entry) -> Entry {
 }
 
 /// Archive `entries` of the tree at `root` (in order, without their paths;
-/// `true` = the bytes come from `source`) into `tar`, pushing each regular
+/// the bytes of absent files come from `source`) into `tar`, pushing each regular
 /// file's archive name (without `./`) and md5 onto `files`.
 pub(super) fn archive<W: Write>(
     tar: &mut TarWriter<W>,
     root: &Path,
-    entries: &[(Entry, bool)],
+    entries: &[Entry],
     source: &dyn DataSource,
     needle: Option<&[u8]>,
     threads: usize,
@@ -102,7 +102,7 @@ pub(super) fn archive<W: Write>(
     let jobs: Vec<usize> = entries
         .iter()
         .enumerate()
-        .filter(|(_, (e, _))| matches!(e.kind, EntryKind::File { .. }))
+        .filter(|(_, e)| matches!(e.kind, EntryKind::File { .. }))
         .map(|(i, _)| i)
         .collect();
     let threads = threads.clamp(1, 16);
@@ -133,9 +133,8 @@ pub(super) fn archive<W: Write>(
                     if hand_tx.send((j, rx)).is_err() {
                         return;
                     }
-                    let (e, from_source) = &entries[jobs[j]];
-                    let e = &with_path(root, e);
-                    let msg = match read_one(e, *from_source, reader.as_mut(), needle, &tx, pool) {
+                    let e = &with_path(root, &entries[jobs[j]]);
+                    let msg = match read_one(e, e.absent, reader.as_mut(), needle, &tx, pool) {
                         Ok(md5) => Msg::Done(md5),
                         Err(err) => Msg::Failed(err),
                     };
@@ -169,7 +168,7 @@ pub(super) fn archive<W: Write>(
 fn consume<W: Write>(
     tar: &mut TarWriter<W>,
     root: &Path,
-    entries: &[(Entry, bool)],
+    entries: &[Entry],
     hand_rx: &Receiver<(usize, Receiver<Msg>)>,
     pending: &mut BTreeMap<usize, Receiver<Msg>>,
     window: &Window,
@@ -177,7 +176,7 @@ fn consume<W: Write>(
     files: &mut Vec<(Vec<u8>, [u8; 16])>,
 ) -> Result<()> {
     let mut job = 0usize;
-    for (e, _) in entries {
+    for e in entries {
         let e = &with_path(root, e);
         if !matches!(e.kind, EntryKind::File { .. }) {
             tar.append(e)?;

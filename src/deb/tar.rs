@@ -345,6 +345,7 @@ mod tests {
             kind,
             mode,
             mtime,
+            absent: false,
         }
     }
 
@@ -360,6 +361,7 @@ mod tests {
                 kind: EntryKind::File { size: listed },
                 mode: 0o644,
                 mtime: 0,
+                absent: false,
             };
             let mut w = TarWriter::new(Vec::new(), 1);
             let err = format!("{:#}", w.append(&e).unwrap_err());

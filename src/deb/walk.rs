@@ -45,8 +45,12 @@ pub(crate) struct Entry {
     pub kind: EntryKind,
     /// Permission bits as on disk, including setuid, setgid and sticky.
     pub mode: u32,
-    /// Modification time in seconds as on disk (not yet clamped).
+    /// Modification time in seconds as on disk (not yet clamped);
+    /// `i64::MAX` for an absent entry (clamped to SOURCE_DATE_EPOCH).
     pub mtime: i64,
+    /// Not on disk (`crate::tree::Absent`): a regular file whose bytes
+    /// come from the build's `super::DataSource`, or a directory.
+    pub absent: bool,
 }
 
 /// Which archive a walk is for: they differ in where symlinks go.
@@ -70,18 +74,22 @@ pub(crate) fn walk(
     order: Order,
     visit: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<()> {
-    walk_with(root, skip_top, order, &|_| false, visit)
+    walk_with(
+        root,
+        skip_top,
+        order,
+        &crate::tree::Absent::default(),
+        visit,
+    )
 }
 
-/// [`walk`], where the regular files `placeholder` selects are never hard
-/// links, whatever their link count: `venvdeb build`'s empty placeholders
-/// are links to one empty file, each standing for its own file whose bytes
-/// are elsewhere (`super::DataSource`).
+/// [`walk`] of the tree on disk and the `absent` files and directories
+/// (`venvdeb build`'s, whose bytes are in their wheels), merged in order.
 pub(crate) fn walk_with(
     root: &Path,
     skip_top: Option<&OsStr>,
     order: Order,
-    placeholder: &dyn Fn(&Path) -> bool,
+    absent: &crate::tree::Absent,
     visit: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<()> {
     let meta = fs::metadata(root)
@@ -91,7 +99,7 @@ pub(crate) fn walk_with(
     }
     let mut w = Walker {
         visit,
-        placeholder,
+        absent,
         symlinks: Vec::new(),
         defer: order == Order::SymlinksLast,
         first_names: HashMap::new(),
@@ -102,7 +110,7 @@ pub(crate) fn walk_with(
         &meta,
         EntryKind::Directory,
     )?;
-    w.dir(root, b"./", skip_top)?;
+    w.dir(root, b"./", skip_top, true)?;
     for (entry, inode) in std::mem::take(&mut w.symlinks) {
         w.emit(entry, inode)?;
     }
@@ -125,7 +133,7 @@ type Inode = Option<(u64, u64)>;
 
 struct Walker<'a> {
     visit: &'a mut dyn FnMut(&Entry) -> Result<()>,
-    placeholder: &'a dyn Fn(&Path) -> bool,
+    absent: &'a crate::tree::Absent,
     symlinks: Vec<(Entry, Inode)>,
     defer: bool,
     first_names: HashMap<(u64, u64), Vec<u8>>,
@@ -140,14 +148,14 @@ impl Walker<'_> {
         kind: EntryKind,
     ) -> Result<()> {
         let deferred = self.defer && matches!(kind, EntryKind::Symlink { .. });
-        let inode = (!meta.is_dir() && meta.nlink() > 1 && !(self.placeholder)(&path))
-            .then(|| (meta.dev(), meta.ino()));
+        let inode = (!meta.is_dir() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
         let entry = Entry {
             name,
             path,
             kind,
             mode: meta.mode() & 0o7777,
             mtime: meta.mtime(),
+            absent: false,
         };
         if deferred {
             self.symlinks.push((entry, inode));
@@ -176,25 +184,52 @@ impl Walker<'_> {
         (self.visit)(&entry)
     }
 
-    fn dir(&mut self, dir: &Path, prefix: &[u8], skip: Option<&OsStr>) -> Result<()> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(dir)
-            .with_context(|| format!("walking {}: cannot read directory", dir.display()))?
-        {
-            let entry = entry
-                .with_context(|| format!("walking {}: cannot read directory", dir.display()))?;
-            let name = entry.file_name();
-            if Some(name.as_os_str()) == skip {
-                continue;
+    /// An absent file or directory (and, for a directory, its children).
+    fn absent_entry(
+        &mut self,
+        mut arc: Vec<u8>,
+        path: PathBuf,
+        kind: crate::tree::AbsentKind,
+    ) -> Result<()> {
+        let mode = crate::tree::mode(kind);
+        let (entry_kind, dir) = match kind {
+            crate::tree::AbsentKind::File { size, .. } => (EntryKind::File { size }, false),
+            crate::tree::AbsentKind::Dir => {
+                arc.push(b'/');
+                (EntryKind::Directory, true)
             }
-            names.push(name);
+        };
+        (self.visit)(&Entry {
+            name: arc.clone(),
+            path: path.clone(),
+            kind: entry_kind,
+            mode,
+            mtime: i64::MAX,
+            absent: true,
+        })?;
+        if dir {
+            self.dir(&path, &arc, None, false)?;
+        }
+        Ok(())
+    }
+
+    /// Walk the directory `dir` (`on_disk`: it exists on disk; else only
+    /// its absent children).
+    fn dir(
+        &mut self,
+        dir: &Path,
+        prefix: &[u8],
+        skip: Option<&OsStr>,
+        on_disk: bool,
+    ) -> Result<()> {
+        let mut names = crate::tree::read_names(dir, on_disk)
+            .with_context(|| format!("walking {}: cannot read directory", dir.display()))?;
+        if skip.is_some() {
+            names.retain(|n| Some(n.as_os_str()) != skip);
         }
         // Bytewise, as strcmp/alphasort in the C locale.
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        for name in names {
+        for (name, absent) in crate::tree::merge(dir, names, self.absent)? {
             let path = dir.join(&name);
-            let meta = fs::symlink_metadata(&path)
-                .with_context(|| format!("walking {}: cannot stat it", path.display()))?;
             let mut arc = prefix.to_vec();
             arc.extend_from_slice(name.as_bytes());
             if name.as_bytes().contains(&b'\n') {
@@ -204,11 +239,17 @@ impl Walker<'_> {
                     String::from_utf8_lossy(&arc)
                 );
             }
+            if let Some(kind) = absent {
+                self.absent_entry(arc, path, kind)?;
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path)
+                .with_context(|| format!("walking {}: cannot stat it", path.display()))?;
             let ft = meta.file_type();
             if ft.is_dir() {
                 arc.push(b'/');
                 self.push(arc.clone(), path.clone(), &meta, EntryKind::Directory)?;
-                self.dir(&path, &arc, None)?;
+                self.dir(&path, &arc, None, true)?;
             } else if ft.is_symlink() {
                 let target = fs::read_link(&path)
                     .with_context(|| format!("walking {}: cannot read symlink", path.display()))?;

@@ -297,6 +297,9 @@ pub struct Known {
     /// writer normalizes as it reads, `deb::DebOptions::normalize`): list
     /// the modes normalization gives.
     pub canonical_modes: bool,
+    /// The files and directories of the tree that are not on disk (their
+    /// hashes are in `hashes`).
+    pub(crate) absent: crate::tree::Absent,
 }
 
 impl Known {
@@ -387,7 +390,7 @@ fn describe(
             target: None,
             wheel: None,
         });
-        scan_dir(full, &path, skip, known, out)?;
+        scan_dir(full, &path, skip, known, out, true)?;
     } else if ft.is_file() {
         let (sha, size) = match known.hashes.get(&path) {
             Some((sha, size)) => (sha.clone(), *size),
@@ -411,20 +414,18 @@ fn describe(
     Ok(())
 }
 
+/// The children of `dir` (on disk, when `on_disk`, and absent), described.
 fn scan_dir(
     dir: &Path,
     rel: &str,
     skip: &[String],
     known: &Known,
     out: &mut Vec<FileEntry>,
+    on_disk: bool,
 ) -> Result<()> {
-    let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
-        .with_context(|| format!("manifest: reading directory {}", dir.display()))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
+    let names = crate::tree::read_names(dir, on_disk)
         .with_context(|| format!("manifest: reading directory {}", dir.display()))?;
-    names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-    for name in names {
+    for (name, absent) in crate::tree::merge(dir, names, &known.absent)? {
         let Some(n) = name.to_str() else {
             bail!(
                 "manifest: {} holds a name that is not UTF-8: {:?}",
@@ -436,7 +437,52 @@ fn scan_dir(
         if skip.contains(&path) {
             continue;
         }
-        describe(&dir.join(&name), &path, skip, known, out)?;
+        match absent {
+            None => describe(&dir.join(&name), &path, skip, known, out)?,
+            Some(kind) => describe_absent(&dir.join(&name), path, kind, skip, known, out)?,
+        }
+    }
+    Ok(())
+}
+
+/// Describe an absent file (its hash known) or directory (and its
+/// children).
+fn describe_absent(
+    full: &Path,
+    path: String,
+    kind: crate::tree::AbsentKind,
+    skip: &[String],
+    known: &Known,
+    out: &mut Vec<FileEntry>,
+) -> Result<()> {
+    let mode = Some(format!("{:04o}", crate::tree::mode(kind)));
+    match kind {
+        crate::tree::AbsentKind::File { .. } => {
+            let Some((sha, size)) = known.hashes.get(&path) else {
+                bail!("manifest: internal: no hash for {path}, whose bytes are in a wheel");
+            };
+            out.push(FileEntry {
+                path,
+                kind: "file".into(),
+                mode,
+                size: Some(*size),
+                sha256: Some(sha.clone()),
+                target: None,
+                wheel: None,
+            });
+        }
+        crate::tree::AbsentKind::Dir => {
+            out.push(FileEntry {
+                path: path.clone(),
+                kind: "dir".into(),
+                mode,
+                size: None,
+                sha256: None,
+                target: None,
+                wheel: None,
+            });
+            scan_dir(full, &path, skip, known, out, false)?;
+        }
     }
     Ok(())
 }

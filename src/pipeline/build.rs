@@ -67,7 +67,6 @@ pub(crate) fn build(
         caller_scans_for_leaks: true,
         install_docs: true,
         defer_wheel_bytes: true,
-        placeholder_templates: Some(staging.path().join("placeholders")),
         ..StageOptions::default()
     };
     let mut report = stage(cfg, &root, &opts, sde)?;
@@ -80,6 +79,7 @@ pub(crate) fn build(
     // Each wheel entry's bytes go from its wheel straight into data.tar.
     let wheel_bytes = crate::venv::deferred::WheelBytes::new(
         std::mem::take(&mut report.deferred),
+        std::mem::take(&mut report.absent),
         &report.venv_python,
     );
     // Staging's transient memory (the manifest's listing, the claims) is
@@ -165,6 +165,8 @@ pub(crate) fn build(
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         write_control,
     )?;
+    // The per-file plan of the data pass is not needed any more.
+    drop(wheel_bytes);
     // The provenance statement names the .deb by its sha256.
     let deb_sha256 = {
         use std::io::{Seek, SeekFrom};

@@ -30,15 +30,14 @@ pub(crate) struct StageOptions {
     /// Install /usr/share/doc/<package>/copyright and changelog.Debian.gz
     /// (what dh_installdocs and dh_installchangelogs do under debhelper).
     pub install_docs: bool,
-    /// Leave the wheels' bytes in the wheels: the venv gets empty
-    /// placeholders, and `StageReport::deferred` says where each file's
-    /// bytes are, for the .deb writer to stream them from there (`build`;
-    /// `venvdeb stage` needs the real files). Implies
-    /// `caller_scans_for_leaks`.
+    /// Leave the wheels' bytes in the wheels: the venv on disk lacks
+    /// those files (and the directories holding only them), which
+    /// `StageReport::absent` lists, and `StageReport::deferred` says where
+    /// each file's bytes are, for the .deb writer to stream them from there
+    /// (`build`; `venvdeb stage` needs the real files). The tree is not
+    /// normalized on disk either (the .deb writer does it as it reads).
+    /// Implies `caller_scans_for_leaks`.
     pub defer_wheel_bytes: bool,
-    /// With `defer_wheel_bytes`: a directory outside `destdir` for the
-    /// placeholders' empty templates (they are hard links to them).
-    pub placeholder_templates: Option<std::path::PathBuf>,
 }
 
 /// What staging produced and what the package needs.
@@ -67,9 +66,12 @@ pub(crate) struct StageReport {
     /// The manifest (and SBOM) written into the package, for `add_beside`.
     #[serde(skip)]
     pub manifest: Option<crate::inspect::manifest::Written>,
-    /// With `defer_wheel_bytes`: the placeholders and where their bytes are.
+    /// With `defer_wheel_bytes`: the files not on disk and where their
+    /// bytes are.
     #[serde(skip)]
     pub deferred: Vec<crate::venv::deferred::Deferred>,
+    #[serde(skip)]
+    pub absent: crate::tree::Absent,
     /// `#!<prefix>/bin/python`'s interpreter path for `#!python` scripts.
     #[serde(skip)]
     pub venv_python: String,
@@ -185,9 +187,6 @@ pub(crate) fn stage(
     layout.create(&it)?;
     let mut installer = Installer::new(&layout, &it.short_version());
     installer.defer_wheel_bytes = opts.defer_wheel_bytes;
-    if let Some(dir) = &opts.placeholder_templates {
-        installer.placeholders = Some(crate::venv::deferred::Placeholders::new(dir)?);
-    }
     // The venv's files are scanned for the build path on their way to disk.
     let scan_here = !opts.caller_scans_for_leaks && !opts.defer_wheel_bytes;
     if scan_here {
@@ -203,13 +202,19 @@ pub(crate) fn stage(
             .zip(&selected)
             .map(|(d, s)| (d, s.wheel.sha256_hex()))
             .collect();
-    package::expose_links(&destdir, cfg, &layout.scripts)?;
+    // The files left in their wheels, and their directories.
+    let absent = crate::venv::deferred::absent(
+        &layout.venv_dir(),
+        installed.iter().flat_map(|(d, _)| &d.deferred),
+    )?;
+    package::expose_links(&destdir, cfg, &layout.scripts, &absent)?;
     crate::system_site::check_not_shadowed(
         &[
             layout.on_disk(&layout.purelib),
             layout.on_disk(&layout.platlib),
         ],
         &system_modules,
+        &absent,
     )?;
     t.done("install");
 
@@ -253,6 +258,7 @@ pub(crate) fn stage(
     // them, not read back.
     let mut known = crate::inspect::manifest::Known {
         canonical_modes: opts.defer_wheel_bytes,
+        absent,
         ..Default::default()
     };
     for (d, _) in &installed {
@@ -309,11 +315,12 @@ pub(crate) fn stage(
         wheels,
         postinst: package::postinst_snippet(cfg, &it),
         prerm: package::prerm_snippet(cfg),
-        // As the manifest lists them (placeholders with their real sizes).
+        // As the manifest lists them (files left in their wheels too).
         files: manifest.prefix_files,
         bytes: manifest.prefix_bytes,
         manifest: Some(manifest),
         deferred,
+        absent: std::mem::take(&mut known.absent),
         venv_python: layout.python.clone(),
     })
 }

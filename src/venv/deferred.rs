@@ -1,6 +1,6 @@
 //! Wheel entries installed without their bytes (`venvdeb build`): the
-//! staging tree gets an empty placeholder with the entry's final name and
-//! mode, and the bytes are read from the verified wheel only when the .deb
+//! staging tree on disk does not hold them (`crate::tree::Absent` lists
+//! them, with their final names and modes), and the bytes are read from the verified wheel only when the .deb
 //! writer archives that file ([`WheelBytes`], a `deb::DataSource`): each
 //! entry inflated once, straight into data.tar, with random access (a seek
 //! to its local header), checked on the way against the verified RECORD
@@ -11,20 +11,21 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::scripts::copy_installed;
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::wheel::archive::{Expected, WheelArchive};
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 /// One installed file whose bytes stay in its wheel until archived.
 #[derive(Debug, Clone)]
 pub(crate) struct Deferred {
-    /// The placeholder in the staging tree.
+    /// Where it is in the staging tree (not on disk).
     pub path: PathBuf,
+    /// Installed 0755 (else 0644).
+    pub executable: bool,
     /// Shared by the entries of one wheel.
     pub wheel: Arc<Path>,
     /// The cap on uncompressed sizes the wheel was verified with.
@@ -45,65 +46,17 @@ pub(crate) struct Deferred {
     pub check_sha256: bool,
 }
 
-/// The empty placeholders of a build: hard links to one empty file per
-/// mode (0644, 0755) in a directory outside the package tree, instead of
-/// an inode each (tens of thousands of new inodes cost far more, on ext4
-/// after many deletions much more). A template that reaches the link limit
-/// is replaced by a new one. The .deb writer does not treat them as hard
-/// links (`deb::walk::walk_with`).
-pub(crate) struct Placeholders {
-    dir: PathBuf,
-    /// The current template per mode (0644, 0755).
-    current: Mutex<[Option<PathBuf>; 2]>,
-    made: AtomicUsize,
-}
-
-impl Placeholders {
-    /// Templates go into `dir` (created; it must not be in the package).
-    pub(crate) fn new(dir: &Path) -> Result<Placeholders> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Placeholders {
-            dir: dir.to_path_buf(),
-            current: Mutex::new([None, None]),
-            made: AtomicUsize::new(0),
-        })
-    }
-
-    /// An empty placeholder at `path` (which must not exist).
-    pub(crate) fn make(&self, path: &Path, executable: bool) -> Result<()> {
-        let i = usize::from(executable);
-        loop {
-            let template = {
-                let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
-                match &cur[i] {
-                    Some(t) => t.clone(),
-                    None => {
-                        use std::os::unix::fs::OpenOptionsExt;
-                        let n = self.made.fetch_add(1, Ordering::SeqCst);
-                        let t = self.dir.join(format!("empty-{i}-{n}"));
-                        std::fs::OpenOptions::new()
-                            .write(true)
-                            .create_new(true)
-                            .mode(if executable { 0o755 } else { 0o644 })
-                            .open(&t)
-                            .with_context(|| format!("creating {}", t.display()))?;
-                        cur[i] = Some(t.clone());
-                        t
-                    }
-                }
-            };
-            match std::fs::hard_link(&template, path) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.raw_os_error() == Some(libc::EMLINK) => {
-                    let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
-                    if cur[i].as_ref() == Some(&template) {
-                        cur[i] = None;
-                    }
-                }
-                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-            }
-        }
-    }
+/// The absent tree of `deferred` files, all under `base` (the venv).
+pub(crate) fn absent<'a>(
+    base: &Path,
+    deferred: impl IntoIterator<Item = &'a Deferred>,
+) -> Result<crate::tree::Absent> {
+    crate::tree::Absent::new(
+        base,
+        deferred
+            .into_iter()
+            .map(|d| (d.path.clone(), d.size, d.executable)),
+    )
 }
 
 /// Open archives kept (most recently used first): consecutive files of
@@ -111,16 +64,23 @@ impl Placeholders {
 /// central directory in memory.
 const MAX_OPEN: usize = 8;
 
-/// The deferred files of a build, by placeholder path.
+/// The deferred files of a build, by path.
 pub(crate) struct WheelBytes {
     files: HashMap<PathBuf, Deferred>,
+    /// The same files (and their directories) by directory, for the walk.
+    absent: crate::tree::Absent,
     /// `#!<prefix>/bin/python` for scripts.
     python: String,
 }
 
 impl WheelBytes {
-    pub(crate) fn new(files: impl IntoIterator<Item = Deferred>, python: &str) -> WheelBytes {
+    pub(crate) fn new(
+        files: impl IntoIterator<Item = Deferred>,
+        absent: crate::tree::Absent,
+        python: &str,
+    ) -> WheelBytes {
         WheelBytes {
+            absent,
             // The path is the key only.
             files: files
                 .into_iter()
@@ -132,8 +92,8 @@ impl WheelBytes {
 }
 
 impl crate::deb::DataSource for WheelBytes {
-    fn size(&self, path: &Path) -> Option<u64> {
-        self.files.get(path).map(|d| d.size)
+    fn absent(&self) -> &crate::tree::Absent {
+        &self.absent
     }
 
     fn reader(&self) -> Box<dyn crate::deb::SourceReader + '_> {

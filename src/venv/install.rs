@@ -33,8 +33,8 @@ pub(crate) struct InstalledDist {
     pub wheel: String,
     /// Every file written, sorted by path.
     pub files: Vec<InstalledFile>,
-    /// The files left as empty placeholders, their bytes still in the
-    /// wheel (`Installer::defer_wheel_bytes`).
+    /// The files not written, their bytes still in the wheel
+    /// (`Installer::defer_wheel_bytes`).
     pub deferred: Vec<super::deferred::Deferred>,
 }
 
@@ -81,15 +81,13 @@ pub(crate) struct Installer<'a> {
     owners: BTreeMap<String, String>,
     /// Symlinks of the layout: nothing may be written through them.
     symlinks: Vec<String>,
-    /// Leave each wheel entry's bytes in its wheel: write an empty
-    /// placeholder (final name and mode) and plan the bytes (size and
+    /// Leave each wheel entry's bytes in its wheel: write nothing for it
+    /// (`InstalledDist::deferred` lists it, with its final name and mode,
+    /// for `crate::tree::Absent`) and plan the bytes (size and
     /// sha256 from the verified RECORD, or computed by reading the entry
     /// for `#!python` scripts and non-sha256 RECORDs) for the .deb writer
     /// to stream from the wheel (`venvdeb build`).
     pub defer_wheel_bytes: bool,
-    /// With `defer_wheel_bytes`: make the placeholders as links to empty
-    /// templates (else each is a new empty file).
-    pub placeholders: Option<super::deferred::Placeholders>,
     /// Fail when a written file contains these bytes (the staging
     /// directory's path), scanning them on their way to disk.
     pub scan_for: Option<Vec<u8>>,
@@ -153,7 +151,6 @@ impl<'a> Installer<'a> {
             owners,
             symlinks,
             defer_wheel_bytes: false,
-            placeholders: None,
             scan_for: None,
         }
     }
@@ -505,7 +502,7 @@ impl<'a> Installer<'a> {
         self.write_generated(dist, &console, &gui)
     }
 
-    /// The placeholders of a planned wheel and the plan of their bytes
+    /// The deferred files of a planned wheel and the plan of their bytes
     /// (`defer_wheel_bytes`). The wheel is opened again (its central
     /// directory checked): every entry must be one the verified RECORD
     /// lists (or RECORD.jws/.p7s), every RECORD line an entry, and RECORD
@@ -558,17 +555,6 @@ impl<'a> Installer<'a> {
             };
             self.check_claimed(&rel, dist)?;
             let executable = entry.is_executable() || is_script;
-            match &self.placeholders {
-                Some(p) => {
-                    let path = self.layout.on_disk(&rel);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent)
-                            .with_context(|| format!("creating directory {}", parent.display()))?;
-                    }
-                    p.make(&path, executable)?;
-                }
-                None => drop(self.create(&rel, executable)?),
-            }
             let expected = rec.map(|r| Expected {
                 hash: r.hash.clone(),
                 size: r.size,
@@ -600,6 +586,7 @@ impl<'a> Installer<'a> {
             });
             dist.deferred.push(super::deferred::Deferred {
                 path: self.layout.on_disk(&rel),
+                executable,
                 wheel: wheel_path.clone(),
                 max_uncompressed: wheel.max_uncompressed(),
                 entry_index: index,
@@ -929,12 +916,6 @@ mod tests {
             let (tmp, l2, _) = setup();
             let mut ins = Installer::new(&l2, &it.short_version());
             ins.defer_wheel_bytes = true;
-            if threads == 1 {
-                // Placeholders as links to empty templates, as the build
-                // makes them.
-                let tpl = s.path().join("templates");
-                ins.placeholders = Some(super::super::deferred::Placeholders::new(&tpl).unwrap());
-            }
             let mut done = install_all(&mut ins, &wheels, threads).unwrap();
             for (a, b) in written.iter().zip(&done) {
                 assert_eq!(a.files, b.files, "{threads} threads: {}", a.wheel);
@@ -944,18 +925,43 @@ mod tests {
                 .flat_map(|d| std::mem::take(&mut d.deferred))
                 .collect();
             assert!(deferred.len() > 50);
+            // On disk: every file but the deferred ones, which the
+            // absent tree lists.
             let tree = snapshot(tmp.path());
+            let mut all: std::collections::BTreeSet<String> = tree.keys().cloned().collect();
+            for d in &deferred {
+                let rel = d.path.strip_prefix(tmp.path()).unwrap();
+                // With its directories.
+                for up in rel.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+                    all.insert(up.to_str().unwrap().to_string());
+                }
+            }
             assert_eq!(
-                tree.keys().collect::<Vec<_>>(),
-                written_tree.keys().collect::<Vec<_>>()
+                all.into_iter().collect::<Vec<_>>(),
+                written_tree.keys().cloned().collect::<Vec<_>>()
             );
-            let src = super::super::deferred::WheelBytes::new(deferred.clone(), &l2.python);
+            let absent = super::super::deferred::absent(&l2.venv_dir(), &deferred).unwrap();
+            let src = super::super::deferred::WheelBytes::new(
+                deferred.clone(),
+                absent.clone(),
+                &l2.python,
+            );
             let mut reader = src.reader();
             for d in &deferred {
                 let rel = d.path.strip_prefix(tmp.path()).unwrap();
-                assert_eq!(std::fs::metadata(&d.path).unwrap().len(), 0);
-                assert_eq!(mode(&d.path), mode(&written_tmp.path().join(rel)));
-                assert_eq!(src.size(&d.path), Some(d.size));
+                assert!(!d.path.exists(), "{}", d.path.display());
+                let kind = absent.get(&d.path).unwrap();
+                assert_eq!(
+                    kind,
+                    crate::tree::AbsentKind::File {
+                        size: d.size,
+                        executable: d.executable
+                    }
+                );
+                assert_eq!(
+                    crate::tree::mode(kind),
+                    crate::normalize::canonical_mode(false, mode(&written_tmp.path().join(rel)))
+                );
                 let mut bytes = Vec::new();
                 reader.write(&d.path, &mut bytes).unwrap();
                 assert!(
@@ -971,13 +977,15 @@ mod tests {
                 }
             }
             if threads == 1 {
-                // The .deb of the placeholder tree with the bytes from the
-                // wheels is the .deb of the written tree.
+                // The .deb of the tree on disk and the absent files with
+                // their bytes from the wheels, normalized as read, is the
+                // .deb of the written tree normalized on disk.
                 let control =
                     "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: m\nDescription: d\n";
                 let opts = crate::deb::DebOptions {
                     compression: crate::deb::Compression::Zstd,
                     source_date_epoch: 1,
+                    normalize: true,
                     ..Default::default()
                 };
                 let one = s.path().join("one.deb");
@@ -1000,11 +1008,16 @@ mod tests {
                 .commit()
                 .unwrap();
                 let w = written_tmp.path();
+                crate::normalize::normalize(w, 1).unwrap();
                 std::fs::create_dir(w.join("DEBIAN")).unwrap();
                 std::fs::write(w.join("DEBIAN/control"), control).unwrap();
                 std::fs::copy(tmp.path().join("DEBIAN/md5sums"), w.join("DEBIAN/md5sums")).unwrap();
                 let two = s.path().join("two.deb");
-                crate::deb::build_deb(w, &two, &opts).unwrap();
+                let plain = crate::deb::DebOptions {
+                    normalize: false,
+                    ..opts.clone()
+                };
+                crate::deb::build_deb(w, &two, &plain).unwrap();
                 assert!(std::fs::read(&one).unwrap() == std::fs::read(&two).unwrap());
                 std::fs::remove_dir_all(w.join("DEBIAN")).unwrap();
             }
@@ -1017,7 +1030,7 @@ mod tests {
                 raw[n / 3] ^= 0x40;
                 std::fs::write(w.path(), raw).unwrap();
                 drop(reader);
-                let src = super::super::deferred::WheelBytes::new(deferred, &l2.python);
+                let src = super::super::deferred::WheelBytes::new(deferred, absent, &l2.python);
                 let out = s.path().join("out");
                 std::fs::create_dir(&out).unwrap();
                 let opts = crate::deb::DebOptions {
