@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::scripts::copy_installed;
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
-use crate::wheel::archive::{Expected, WheelArchive};
+use crate::wheel::archive::{read_entry_at, Entry, Expected};
 use anyhow::Result;
 
 /// One installed file whose bytes stay in its wheel until archived.
@@ -28,11 +28,9 @@ pub(crate) struct Deferred {
     pub executable: bool,
     /// Shared by the entries of one wheel.
     pub wheel: Arc<Path>,
-    /// The cap on uncompressed sizes the wheel was verified with.
-    pub max_uncompressed: u64,
-    /// The entry's index in the central directory, and its name.
-    pub entry_index: usize,
-    pub entry_name: String,
+    /// The entry, as the installer's read of the wheel's central
+    /// directory checked it (the reading threads seek to it directly).
+    pub entry: Entry,
     /// A `.data/scripts` file: `#!python` first line rewritten.
     pub script: bool,
     /// The installed bytes' size and sha256.
@@ -59,9 +57,10 @@ pub(crate) fn absent<'a>(
     )
 }
 
-/// Open archives kept (most recently used first): consecutive files of
-/// the archive mostly come from one wheel, and each open archive holds its
-/// central directory in memory.
+/// Open wheel files kept per reading thread (most recently used first):
+/// consecutive files of the archive mostly come from one wheel. Only the
+/// file is kept: each deferred file carries its checked central-directory
+/// entry.
 const MAX_OPEN: usize = 8;
 
 /// The deferred files of a build, by path.
@@ -108,7 +107,7 @@ impl crate::deb::DataSource for WheelBytes {
 pub(crate) struct WheelReader<'a> {
     bytes: &'a WheelBytes,
     /// Most recently used first.
-    open: Vec<(Arc<Path>, WheelArchive)>,
+    open: Vec<(Arc<Path>, std::fs::File)>,
 }
 
 impl crate::deb::SourceReader for WheelReader<'_> {
@@ -123,23 +122,14 @@ impl crate::deb::SourceReader for WheelReader<'_> {
                 self.open.insert(0, hit);
             }
             None => {
-                let ar = WheelArchive::open(&d.wheel, d.max_uncompressed)?;
+                let (f, _) = crate::input::open_regular(&d.wheel, "wheel", u64::MAX)?;
                 self.open.truncate(MAX_OPEN - 1);
-                self.open.insert(0, (d.wheel.clone(), ar));
+                self.open.insert(0, (d.wheel.clone(), f));
             }
         }
-        let ar = &mut self.open[0].1;
+        let file = &mut self.open[0].1;
         let python = &self.bytes.python;
-        let found = ar.with_entry(d.entry_index, d.expected.clone(), |entry, r| {
-            if entry.name != d.entry_name {
-                return Err(verification(format!(
-                    "{}: expected entry {:?} at #{}, found {:?} (file changed after verification)",
-                    d.wheel.display(),
-                    d.entry_name,
-                    d.entry_index,
-                    entry.name
-                )));
-            }
+        let found = read_entry_at(file, &d.wheel, &d.entry, d.expected.clone(), |_, r| {
             if !d.check_sha256 {
                 // The entry reader checks the RECORD hash, the tar writer
                 // the size.
@@ -156,7 +146,7 @@ impl crate::deb::SourceReader for WheelReader<'_> {
                 return Err(verification(format!(
                     "{}: {}: expected sha256 {} ({} bytes) as planned, found {} ({size} bytes) (file changed after verification)",
                     d.wheel.display(),
-                    d.entry_name,
+                    d.entry.name,
                     hex(&d.sha256),
                     d.size,
                     hex(&sha),

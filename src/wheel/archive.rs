@@ -91,7 +91,6 @@ pub struct Entry {
     pub unix_mode: Option<u32>,
     pub is_dir: bool,
     flags: u16,
-    raw_name: Vec<u8>,
     local_offset: u64,
     /// Where the next entry (or the central directory) starts.
     end_offset: u64,
@@ -526,10 +525,10 @@ impl WheelArchive {
                     "central directory entry {k} overruns the directory"
                 ))
             })?;
-            let raw_name = var[..nlen].to_vec();
             let extra = &var[nlen..nlen + xlen];
             i += 46 + nlen + xlen + clen;
-            let name = validate_name(&raw_name).map_err(bad)?;
+            // The name is exactly its bytes (valid UTF-8, unchanged).
+            let name = validate_name(&var[..nlen]).map_err(bad)?;
             let en = |msg: String| bad(format!("{name}: {msg}"));
             if flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADERS) != 0 {
                 return Err(en("encrypted entry: expected no encryption".into()));
@@ -607,7 +606,6 @@ impl WheelArchive {
                 unix_mode,
                 is_dir,
                 flags,
-                raw_name,
                 local_offset,
                 end_offset: 0,
             });
@@ -754,30 +752,13 @@ impl WheelArchive {
         expected: Option<Expected>,
         f: impl FnOnce(&Entry, &mut dyn Read) -> Result<T>,
     ) -> Result<T> {
-        let p = self.path.display().to_string();
-        let entry =
-            self.entries.get(index).cloned().ok_or_else(|| {
-                verification(format!("{p}: expected an entry #{index}, found none"))
-            })?;
-        self.file.seek(SeekFrom::Start(entry.local_offset))?;
-        let mut r = BufReader::with_capacity(64 << 10, &mut self.file);
-        let mut pos = entry.local_offset;
-        read_local_header(&mut r, &entry, &mut pos)
-            .map_err(|m| verification(format!("{p}: {m}")))?;
-        let fail = RefCell::new(None);
-        let mut er = EntryReader::new(&mut r, &entry, expected, &fail);
-        let res = f(&entry, &mut er);
-        if let Some(m) = fail.borrow_mut().take() {
-            return Err(verification(format!("{p}: {m}")));
-        }
-        let out = res.with_context(|| format!("{p}: {}", entry.name))?;
-        let drained = io::copy(&mut er, &mut io::sink());
-        if let Some(m) = fail.borrow_mut().take() {
-            return Err(verification(format!("{p}: {m}")));
-        }
-        drained.map_err(|e| verification(format!("{p}: {}: {e}", entry.name)))?;
-        er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
-        Ok(out)
+        let entry = self.entries.get(index).cloned().ok_or_else(|| {
+            verification(format!(
+                "{}: expected an entry #{index}, found none",
+                self.path.display()
+            ))
+        })?;
+        read_entry_at(&mut self.file, &self.path, &entry, expected, f)
     }
 
     /// Read the whole file once, front to back, checking the layout, and
@@ -900,6 +881,40 @@ fn read_exact_or(r: &mut impl Read, buf: &mut [u8], what: &str) -> std::result::
     })
 }
 
+/// [`WheelArchive::with_entry`] for an `entry` of the wheel at `path`
+/// (open as `file`) that an earlier [`WheelArchive::open`] read and checked:
+/// a seek to its local header, which must agree with `entry`, then its bytes,
+/// checked as they are read (sizes, CRC-32, `expected`). The build's reading
+/// threads keep the entries they need, not each wheel's central directory.
+pub(crate) fn read_entry_at<T>(
+    file: &mut File,
+    path: &Path,
+    entry: &Entry,
+    expected: Option<Expected>,
+    f: impl FnOnce(&Entry, &mut dyn Read) -> Result<T>,
+) -> Result<T> {
+    let p = path.display().to_string();
+    file.seek(SeekFrom::Start(entry.local_offset))
+        .with_context(|| format!("{p}: seeking to {}", entry.name))?;
+    let mut r = BufReader::with_capacity(64 << 10, file);
+    let mut pos = entry.local_offset;
+    read_local_header(&mut r, entry, &mut pos).map_err(|m| verification(format!("{p}: {m}")))?;
+    let fail = RefCell::new(None);
+    let mut er = EntryReader::new(&mut r, entry, expected, &fail);
+    let res = f(entry, &mut er);
+    if let Some(m) = fail.borrow_mut().take() {
+        return Err(verification(format!("{p}: {m}")));
+    }
+    let out = res.with_context(|| format!("{p}: {}", entry.name))?;
+    let drained = io::copy(&mut er, &mut io::sink());
+    if let Some(m) = fail.borrow_mut().take() {
+        return Err(verification(format!("{p}: {m}")));
+    }
+    drained.map_err(|e| verification(format!("{p}: {}: {e}", entry.name)))?;
+    er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
+    Ok(out)
+}
+
 /// Read and check the local header of `entry` at the reader's position.
 fn read_local_header<R: BufRead>(
     r: &mut R,
@@ -925,7 +940,7 @@ fn read_local_header<R: BufRead>(
     let mut var = vec![0u8; nlen + xlen];
     read_exact_or(r, &mut var, &format!("{n}: local header"))?;
     let (lname, extra) = var.split_at(nlen);
-    if lname != entry.raw_name.as_slice() {
+    if lname != entry.name.as_bytes() {
         return Err(format!(
             "{n}: local header names {:?}, central directory {n:?}",
             String::from_utf8_lossy(lname)
