@@ -255,12 +255,12 @@ pub(crate) fn write_deb_data_first(
     .with_context(|| format!("building {data_name}"))?;
     let data = crate::atomic::unlinked_beside(&scratch.join("data.tar"))?;
     let out = BufWriter::with_capacity(256 * 1024, data);
-    let mut files: Vec<(Vec<u8>, [u8; 16])> = Vec::new();
+    let mut md5s: Vec<[u8; 16]> = Vec::new();
     let out = compress_tar(out, opts, |tar| {
-        read_ahead::archive(tar, root, &entries, source, needle, threads, &mut files)
+        read_ahead::archive(tar, root, &entries, source, needle, threads, &mut md5s)
     })
     .with_context(|| format!("building {data_name}"))?;
-    summary.md5sums = md5sums_text(root, files, links)?;
+    summary.md5sums = md5sums_text(root, &entries, &md5s, &links)?;
     let data = out
         .into_inner()
         .map_err(|e| e.into_error())
@@ -295,22 +295,32 @@ pub(crate) fn write_deb_data_first(
     Ok(tmp)
 }
 
-/// The md5sums text from the digests of the files (archive names without
-/// `./`) and the hard links (name, first name).
+/// The md5sums text from the archive's regular files (`entries`, in
+/// order, with their digests `md5s`) and hard links (name, first name;
+/// archive names without `./`).
 fn md5sums_text(
     root: &Path,
-    mut files: Vec<(Vec<u8>, [u8; 16])>,
-    links: Vec<(Vec<u8>, Vec<u8>)>,
+    entries: &[walk::Entry],
+    md5s: &[[u8; 16]],
+    links: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<String> {
+    let mut files: Vec<(&[u8], [u8; 16])> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, walk::EntryKind::File { .. }))
+        .map(|e| e.name.strip_prefix(b"./").unwrap_or(&e.name))
+        .zip(md5s.iter().copied())
+        .collect();
+    if files.len() != md5s.len() {
+        bail!("internal: {} digests for {} files", md5s.len(), files.len());
+    }
     if !links.is_empty() {
-        let by_name: std::collections::BTreeMap<Vec<u8>, [u8; 16]> =
-            files.iter().cloned().collect();
+        let by_name: std::collections::BTreeMap<&[u8], [u8; 16]> = files.iter().copied().collect();
         for (name, target) in links {
-            let Some(d) = by_name.get(&target) else {
+            let Some(d) = by_name.get(target.as_slice()) else {
                 bail!(
                     "{}: hard link to {:?}, which is not a regular file of the archive",
-                    root.join(OsStr::from_bytes(&name)).display(),
-                    String::from_utf8_lossy(&target)
+                    root.join(OsStr::from_bytes(name)).display(),
+                    String::from_utf8_lossy(target)
                 );
             };
             files.push((name, *d));
@@ -321,15 +331,15 @@ fn md5sums_text(
     let len: usize = files.iter().map(|(name, _)| 32 + 2 + name.len() + 1).sum();
     let mut out = String::with_capacity(len);
     for (name, digest) in files {
-        let name = String::from_utf8(name).map_err(|e| {
+        let name = std::str::from_utf8(name).map_err(|_| {
             anyhow::anyhow!(
                 "{}: file name is not valid UTF-8",
-                root.join(OsStr::from_bytes(e.as_bytes())).display()
+                root.join(OsStr::from_bytes(name)).display()
             )
         })?;
         out.push_str(&crate::encoding::hex(&digest));
         out.push_str("  ");
-        out.push_str(&name);
+        out.push_str(name);
         out.push('\n');
     }
     Ok(out)

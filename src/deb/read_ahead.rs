@@ -89,7 +89,7 @@ fn with_path(root: &Path, e: &Entry) -> Entry {
 
 /// Archive `entries` of the tree at `root` (in order, without their paths;
 /// the bytes of absent files come from `source`) into `tar`, pushing each regular
-/// file's archive name (without `./`) and md5 onto `files`.
+/// file's md5 onto `md5s` (in archive order).
 pub(super) fn archive<W: Write>(
     tar: &mut TarWriter<W>,
     root: &Path,
@@ -97,7 +97,7 @@ pub(super) fn archive<W: Write>(
     source: &dyn DataSource,
     needle: Option<&[u8]>,
     threads: usize,
-    files: &mut Vec<(Vec<u8>, [u8; 16])>,
+    md5s: &mut Vec<[u8; 16]>,
 ) -> Result<()> {
     let jobs: Vec<usize> = entries
         .iter()
@@ -152,7 +152,7 @@ pub(super) fn archive<W: Write>(
             &mut pending,
             &window,
             &pool,
-            files,
+            md5s,
         );
         // Stop the workers: those waiting for room, for the window or
         // for a handoff all return.
@@ -173,7 +173,7 @@ fn consume<W: Write>(
     pending: &mut BTreeMap<usize, Receiver<Msg>>,
     window: &Window,
     pool: &Pool,
-    files: &mut Vec<(Vec<u8>, [u8; 16])>,
+    md5s: &mut Vec<[u8; 16]>,
 ) -> Result<()> {
     let mut job = 0usize;
     for e in entries {
@@ -208,8 +208,7 @@ fn consume<W: Write>(
                 Err(_) => bail!("internal: a reading thread stopped"),
             }
         })?;
-        let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
-        files.push((rel, md5.context("internal: no md5")?));
+        md5s.push(md5.context("internal: no md5")?);
         window.advance();
         job += 1;
     }

@@ -151,6 +151,8 @@ pub struct ManifestInput {
 #[derive(Debug, Clone)]
 pub struct Written {
     pub manifest_path: PathBuf,
+    /// The manifest's bytes from `write_into`; empty from `write_docs`,
+    /// which streams them to `manifest_path` only.
     pub manifest_json: Vec<u8>,
     pub sbom_path: Option<PathBuf>,
     pub sbom_json: Option<Vec<u8>>,
@@ -165,8 +167,17 @@ impl Manifest {
     /// one file entry at a time (a JSON value tree of tens of thousands of
     /// entries would cost far more memory than the entries themselves).
     pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_json(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`to_json`](Self::to_json) into `out`, one file entry at a time
+    /// (nothing the size of the whole is held).
+    pub fn write_json(&self, out: &mut dyn Write) -> Result<()> {
         if self.files.is_empty() {
-            return to_canonical_json(self);
+            out.write_all(&to_canonical_json(self)?)?;
+            return Ok(());
         }
         // Everything but the files, then each file entry spliced in,
         // indented as the pretty printer indents an object inside the
@@ -177,28 +188,27 @@ impl Manifest {
             .windows(EMPTY.len())
             .position(|w| w == EMPTY)
             .context("internal: no files key in the manifest")?;
-        let mut out = Vec::with_capacity(head.len() + self.files.len() * 320);
-        out.extend_from_slice(&head[..at]);
-        out.extend_from_slice(b"\n  \"files\": [\n");
+        out.write_all(&head[..at])?;
+        out.write_all(b"\n  \"files\": [\n")?;
         for (i, f) in self.files.iter().enumerate() {
             let one = to_canonical_json(f)?;
             let one = one.strip_suffix(b"\n").unwrap_or(&one);
             for (j, line) in one.split(|&b| b == b'\n').enumerate() {
                 if j > 0 {
-                    out.push(b'\n');
+                    out.write_all(b"\n")?;
                 }
-                out.extend_from_slice(b"    ");
-                out.extend_from_slice(line);
+                out.write_all(b"    ")?;
+                out.write_all(line)?;
             }
-            out.extend_from_slice(if i + 1 < self.files.len() {
+            out.write_all(if i + 1 < self.files.len() {
                 b",\n"
             } else {
                 b"\n"
-            });
+            })?;
         }
-        out.extend_from_slice(b"  ],\n");
-        out.extend_from_slice(&head[at + EMPTY.len()..]);
-        Ok(out)
+        out.write_all(b"  ],\n")?;
+        out.write_all(&head[at + EMPTY.len()..])?;
+        Ok(())
     }
 
     /// A copy with no file entries (cheap whatever the package's size).
@@ -490,11 +500,24 @@ fn describe_absent(
 /// Write `bytes` to `dir/name` atomically (`crate::atomic`), mode 0644,
 /// mtime = `sde`.
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8], sde: u64) -> Result<PathBuf> {
+    write_atomic_with(dir, name, sde, &mut |w| Ok(w.write_all(bytes)?))
+}
+
+/// [`write_atomic`] of what `fill` writes (buffered).
+fn write_atomic_with(
+    dir: &Path,
+    name: &str,
+    sde: u64,
+    fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<PathBuf> {
     let dest = dir.join(name);
     let mut f = crate::atomic::AtomicFile::create(&dest)?;
-    f.file()
-        .write_all(bytes)
-        .with_context(|| format!("writing {}", dest.display()))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(64 << 10, f.file());
+        fill(&mut w)
+            .and_then(|()| Ok(w.flush()?))
+            .with_context(|| format!("writing {}", dest.display()))?;
+    }
     let t = filetime::FileTime::from_unix_time(sde as i64, 0);
     filetime::set_file_handle_times(f.file(), None, Some(t))
         .with_context(|| format!("setting the mtime of {}", dest.display()))?;
@@ -668,7 +691,10 @@ fn installed_license_fields(path: &Path) -> Result<Vec<(String, String)>> {
 /// installed METADATA files. Call it when every other file of the package
 /// is in place. Nothing is left behind on error.
 pub fn write_into(root: &Path, input: &ManifestInput) -> Result<Written> {
-    write_docs(root, input, Licenses::Installed, &Known::new())
+    let mut w = write_docs(root, input, Licenses::Installed, &Known::new())?;
+    w.manifest_json = fs::read(&w.manifest_path)
+        .with_context(|| format!("reading back {}", w.manifest_path.display()))?;
+    Ok(w)
 }
 
 /// [`write_into`] with the licenses from where `licenses` says, and the
@@ -744,14 +770,19 @@ pub fn write_docs(
         .iter()
         .filter(|f| f.kind == "file" && f.path.starts_with(&under))
         .fold((0, 0), |(n, b), f| (n + 1, b + f.size.unwrap_or(0)));
-    let json = manifest.to_json()?;
-    let manifest_path = write_atomic(&doc, MANIFEST_NAME, &json, input.source_date_epoch)?;
+    // Streamed to its file (tens of MB for a large venv); `write_into`
+    // reads it back for its callers, `build` once the .deb is written.
+    let manifest_path =
+        write_atomic_with(&doc, MANIFEST_NAME, input.source_date_epoch, &mut |w| {
+            manifest.write_json(w)
+        })?;
+    drop(manifest);
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
     filetime::set_file_mtime(&doc, t)
         .with_context(|| format!("setting the mtime of {}", doc.display()))?;
     Ok(Written {
         manifest_path,
-        manifest_json: json,
+        manifest_json: Vec::new(),
         sbom_path,
         sbom_json,
         prefix_files,

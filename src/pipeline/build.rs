@@ -73,9 +73,6 @@ pub(crate) fn build(
     // The manifest's bytes (tens of MB for a large venv) wait in the
     // staging tree during the data pass, not in memory.
     let mut manifest = report.manifest.take();
-    if let Some(w) = &mut manifest {
-        w.manifest_json = Vec::new();
-    }
     // Each wheel entry's bytes go from its wheel straight into data.tar.
     let wheel_bytes = crate::venv::deferred::WheelBytes::new(
         std::mem::take(&mut report.deferred),

@@ -202,6 +202,8 @@ pub(crate) fn stage(
             .zip(&selected)
             .map(|(d, s)| (d, s.wheel.sha256_hex()))
             .collect();
+    // Its claims (every path, its owner) are not needed any more.
+    drop(installer);
     // The files left in their wheels, and their directories.
     let absent = crate::venv::deferred::absent(
         &layout.venv_dir(),
