@@ -18,9 +18,14 @@ use anyhow::{bail, Result};
 /// What an absent child is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AbsentKind {
-    /// A regular file: its size and whether it is executable (0755, else
-    /// 0644).
-    File { size: u64, executable: bool },
+    /// A regular file: its size, whether it is executable (0755, else
+    /// 0644), and which of the caller's files it is (`source`: the index
+    /// in the list given to [`Absent::new`]).
+    File {
+        size: u64,
+        executable: bool,
+        source: u32,
+    },
     /// A directory (0755) holding absent children.
     Dir,
 }
@@ -31,11 +36,13 @@ pub(crate) enum AbsentKind {
 pub(crate) struct Absent {
     /// Each directory's absent children, sorted by name bytes.
     children: HashMap<PathBuf, Vec<(OsString, AbsentKind)>>,
+    /// How many files (numbered `0..files`).
+    files: usize,
 }
 
 impl Absent {
     /// The absent `files` (path, size, executable), each strictly under
-    /// `base`; the directories between `base` and them are absent too
+    /// `base`, numbered in order (`AbsentKind::File::source`); the directories between `base` and them are absent too
     /// (`merge` finds those that exist on disk all the same). A path
     /// listed twice, or both as a file and as a directory, is an error.
     pub(crate) fn new(
@@ -43,7 +50,12 @@ impl Absent {
         files: impl IntoIterator<Item = (PathBuf, u64, bool)>,
     ) -> Result<Absent> {
         let mut by_dir: HashMap<PathBuf, BTreeMap<OsString, AbsentKind>> = HashMap::new();
-        for (path, size, executable) in files {
+        let mut count = 0;
+        for (source, (path, size, executable)) in files.into_iter().enumerate() {
+            count += 1;
+            let Ok(source) = u32::try_from(source) else {
+                bail!("more than 2^32 files in one package");
+            };
             let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
                 bail!("internal: absent file {} has no parent", path.display());
             };
@@ -54,7 +66,11 @@ impl Absent {
                     base.display()
                 );
             }
-            let kind = AbsentKind::File { size, executable };
+            let kind = AbsentKind::File {
+                size,
+                executable,
+                source,
+            };
             if by_dir
                 .entry(parent.to_path_buf())
                 .or_default()
@@ -95,11 +111,17 @@ impl Absent {
             }
         }
         Ok(Absent {
+            files: count,
             children: by_dir
                 .into_iter()
                 .map(|(d, kids)| (d, kids.into_iter().collect()))
                 .collect(),
         })
+    }
+
+    /// How many absent files.
+    pub(crate) fn files(&self) -> usize {
+        self.files
     }
 
     /// The absent children of `dir`, sorted by name bytes.
@@ -221,7 +243,8 @@ mod tests {
             a.get(Path::new("/s/v/lib/p/sub/b.so")),
             Some(AbsentKind::File {
                 size: 9,
-                executable: true
+                executable: true,
+                source: 1
             })
         );
         assert_eq!(a.get(Path::new("/s/v/lib/p")), Some(AbsentKind::Dir));

@@ -156,9 +156,10 @@ pub(crate) trait DataSource: Sync {
 
 /// One thread's access to a [`DataSource`].
 pub(crate) trait SourceReader {
-    /// Write exactly the listed bytes of the file at `path` into `out`,
-    /// failing if they are not what was planned.
-    fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()>;
+    /// Write exactly the listed bytes of absent file number `source`
+    /// (`crate::tree::AbsentKind::File`; at `path`) into `out`, failing if
+    /// they are not what was planned.
+    fn write(&mut self, source: u32, path: &Path, out: &mut dyn Write) -> Result<()>;
 }
 
 /// Every file's bytes are on disk.
@@ -178,7 +179,7 @@ impl DataSource for OnDisk {
 
 #[cfg(test)]
 impl SourceReader for OnDisk {
-    fn write(&mut self, path: &Path, _: &mut dyn Write) -> Result<()> {
+    fn write(&mut self, _: u32, path: &Path, _: &mut dyn Write) -> Result<()> {
         bail!("internal: no other source for {}", path.display())
     }
 }

@@ -232,7 +232,7 @@ fn read_one(
     };
     let mut out = ScanningWriter::new(chunks, needle.unwrap_or_default());
     let read = if from_source {
-        reader.write(&e.path, &mut out)
+        reader.write(e.source, &e.path, &mut out)
     } else {
         std::fs::File::open(&e.path)
             .and_then(|mut f| std::io::copy(&mut f, &mut out))

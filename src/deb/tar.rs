@@ -346,6 +346,7 @@ mod tests {
             mode,
             mtime,
             absent: false,
+            source: 0,
         }
     }
 
@@ -362,6 +363,7 @@ mod tests {
                 mode: 0o644,
                 mtime: 0,
                 absent: false,
+                source: 0,
             };
             let mut w = TarWriter::new(Vec::new(), 1);
             let err = format!("{:#}", w.append(&e).unwrap_err());

@@ -49,8 +49,10 @@ pub(crate) struct Entry {
     /// `i64::MAX` for an absent entry (clamped to SOURCE_DATE_EPOCH).
     pub mtime: i64,
     /// Not on disk (`crate::tree::Absent`): a regular file whose bytes
-    /// come from the build's `super::DataSource`, or a directory.
+    /// come from the build's `super::DataSource` (its file number there is
+    /// `source`), or a directory.
     pub absent: bool,
+    pub source: u32,
 }
 
 /// Which archive a walk is for: they differ in where symlinks go.
@@ -156,6 +158,7 @@ impl Walker<'_> {
             mode: meta.mode() & 0o7777,
             mtime: meta.mtime(),
             absent: false,
+            source: 0,
         };
         if deferred {
             self.symlinks.push((entry, inode));
@@ -192,11 +195,13 @@ impl Walker<'_> {
         kind: crate::tree::AbsentKind,
     ) -> Result<()> {
         let mode = crate::tree::mode(kind);
-        let (entry_kind, dir) = match kind {
-            crate::tree::AbsentKind::File { size, .. } => (EntryKind::File { size }, false),
+        let (entry_kind, dir, source) = match kind {
+            crate::tree::AbsentKind::File { size, source, .. } => {
+                (EntryKind::File { size }, false, source)
+            }
             crate::tree::AbsentKind::Dir => {
                 arc.push(b'/');
-                (EntryKind::Directory, true)
+                (EntryKind::Directory, true, 0)
             }
         };
         (self.visit)(&Entry {
@@ -206,6 +211,7 @@ impl Walker<'_> {
             mode,
             mtime: i64::MAX,
             absent: true,
+            source,
         })?;
         if dir {
             self.dir(&path, &arc, None, false)?;

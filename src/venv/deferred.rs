@@ -8,7 +8,6 @@
 //! entry's (`#!python` scripts) or whose RECORD hash is not sha256, against
 //! the sha256 and size computed when the installer planned them. Any
 //! difference fails the build: the outputs are uncommitted temporary files.
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,9 +62,9 @@ pub(crate) fn absent<'a>(
 /// entry.
 const MAX_OPEN: usize = 8;
 
-/// The deferred files of a build, by path.
+/// The deferred files of a build, numbered as in their absent tree.
 pub(crate) struct WheelBytes {
-    files: HashMap<PathBuf, Deferred>,
+    files: Vec<Deferred>,
     /// The same files (and their directories) by directory, for the walk.
     absent: crate::tree::Absent,
     /// `#!<prefix>/bin/python` for scripts.
@@ -73,20 +72,32 @@ pub(crate) struct WheelBytes {
 }
 
 impl WheelBytes {
+    /// `files` in the order `absent` numbers them (it was made from them).
     pub(crate) fn new(
         files: impl IntoIterator<Item = Deferred>,
         absent: crate::tree::Absent,
         python: &str,
-    ) -> WheelBytes {
-        WheelBytes {
+    ) -> Result<WheelBytes> {
+        let w = WheelBytes {
             absent,
-            // The path is the key only.
+            // The absent tree has the paths.
             files: files
                 .into_iter()
-                .map(|mut d| (std::mem::take(&mut d.path), d))
+                .map(|mut d| {
+                    d.path = PathBuf::new();
+                    d
+                })
                 .collect(),
             python: python.to_string(),
+        };
+        if w.files.len() != w.absent.files() {
+            anyhow::bail!(
+                "internal: {} deferred files, {} absent ones",
+                w.files.len(),
+                w.absent.files()
+            );
         }
+        Ok(w)
     }
 }
 
@@ -111,8 +122,8 @@ pub(crate) struct WheelReader<'a> {
 }
 
 impl crate::deb::SourceReader for WheelReader<'_> {
-    fn write(&mut self, path: &Path, out: &mut dyn Write) -> Result<()> {
-        let Some(d) = self.bytes.files.get(path) else {
+    fn write(&mut self, source: u32, path: &Path, out: &mut dyn Write) -> Result<()> {
+        let Some(d) = self.bytes.files.get(source as usize) else {
             anyhow::bail!("internal: {} is not a deferred file", path.display());
         };
         match self.open.iter().position(|(w, _)| *w == d.wheel) {

@@ -943,9 +943,10 @@ mod tests {
                 deferred.clone(),
                 absent.clone(),
                 &l2.python,
-            );
+            )
+            .unwrap();
             let mut reader = src.reader();
-            for d in &deferred {
+            for (i, d) in deferred.iter().enumerate() {
                 let rel = d.path.strip_prefix(tmp.path()).unwrap();
                 assert!(!d.path.exists(), "{}", d.path.display());
                 let kind = absent.get(&d.path).unwrap();
@@ -953,7 +954,8 @@ mod tests {
                     kind,
                     crate::tree::AbsentKind::File {
                         size: d.size,
-                        executable: d.executable
+                        executable: d.executable,
+                        source: i as u32
                     }
                 );
                 assert_eq!(
@@ -961,7 +963,7 @@ mod tests {
                     crate::normalize::canonical_mode(false, mode(&written_tmp.path().join(rel)))
                 );
                 let mut bytes = Vec::new();
-                reader.write(&d.path, &mut bytes).unwrap();
+                reader.write(i as u32, &d.path, &mut bytes).unwrap();
                 assert!(
                     bytes == written_tree[rel.to_str().unwrap()],
                     "{}",
@@ -1028,7 +1030,8 @@ mod tests {
                 raw[n / 3] ^= 0x40;
                 std::fs::write(w.path(), raw).unwrap();
                 drop(reader);
-                let src = super::super::deferred::WheelBytes::new(deferred, absent, &l2.python);
+                let src =
+                    super::super::deferred::WheelBytes::new(deferred, absent, &l2.python).unwrap();
                 let out = s.path().join("out");
                 std::fs::create_dir(&out).unwrap();
                 let opts = crate::deb::DebOptions {
