@@ -391,15 +391,7 @@ fn describe(
             wheel: None,
         });
     } else if ft.is_dir() {
-        out.push(FileEntry {
-            path: path.clone(),
-            kind: "dir".into(),
-            mode,
-            size: None,
-            sha256: None,
-            target: None,
-            wheel: None,
-        });
+        out.push(dir_entry(path.clone(), mode));
         scan_dir(full, &path, skip, known, out, true)?;
     } else if ft.is_file() {
         let (sha, size) = match known.hashes.get(&path) {
@@ -455,6 +447,19 @@ fn scan_dir(
     Ok(())
 }
 
+/// A directory's entry.
+fn dir_entry(path: String, mode: Option<String>) -> FileEntry {
+    FileEntry {
+        path,
+        kind: "dir".into(),
+        mode,
+        size: None,
+        sha256: None,
+        target: None,
+        wheel: None,
+    }
+}
+
 /// Describe an absent file (its hash known) or directory (and its
 /// children).
 fn describe_absent(
@@ -482,15 +487,7 @@ fn describe_absent(
             });
         }
         crate::tree::AbsentKind::Dir => {
-            out.push(FileEntry {
-                path: path.clone(),
-                kind: "dir".into(),
-                mode,
-                size: None,
-                sha256: None,
-                target: None,
-                wheel: None,
-            });
+            out.push(dir_entry(path.clone(), mode));
             scan_dir(full, &path, skip, known, out, false)?;
         }
     }
