@@ -422,6 +422,39 @@ pub(crate) fn expose_links(
 mod tests {
     use super::*;
 
+    /// `venv.expose` links a launcher written to disk, and one whose bytes
+    /// are still in its wheel (the build's absent tree); a name that is
+    /// neither is refused.
+    #[test]
+    fn expose_links_launchers_on_disk_and_absent() {
+        let toml =
+            "[package]\nname = \"tt\"\nversion = \"1\"\nmaintainer = \"M <m@example.org>\"\n\
+                    description = \"d\"\n[inputs]\nwheelhouse = \"w\"\nlock = \"r.txt\"\n\
+                    sums = \"s.txt\"\nsignature = \"s.txt.asc\"\nkeyring = \"/k.gpg\"\n\
+                    [venv]\nexpose = [\"ondisk\", \"inwheel\"]\n";
+        let cfg = Config::parse(toml, Path::new("/a/venvdeb.toml"), Path::new("/a")).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let bin = d.path().join("opt/venvs/tt/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("ondisk"), b"#!/bin/sh\n").unwrap();
+        let none = crate::tree::Absent::default();
+        let e = expose_links(d.path(), &cfg, "bin", &none).unwrap_err();
+        assert!(e.to_string().contains("inwheel is not a launcher"), "{e}");
+        std::fs::remove_dir_all(d.path().join("usr")).unwrap();
+        let absent = crate::tree::Absent::new(
+            &d.path().join("opt/venvs/tt"),
+            [(bin.join("inwheel"), 3, true)],
+        )
+        .unwrap();
+        expose_links(d.path(), &cfg, "bin", &absent).unwrap();
+        for name in ["ondisk", "inwheel"] {
+            assert_eq!(
+                std::fs::read_link(d.path().join("usr/bin").join(name)).unwrap(),
+                Path::new("/opt/venvs/tt/bin").join(name)
+            );
+        }
+    }
+
     fn it() -> Interpreter {
         Interpreter::query(Path::new("/usr/bin/python3"), "/opt/venvs/t").unwrap()
     }

@@ -216,6 +216,48 @@ fn owner(file: &str) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// A system module is shadowed by a file or package on disk in a site
+    /// directory, and as much by one whose bytes are still in its wheel
+    /// (`venvdeb build`'s absent tree).
+    #[test]
+    fn shadowing_on_disk_and_absent_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let site = d.path().join("site");
+        std::fs::create_dir(&site).unwrap();
+        std::fs::write(site.join("yaml_helpers.py"), b"").unwrap();
+        std::fs::create_dir(site.join("PyYAML-6.0.dist-info")).unwrap();
+        let yaml = SystemModule {
+            module: "yaml".into(),
+            file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
+            debian_package: "python3-yaml".into(),
+        };
+        let none = crate::tree::Absent::default();
+        check_not_shadowed(
+            std::slice::from_ref(&site),
+            std::slice::from_ref(&yaml),
+            &none,
+        )
+        .unwrap();
+        let absent =
+            crate::tree::Absent::new(d.path(), [(site.join("yaml/__init__.py"), 10, false)])
+                .unwrap();
+        let e = check_not_shadowed(
+            std::slice::from_ref(&site),
+            std::slice::from_ref(&yaml),
+            &absent,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("site/yaml"), "{e}");
+        std::fs::write(site.join("yaml.py"), b"").unwrap();
+        let e = check_not_shadowed(
+            std::slice::from_ref(&site),
+            std::slice::from_ref(&yaml),
+            &none,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("site/yaml.py"), "{e}");
+    }
+
     #[test]
     fn names_in_depends() {
         assert_eq!(
