@@ -47,6 +47,21 @@ fi
 deb=$1
 venvdeb=${VENVDEB:-venvdeb}
 echo "venvdeb rebuilderd backend: $deb from $VENVDEB_INDEX"
+# rebuilderd-worker (worker/src/download.rs) writes the download through a
+# tokio File and returns without flushing it: tokio may still be writing the
+# last chunk in its blocking pool when this script starts. Seen with two
+# workers busy: "premature eof" in data.tar.xz of a complete upload. Wait
+# until the input's size has stopped changing (checked 0.2 s apart, at most
+# 5 s) before reading it; a package that is still short then fails as before.
+last=-1
+tries=0
+while [ "$tries" -lt 25 ]; do
+  size=$(stat -c %s -- "$deb" 2>/dev/null || echo -1)
+  [ "$size" = "$last" ] && break
+  last=$size
+  tries=$((tries + 1))
+  sleep 0.2
+done
 set +e
 "$venvdeb" rebuild --check "$deb" \
   --index "$VENVDEB_INDEX" --keyring "$VENVDEB_KEYRING" \
