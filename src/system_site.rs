@@ -123,18 +123,13 @@ pub(crate) fn check_not_shadowed(
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
-            // On disk, and those whose bytes are still in their wheels.
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .chain(
-                    absent
-                        .children(dir)
-                        .iter()
-                        .filter_map(|(n, _)| n.to_str().map(str::to_string)),
-                )
+            // On disk, and those whose bytes are still in their wheels,
+            // sorted, as every walker of the staging tree sees them.
+            let on_disk = entries.filter_map(|e| Some(e.ok()?.file_name())).collect();
+            let names: Vec<String> = crate::tree::merge(dir, on_disk, absent)?
+                .into_iter()
+                .filter_map(|(n, _)| n.into_string().ok())
                 .collect();
-            names.sort();
-            names.dedup();
             if let Some(n) = names.iter().find(|n| {
                 *n == top
                     || n.strip_prefix(top)
