@@ -52,6 +52,14 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// glibc malloc's bytes in use and bytes it holds (all arenas, mmapped
+/// chunks included).
+fn malloc_bytes() -> (usize, usize) {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let m = unsafe { libc::mallinfo2() };
+    (m.uordblks + m.hblkhd, m.arena + m.hblkhd)
+}
+
 impl Timings {
     pub(crate) fn new() -> Timings {
         Timings {
@@ -66,12 +74,17 @@ impl Timings {
         if self.on {
             let now = std::time::Instant::now();
             let cpu = cpu_seconds();
+            let heap = malloc_bytes();
             eprintln!(
-                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu, peak RSS so far {} MB (now {} MB)",
+                "venvdeb: timing: {phase}: {:.3} s wall, {:.2} s cpu, peak RSS so far {} MB (now {} MB: {} anon, {} file; malloc {} MB in use of {} MB)",
                 (now - self.last).as_secs_f64(),
                 cpu - self.last_cpu,
                 peak_rss_kib() / 1024,
-                status_kib("VmRSS:") / 1024
+                status_kib("VmRSS:") / 1024,
+                status_kib("RssAnon:") / 1024,
+                status_kib("RssFile:") / 1024,
+                heap.0 >> 20,
+                heap.1 >> 20,
             );
             self.last = now;
             self.last_cpu = cpu;
