@@ -9,7 +9,7 @@
 //! manifest's scan, the system-module check): the names on disk and the
 //! absent ones, sorted bytewise, one of each.
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -31,13 +31,29 @@ pub(crate) enum AbsentKind {
 }
 
 /// The absent files and directories, by parent directory (absolute
-/// paths on disk, under a base directory that exists).
+/// paths on disk, under a base directory that exists). Packed once made:
+/// a fixed-size record per child and one buffer of names, so that the
+/// tree of a large venv (tens of thousands of files) is a few
+/// allocations, not one per name.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Absent {
+    /// The directories with absent children, sorted as paths (by
+    /// components): the path (in `text`) and their children's range in
+    /// `kids`.
+    dirs: Vec<(Span, std::ops::Range<u32>)>,
     /// Each directory's absent children, sorted by name bytes.
-    children: HashMap<PathBuf, Vec<(OsString, AbsentKind)>>,
+    kids: Vec<(Span, AbsentKind)>,
+    /// Directory paths and child names.
+    text: Vec<u8>,
     /// How many files (numbered `0..files`).
     files: usize,
+}
+
+/// A stretch of `Absent::text`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    len: u32,
 }
 
 impl Absent {
@@ -110,13 +126,54 @@ impl Absent {
                 }
             }
         }
-        Ok(Absent {
-            files: count,
-            children: by_dir
-                .into_iter()
-                .map(|(d, kids)| (d, kids.into_iter().collect()))
-                .collect(),
-        })
+        Absent::pack(by_dir, count)
+    }
+
+    /// The tree in its packed form.
+    fn pack(
+        by_dir: HashMap<PathBuf, BTreeMap<OsString, AbsentKind>>,
+        files: usize,
+    ) -> Result<Absent> {
+        let mut dirs: Vec<(PathBuf, BTreeMap<OsString, AbsentKind>)> = by_dir.into_iter().collect();
+        // Path order (by components), as `kids_of` searches.
+        dirs.sort_by(|a, b| a.0.cmp(&b.0));
+        let text_len: usize = dirs
+            .iter()
+            .map(|(d, kids)| d.as_os_str().len() + kids.keys().map(|n| n.len()).sum::<usize>())
+            .sum();
+        let n_kids: usize = dirs.iter().map(|(_, kids)| kids.len()).sum();
+        if u32::try_from(n_kids).is_err() {
+            bail!("more than 2^32 absent files and directories");
+        }
+        let mut a = Absent {
+            dirs: Vec::with_capacity(dirs.len()),
+            kids: Vec::with_capacity(n_kids),
+            text: Vec::with_capacity(text_len),
+            files,
+        };
+        for (dir, kids) in dirs {
+            let path = a.push_text(dir.as_os_str().as_bytes())?;
+            let first = a.kids.len() as u32;
+            for (name, kind) in kids {
+                let name = a.push_text(name.as_bytes())?;
+                a.kids.push((name, kind));
+            }
+            a.dirs.push((path, first..a.kids.len() as u32));
+        }
+        Ok(a)
+    }
+
+    fn push_text(&mut self, bytes: &[u8]) -> Result<Span> {
+        let Ok(len) = u32::try_from(bytes.len()) else {
+            bail!("a path of {} bytes", bytes.len());
+        };
+        let start = self.text.len();
+        self.text.extend_from_slice(bytes);
+        Ok(Span { start, len })
+    }
+
+    fn text(&self, s: Span) -> &[u8] {
+        &self.text[s.start..s.start + s.len as usize]
     }
 
     /// How many absent files.
@@ -124,16 +181,30 @@ impl Absent {
         self.files
     }
 
-    /// The absent children of `dir`, sorted by name bytes.
-    pub(crate) fn children(&self, dir: &Path) -> &[(OsString, AbsentKind)] {
-        self.children.get(dir).map_or(&[], Vec::as_slice)
+    /// The absent children of `dir`, packed.
+    fn kids_of(&self, dir: &Path) -> &[(Span, AbsentKind)] {
+        let range = self
+            .dirs
+            .binary_search_by(|(p, _)| Path::new(OsStr::from_bytes(self.text(*p))).cmp(dir))
+            .map_or(0..0, |i| self.dirs[i].1.clone());
+        &self.kids[range.start as usize..range.end as usize]
+    }
+
+    /// The absent children of `dir` (name, kind), sorted by name bytes.
+    pub(crate) fn children(
+        &self,
+        dir: &Path,
+    ) -> impl ExactSizeIterator<Item = (&OsStr, AbsentKind)> + '_ {
+        self.kids_of(dir)
+            .iter()
+            .map(|(n, k)| (OsStr::from_bytes(self.text(*n)), *k))
     }
 
     /// What `path` is, when it is absent.
     pub(crate) fn get(&self, path: &Path) -> Option<AbsentKind> {
         let (parent, name) = (path.parent()?, path.file_name()?);
-        let kids = self.children(parent);
-        kids.binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
+        let kids = self.kids_of(parent);
+        kids.binary_search_by(|(n, _)| self.text(*n).cmp(name.as_bytes()))
             .ok()
             .map(|i| kids[i].1)
     }
@@ -151,12 +222,12 @@ pub(crate) fn merge(
 ) -> Result<Vec<(OsString, Option<AbsentKind>)>> {
     let kids = absent.children(dir);
     on_disk.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    if kids.is_empty() {
+    if kids.len() == 0 {
         return Ok(on_disk.into_iter().map(|n| (n, None)).collect());
     }
     let mut out = Vec::with_capacity(on_disk.len() + kids.len());
     let mut disk = on_disk.into_iter().peekable();
-    let mut kids = kids.iter().peekable();
+    let mut kids = kids.peekable();
     loop {
         let order = match (disk.peek(), kids.peek()) {
             (None, None) => break,
@@ -168,12 +239,12 @@ pub(crate) fn merge(
             std::cmp::Ordering::Less => out.push((disk.next().unwrap_or_default(), None)),
             std::cmp::Ordering::Greater => {
                 if let Some((name, kind)) = kids.next() {
-                    out.push((name.clone(), Some(*kind)));
+                    out.push((name.to_os_string(), Some(kind)));
                 }
             }
             std::cmp::Ordering::Equal => {
                 let name = disk.next().unwrap_or_default();
-                let kind = kids.next().map(|(_, k)| *k);
+                let kind = kids.next().map(|(_, k)| k);
                 if kind != Some(AbsentKind::Dir) {
                     bail!(
                         "{} is on disk and also a file whose bytes are in a wheel",
@@ -271,6 +342,39 @@ mod tests {
         assert_eq!(names(&p), ["a.py*", "sub/"]);
         assert_eq!(mode(a.get(Path::new("/s/v/bin/tool")).unwrap()), 0o755);
         assert_eq!(mode(a.get(Path::new("/s/v/lib/p/a.py")).unwrap()), 0o644);
+    }
+
+    #[test]
+    fn directories_are_found_by_components() {
+        let base = Path::new("/s/v");
+        let a = Absent::new(
+            base,
+            [
+                (PathBuf::from("/s/v/lib/b.py"), 1, false),
+                (PathBuf::from("/s/v/lib-x/c.py"), 2, false),
+                (PathBuf::from("/s/v/lib/a.py"), 3, false),
+            ],
+        )
+        .unwrap();
+        let names = |d: &str| -> Vec<String> {
+            a.children(Path::new(d))
+                .map(|(n, _)| n.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("/s/v/lib"), ["a.py", "b.py"]);
+        assert_eq!(names("/s//v/lib/"), ["a.py", "b.py"]);
+        assert_eq!(names("/s/v/lib-x"), ["c.py"]);
+        assert_eq!(names("/s/v"), ["lib", "lib-x"]);
+        assert!(names("/s/v/li").is_empty());
+        assert_eq!(
+            a.get(Path::new("/s//v/lib/a.py")),
+            Some(AbsentKind::File {
+                size: 3,
+                executable: false,
+                source: 2
+            })
+        );
+        assert_eq!(a.files(), 3);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub(crate) mod ar;
 pub(crate) mod compress;
 pub(crate) mod control;
+mod listing;
 mod read_ahead;
 pub(crate) mod tar;
 pub(crate) mod walk;
@@ -215,7 +216,7 @@ pub(crate) fn write_deb_data_first(
     let data_name = format!("data.tar{ext}");
     let needle = leak.filter(|n| !n.is_empty());
     // The listing, in archive order, with the real sizes.
-    let mut entries = Vec::new();
+    let mut entries = listing::Listing::default();
     let mut summary = DataSummary::default();
     let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let data_skip = Some(OsStr::new("DEBIAN"));
@@ -248,12 +249,11 @@ pub(crate) fn write_deb_data_first(
                 }
             };
             // The path is found again from the name when archiving.
-            e.path = PathBuf::new();
-            entries.push(e);
-            Ok(())
+            entries.push(&e)
         },
     )
     .with_context(|| format!("building {data_name}"))?;
+    entries.seal();
     let data = crate::atomic::unlinked_beside(&scratch.join("data.tar"))?;
     let out = BufWriter::with_capacity(256 * 1024, data);
     let mut md5s: Vec<[u8; 16]> = Vec::new();
@@ -301,21 +301,27 @@ pub(crate) fn write_deb_data_first(
 /// archive names without `./`).
 fn md5sums_text(
     root: &Path,
-    entries: &[walk::Entry],
+    entries: &listing::Listing,
     md5s: &[[u8; 16]],
     links: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<String> {
-    let mut files: Vec<(&[u8], [u8; 16])> = entries
-        .iter()
-        .filter(|e| matches!(e.kind, walk::EntryKind::File { .. }))
-        .map(|e| e.name.strip_prefix(b"./").unwrap_or(&e.name))
+    let mut files: Vec<(Vec<u8>, [u8; 16])> = entries
+        .file_names()
+        .map(|mut n| {
+            if n.starts_with(b"./") {
+                n.drain(..2);
+            }
+            n
+        })
         .zip(md5s.iter().copied())
         .collect();
     if files.len() != md5s.len() {
         bail!("internal: {} digests for {} files", md5s.len(), files.len());
     }
     if !links.is_empty() {
-        let by_name: std::collections::BTreeMap<&[u8], [u8; 16]> = files.iter().copied().collect();
+        let by_name: std::collections::BTreeMap<&[u8], [u8; 16]> =
+            files.iter().map(|(n, d)| (n.as_slice(), *d)).collect();
+        let mut linked = Vec::new();
         for (name, target) in links {
             let Some(d) = by_name.get(target.as_slice()) else {
                 bail!(
@@ -324,21 +330,22 @@ fn md5sums_text(
                     String::from_utf8_lossy(target)
                 );
             };
-            files.push((name, *d));
+            linked.push((name.clone(), *d));
         }
+        files.extend(linked);
     }
     files.sort();
     // Exactly its size: tens of thousands of lines for a large venv.
     let len: usize = files.iter().map(|(name, _)| 32 + 2 + name.len() + 1).sum();
     let mut out = String::with_capacity(len);
-    for (name, digest) in files {
+    for (name, digest) in &files {
         let name = std::str::from_utf8(name).map_err(|_| {
             anyhow::anyhow!(
                 "{}: file name is not valid UTF-8",
                 root.join(OsStr::from_bytes(name)).display()
             )
         })?;
-        out.push_str(&crate::encoding::hex(&digest));
+        out.push_str(&crate::encoding::hex(digest));
         out.push_str("  ");
         out.push_str(name);
         out.push('\n');

@@ -18,6 +18,7 @@ use std::sync::{Condvar, Mutex};
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
 
+use super::listing::Listing;
 use super::tar::TarWriter;
 use super::walk::{Entry, EntryKind};
 use super::DataSource;
@@ -76,13 +77,13 @@ impl Window {
     }
 }
 
-/// Where an entry of the tree at `root` is (the listing does not keep
-/// every path).
-fn with_path(root: &Path, e: &Entry) -> Entry {
+/// Entry `i` of the listing, with where it is in the tree at `root` (the
+/// listing does not keep every path).
+fn with_path(root: &Path, entries: &Listing, i: usize) -> Entry {
     use std::os::unix::ffi::OsStrExt;
+    let mut e = entries.get(i);
     let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name);
     let rel = rel.strip_suffix(b"/").unwrap_or(rel);
-    let mut e = e.clone();
     e.path = root.join(std::ffi::OsStr::from_bytes(rel));
     e
 }
@@ -93,17 +94,18 @@ fn with_path(root: &Path, e: &Entry) -> Entry {
 pub(super) fn archive<W: Write>(
     tar: &mut TarWriter<W>,
     root: &Path,
-    entries: &[Entry],
+    entries: &Listing,
     source: &dyn DataSource,
     needle: Option<&[u8]>,
     threads: usize,
     md5s: &mut Vec<[u8; 16]>,
 ) -> Result<()> {
-    let jobs: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matches!(e.kind, EntryKind::File { .. }))
-        .map(|(i, _)| i)
+    if u32::try_from(entries.len()).is_err() {
+        bail!("more than 2^32 entries in one archive");
+    }
+    let jobs: Vec<u32> = (0..entries.len())
+        .filter(|&i| entries.is_file(i))
+        .map(|i| i as u32)
         .collect();
     let threads = threads.clamp(1, 16);
     let next = AtomicUsize::new(0);
@@ -133,7 +135,7 @@ pub(super) fn archive<W: Write>(
                     if hand_tx.send((j, rx)).is_err() {
                         return;
                     }
-                    let e = &with_path(root, &entries[jobs[j]]);
+                    let e = &with_path(root, entries, jobs[j] as usize);
                     let msg = match read_one(e, e.absent, reader.as_mut(), needle, &tx, pool) {
                         Ok(md5) => Msg::Done(md5),
                         Err(err) => Msg::Failed(err),
@@ -168,7 +170,7 @@ pub(super) fn archive<W: Write>(
 fn consume<W: Write>(
     tar: &mut TarWriter<W>,
     root: &Path,
-    entries: &[Entry],
+    entries: &Listing,
     hand_rx: &Receiver<(usize, Receiver<Msg>)>,
     pending: &mut BTreeMap<usize, Receiver<Msg>>,
     window: &Window,
@@ -176,8 +178,8 @@ fn consume<W: Write>(
     md5s: &mut Vec<[u8; 16]>,
 ) -> Result<()> {
     let mut job = 0usize;
-    for e in entries {
-        let e = &with_path(root, e);
+    for i in 0..entries.len() {
+        let e = &with_path(root, entries, i);
         if !matches!(e.kind, EntryKind::File { .. }) {
             tar.append(e)?;
             continue;

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use super::scripts::copy_installed;
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
-use crate::wheel::archive::{read_entry_at, Entry, Expected};
+use crate::wheel::archive::{read_entry_at, Entry, EntryAt, Expected};
+use crate::wheel::record::{HashAlgorithm, HashValue};
 use anyhow::Result;
 
 /// One installed file whose bytes stay in its wheel until archived.
@@ -62,42 +63,117 @@ pub(crate) fn absent<'a>(
 /// entry.
 const MAX_OPEN: usize = 8;
 
-/// The deferred files of a build, numbered as in their absent tree.
+/// The deferred files of a build, numbered as in their absent tree, kept
+/// compactly: a fixed-size record per file ([`Plan`]) and one buffer of
+/// their entry names and RECORD digests, so that the plan of a large
+/// package is a few allocations, not several per file.
 pub(crate) struct WheelBytes {
-    files: Vec<Deferred>,
+    files: Vec<Plan>,
+    /// Entry names and expected digests, back to back.
+    text: Vec<u8>,
+    /// The wheels the files come from.
+    wheels: Vec<Arc<Path>>,
     /// The same files (and their directories) by directory, for the walk.
     absent: crate::tree::Absent,
     /// `#!<prefix>/bin/python` for scripts.
     python: String,
 }
 
+/// A stretch of `WheelBytes::text`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// One [`Deferred`] file without its path (the absent tree has it) and
+/// without heap of its own.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    wheel: u32,
+    name: Span,
+    entry: EntryAt,
+    script: bool,
+    /// The installed bytes' size, and their sha256 (in the text) when it
+    /// is compared on archiving (`Deferred::check_sha256`).
+    size: u64,
+    planned_sha256: Option<Span>,
+    /// RECORD's hash (algorithm, digest) and size of the entry.
+    expected: Option<(HashAlgorithm, Span, u64)>,
+}
+
 impl WheelBytes {
     /// `files` in the order `absent` numbers them (it was made from them).
     pub(crate) fn new(
-        files: impl IntoIterator<Item = Deferred>,
+        files: Vec<Deferred>,
         absent: crate::tree::Absent,
         python: &str,
     ) -> Result<WheelBytes> {
-        let w = WheelBytes {
-            absent,
-            // The absent tree has the paths.
-            files: files
-                .into_iter()
-                .map(|mut d| {
-                    d.path = PathBuf::new();
-                    d
-                })
-                .collect(),
-            python: python.to_string(),
-        };
-        if w.files.len() != w.absent.files() {
+        if files.len() != absent.files() {
             anyhow::bail!(
                 "internal: {} deferred files, {} absent ones",
-                w.files.len(),
-                w.absent.files()
+                files.len(),
+                absent.files()
             );
         }
+        let text_len: usize = files
+            .iter()
+            .map(|d| {
+                d.entry.name.len()
+                    + d.expected.as_ref().map_or(0, |e| e.hash.digest.len())
+                    + if d.check_sha256 { 32 } else { 0 }
+            })
+            .sum();
+        if u32::try_from(text_len).is_err() {
+            anyhow::bail!("the package's entry names take more than 4 GiB");
+        }
+        let mut w = WheelBytes {
+            files: Vec::with_capacity(files.len()),
+            text: Vec::with_capacity(text_len),
+            wheels: Vec::new(),
+            absent,
+            python: python.to_string(),
+        };
+        for d in files {
+            // Consecutive files mostly come from one wheel.
+            let wheel = match w.wheels.iter().rposition(|x| *x == d.wheel) {
+                Some(i) => i,
+                None => {
+                    w.wheels.push(d.wheel.clone());
+                    w.wheels.len() - 1
+                }
+            };
+            let (name, entry) = d.entry.split();
+            let name = w.push_text(name.as_bytes());
+            let expected = d
+                .expected
+                .map(|e| (e.hash.algorithm, w.push_text(&e.hash.digest), e.size));
+            let planned_sha256 = d.check_sha256.then(|| w.push_text(&d.sha256));
+            w.files.push(Plan {
+                wheel: wheel as u32,
+                name,
+                entry,
+                script: d.script,
+                size: d.size,
+                planned_sha256,
+                expected,
+            });
+        }
         Ok(w)
+    }
+
+    /// Append `bytes` to the text (whose length was checked to fit).
+    fn push_text(&mut self, bytes: &[u8]) -> Span {
+        let start = self.text.len() as u32;
+        self.text.extend_from_slice(bytes);
+        Span {
+            start,
+            len: bytes.len() as u32,
+        }
+    }
+
+    fn text(&self, s: Span) -> &[u8] {
+        &self.text[s.start as usize..(s.start + s.len) as usize]
     }
 }
 
@@ -123,25 +199,37 @@ pub(crate) struct WheelReader<'a> {
 
 impl crate::deb::SourceReader for WheelReader<'_> {
     fn write(&mut self, source: u32, path: &Path, out: &mut dyn Write) -> Result<()> {
-        let Some(d) = self.bytes.files.get(source as usize) else {
+        let bytes = self.bytes;
+        let Some(d) = bytes.files.get(source as usize) else {
             anyhow::bail!("internal: {} is not a deferred file", path.display());
         };
-        match self.open.iter().position(|(w, _)| *w == d.wheel) {
+        let wheel = &bytes.wheels[d.wheel as usize];
+        match self.open.iter().position(|(w, _)| w == wheel) {
             Some(0) => {}
             Some(i) => {
                 let hit = self.open.remove(i);
                 self.open.insert(0, hit);
             }
             None => {
-                let (f, _) = crate::input::open_regular(&d.wheel, "wheel", u64::MAX)?;
+                let (f, _) = crate::input::open_regular(wheel, "wheel", u64::MAX)?;
                 self.open.truncate(MAX_OPEN - 1);
-                self.open.insert(0, (d.wheel.clone(), f));
+                self.open.insert(0, (wheel.clone(), f));
             }
         }
         let file = &mut self.open[0].1;
-        let python = &self.bytes.python;
-        let found = read_entry_at(file, &d.wheel, &d.entry, d.expected.clone(), |_, r| {
-            if !d.check_sha256 {
+        let python = &bytes.python;
+        // Names and digests were valid UTF-8 and hashes when planned.
+        let name = String::from_utf8_lossy(bytes.text(d.name)).into_owned();
+        let entry = d.entry.named(name);
+        let expected = d.expected.map(|(algorithm, digest, size)| Expected {
+            hash: HashValue {
+                algorithm,
+                digest: bytes.text(digest).to_vec(),
+            },
+            size,
+        });
+        let found = read_entry_at(file, wheel, &entry, expected, |_, r| {
+            if d.planned_sha256.is_none() {
                 // The entry reader checks the RECORD hash, the tar writer
                 // the size.
                 copy_installed(r, out, d.script, python)?;
@@ -152,13 +240,14 @@ impl crate::deb::SourceReader for WheelReader<'_> {
             let (sha, size, _) = w.finish();
             Ok(Some((sha, size)))
         })?;
-        if let Some((sha, size)) = found {
-            if size != d.size || sha != d.sha256 {
+        if let (Some((sha, size)), Some(planned)) = (found, d.planned_sha256) {
+            let planned = bytes.text(planned);
+            if size != d.size || sha.as_slice() != planned {
                 return Err(verification(format!(
                     "{}: {}: expected sha256 {} ({} bytes) as planned, found {} ({size} bytes) (file changed after verification)",
-                    d.wheel.display(),
-                    d.entry.name,
-                    hex(&d.sha256),
+                    wheel.display(),
+                    entry.name,
+                    hex(planned),
                     d.size,
                     hex(&sha),
                 )));

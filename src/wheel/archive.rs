@@ -96,7 +96,57 @@ pub struct Entry {
     end_offset: u64,
 }
 
+/// An [`Entry`] without its name: fixed-size, no heap of its own, for a
+/// plan that keeps tens of thousands of entries (`venv::deferred`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryAt {
+    method: Method,
+    crc32: u32,
+    compressed_size: u64,
+    uncompressed_size: u64,
+    unix_mode: Option<u32>,
+    is_dir: bool,
+    flags: u16,
+    local_offset: u64,
+    end_offset: u64,
+}
+
+impl EntryAt {
+    /// The entry again, with its name.
+    pub(crate) fn named(self, name: String) -> Entry {
+        Entry {
+            name,
+            method: self.method,
+            crc32: self.crc32,
+            compressed_size: self.compressed_size,
+            uncompressed_size: self.uncompressed_size,
+            unix_mode: self.unix_mode,
+            is_dir: self.is_dir,
+            flags: self.flags,
+            local_offset: self.local_offset,
+            end_offset: self.end_offset,
+        }
+    }
+}
+
 impl Entry {
+    /// The entry's name, and the rest of it ([`EntryAt::named`] joins
+    /// them again).
+    pub(crate) fn split(self) -> (String, EntryAt) {
+        let at = EntryAt {
+            method: self.method,
+            crc32: self.crc32,
+            compressed_size: self.compressed_size,
+            uncompressed_size: self.uncompressed_size,
+            unix_mode: self.unix_mode,
+            is_dir: self.is_dir,
+            flags: self.flags,
+            local_offset: self.local_offset,
+            end_offset: self.end_offset,
+        };
+        (self.name, at)
+    }
+
     /// Whether the entry should be executable (any `x` bit, as pip does).
     pub fn is_executable(&self) -> bool {
         self.unix_mode.is_some_and(|m| m & 0o111 != 0)
