@@ -1263,4 +1263,183 @@ pub(crate) mod tests {
         m.files.clear();
         assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
     }
+
+    /// `sample`'s tree plus names that sort around a directory's own
+    /// ("foo" < "foo-bar" < "foo.py" < "foo/x" < "foo0"), on disk and
+    /// absent mixed, and the `Known` of its absent files.
+    fn tricky(root: &Path) -> (ManifestInput, Known) {
+        let input = sample(root);
+        let venv = root.join("opt/venvs/demo");
+        let site = venv.join("lib/python3.11/site-packages");
+        fs::create_dir_all(site.join("foo/sub")).unwrap();
+        fs::write(site.join("foo/x"), "x").unwrap();
+        fs::write(site.join("foo/sub/on-disk"), "d").unwrap();
+        fs::write(site.join("foo-bar"), "fb").unwrap();
+        fs::create_dir_all(site.join("foo-dir")).unwrap();
+        std::os::unix::fs::symlink("foo", site.join("foo!")).unwrap();
+        // Absent: files in a directory on disk, and directories of their
+        // own whose names sort around on-disk ones.
+        let absent_paths = [
+            "foo/y",
+            "foo/sub/deep/z.py",
+            "foo.py",
+            "foo-dir/a",
+            "foo-abs/b",
+            "foo0/c",
+            "fo/d",
+        ];
+        let files: Vec<(PathBuf, u64, bool)> = absent_paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (site.join(p), i as u64, i % 2 == 1))
+            .collect();
+        let absent = crate::tree::Absent::new(&venv, files).unwrap();
+        let known = Known {
+            canonical_modes: true,
+            absent,
+            absent_files: (0..absent_paths.len())
+                .map(|i| AbsentFile {
+                    sha256: [i as u8; 32],
+                    size: i as u64,
+                    wheel: 0,
+                })
+                .collect(),
+            absent_wheels: vec![input.wheels[0].filename.clone()],
+            ..Known::default()
+        };
+        (input, known)
+    }
+
+    /// The streaming walk lists in path-byte order, each path once, the
+    /// absent entries with their table's hash, size and wheel.
+    #[test]
+    fn walk_lists_in_path_byte_order() {
+        let d = tmp();
+        let (input, known) = tricky(d.path());
+        let mut seen = Vec::new();
+        let listed = walk_tree(
+            d.path(),
+            &["/opt/venvs/demo".into()],
+            &[],
+            &known,
+            &mut |f| {
+                seen.push(f);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(listed, 7);
+        let paths: Vec<&str> = seen.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        sorted.dedup();
+        assert_eq!(paths, sorted);
+        let site = "/opt/venvs/demo/lib/python3.11/site-packages";
+        let under: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(&format!("{site}/")))
+            .filter(|p| p.starts_with("fo"))
+            .collect();
+        assert_eq!(
+            under,
+            [
+                "fo",
+                "fo/d",
+                "foo",
+                "foo!",
+                "foo-abs",
+                "foo-abs/b",
+                "foo-bar",
+                "foo-dir",
+                "foo-dir/a",
+                "foo.py",
+                "foo/sub",
+                "foo/sub/deep",
+                "foo/sub/deep/z.py",
+                "foo/sub/on-disk",
+                "foo/x",
+                "foo/y",
+                "foo0",
+                "foo0/c",
+            ]
+        );
+        let py = seen
+            .iter()
+            .find(|f| f.path == format!("{site}/foo.py"))
+            .unwrap();
+        assert_eq!(py.sha256.as_deref(), Some("02".repeat(32).as_str()));
+        assert_eq!(
+            (py.size, py.mode.as_deref(), py.wheel.as_deref()),
+            (
+                Some(2),
+                Some("0644"),
+                Some(input.wheels[0].filename.as_str())
+            )
+        );
+        let z = seen
+            .iter()
+            .find(|f| f.path == format!("{site}/foo/sub/deep/z.py"))
+            .unwrap();
+        assert_eq!(z.mode.as_deref(), Some("0755"));
+        // The tops are ordered the same way ("/x" < "/x-y" < "/x/…").
+        let tops = [format!("{site}/foo"), format!("{site}/foo-bar")];
+        let f = scan_tree_known(d.path(), &tops, &[], &known).unwrap();
+        let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(paths, sorted);
+        assert_eq!(paths[1], format!("{site}/foo-bar"));
+    }
+
+    /// `write_docs` streams the bytes of the collected manifest's JSON.
+    #[test]
+    fn streamed_manifest_equals_the_collected_one() {
+        let d = tmp();
+        let (mut input, known) = tricky(d.path());
+        input.sbom = false;
+        let w = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap();
+        let mut m = manifest_head(&input).unwrap();
+        let mut files = Vec::new();
+        let wheels = m.wheels.clone();
+        manifest_entries(d.path(), &input, &wheels, &[], &known, &mut |f| {
+            files.push(f);
+            Ok(())
+        })
+        .unwrap();
+        m.files = files;
+        let streamed = fs::read(&w.manifest_path).unwrap();
+        assert_eq!(streamed, m.to_json().unwrap());
+        assert_eq!(streamed, to_canonical_json(&m).unwrap());
+        let regular: Vec<&FileEntry> = m.files.iter().filter(|f| f.kind == "file").collect();
+        assert_eq!(w.prefix_files, regular.len() as u64);
+        assert_eq!(
+            w.prefix_bytes,
+            regular.iter().map(|f| f.size.unwrap()).sum::<u64>()
+        );
+    }
+
+    /// An absent file's wheel must be an input wheel, and every origin
+    /// given must be in the tree (the error names the path).
+    #[test]
+    fn absent_files_origins_are_checked() {
+        let d = tmp();
+        let (input, mut known) = tricky(d.path());
+        known.absent_wheels[0] = "other.whl".into();
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains("not an input wheel"), "{err:#}");
+        assert!(format!("{err:#}").contains("/fo/d"), "{err:#}");
+        let d = tmp();
+        let (mut input, known) = tricky(d.path());
+        let ghost = "/opt/venvs/demo/lib/python3.11/site-packages/foo-bar0";
+        input
+            .origins
+            .insert(ghost.into(), input.wheels[0].filename.clone());
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains(ghost), "{err:#}");
+        let d = tmp();
+        let (input, mut known) = tricky(d.path());
+        known.absent_files.pop();
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains("no hash for"), "{err:#}");
+    }
 }
