@@ -7,6 +7,9 @@
 //! Deterministic: keys sorted at every level, entries sorted (wheels by file
 //! name, files by path bytes), two-space pretty JSON with a final newline,
 //! no time but SOURCE_DATE_EPOCH. The manifest does not list itself.
+//! The tree is walked in that order (a directory's own entry sorts by its
+//! name, what is below it by its name and `/`), each entry written as it
+//! comes: nothing the size of the listing is held.
 //!
 //! The build calls [`write_into`] at the end of staging, after every file of
 //! the package is in place and before md5sums and Installed-Size are
@@ -175,40 +178,11 @@ impl Manifest {
     /// [`to_json`](Self::to_json) into `out`, one file entry at a time
     /// (nothing the size of the whole is held).
     pub fn write_json(&self, out: &mut dyn Write) -> Result<()> {
-        if self.files.is_empty() {
-            out.write_all(&to_canonical_json(self)?)?;
-            return Ok(());
+        let mut json = JsonWriter::new(&self.clone_without_files(), out)?;
+        for f in &self.files {
+            json.entry(f)?;
         }
-        // Everything but the files, then each file entry spliced in,
-        // indented as the pretty printer indents an object inside the
-        // top-level object's array.
-        let head = to_canonical_json(&self.clone_without_files())?;
-        const EMPTY: &[u8] = b"\n  \"files\": [],\n";
-        let at = head
-            .windows(EMPTY.len())
-            .position(|w| w == EMPTY)
-            .context("internal: no files key in the manifest")?;
-        out.write_all(&head[..at])?;
-        out.write_all(b"\n  \"files\": [\n")?;
-        for (i, f) in self.files.iter().enumerate() {
-            let one = to_canonical_json(f)?;
-            let one = one.strip_suffix(b"\n").unwrap_or(&one);
-            for (j, line) in one.split(|&b| b == b'\n').enumerate() {
-                if j > 0 {
-                    out.write_all(b"\n")?;
-                }
-                out.write_all(b"    ")?;
-                out.write_all(line)?;
-            }
-            out.write_all(if i + 1 < self.files.len() {
-                b",\n"
-            } else {
-                b"\n"
-            })?;
-        }
-        out.write_all(b"  ],\n")?;
-        out.write_all(&head[at + EMPTY.len()..])?;
-        Ok(())
+        json.finish()
     }
 
     /// A copy with no file entries (cheap whatever the package's size).
@@ -265,6 +239,76 @@ impl Manifest {
     }
 }
 
+/// Writes a manifest's JSON one file entry at a time: the bytes of
+/// `to_canonical_json` of the whole, without holding the whole. The head
+/// (everything but the files) is written before the first entry, the
+/// entries spliced in, indented as the pretty printer indents an object
+/// inside the top-level object's array.
+struct JsonWriter<'a> {
+    out: &'a mut dyn Write,
+    /// The canonical JSON of the manifest without files.
+    head: Vec<u8>,
+    /// Entries written so far.
+    files: usize,
+}
+
+/// The empty files array in `JsonWriter::head`, where the entries go.
+const EMPTY_FILES: &[u8] = b"\n  \"files\": [],\n";
+
+impl<'a> JsonWriter<'a> {
+    /// For `head`, a manifest without files.
+    fn new(head: &Manifest, out: &'a mut dyn Write) -> Result<JsonWriter<'a>> {
+        Ok(JsonWriter {
+            out,
+            head: to_canonical_json(head)?,
+            files: 0,
+        })
+    }
+
+    /// Where the files array is in the head.
+    fn files_at(&self) -> Result<usize> {
+        self.head
+            .windows(EMPTY_FILES.len())
+            .position(|w| w == EMPTY_FILES)
+            .context("internal: no files key in the manifest")
+    }
+
+    /// The next file entry (in the manifest's order).
+    fn entry(&mut self, f: &FileEntry) -> Result<()> {
+        if self.files == 0 {
+            let at = self.files_at()?;
+            self.out.write_all(&self.head[..at])?;
+            self.out.write_all(b"\n  \"files\": [\n")?;
+        } else {
+            self.out.write_all(b",\n")?;
+        }
+        let one = to_canonical_json(f)?;
+        let one = one.strip_suffix(b"\n").unwrap_or(&one);
+        for (j, line) in one.split(|&b| b == b'\n').enumerate() {
+            if j > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(b"    ")?;
+            self.out.write_all(line)?;
+        }
+        self.files += 1;
+        Ok(())
+    }
+
+    /// The end of the files array and the rest of the head (or the head
+    /// as it is, with no entries).
+    fn finish(self) -> Result<()> {
+        if self.files == 0 {
+            self.out.write_all(&self.head)?;
+            return Ok(());
+        }
+        let at = self.files_at()?;
+        self.out.write_all(b"\n  ],\n")?;
+        self.out.write_all(&self.head[at + EMPTY_FILES.len()..])?;
+        Ok(())
+    }
+}
+
 /// The directory (inside the package) holding the manifest and SBOM.
 pub fn doc_dir(package: &str) -> String {
     format!("/usr/share/doc/{package}")
@@ -298,18 +342,30 @@ pub fn scan_tree(root: &Path, paths: &[String], skip: &[String]) -> Result<Vec<F
 /// What the caller knows of the tree better than the disk does.
 #[derive(Debug, Default)]
 pub struct Known {
-    /// In-package path → (sha256 hex, size) of files whose bytes the
-    /// caller already hashed on their way into the tree (the installer),
-    /// or that are placeholders whose bytes are still in their wheels: not
-    /// read again.
+    /// In-package path → (sha256 hex, size) of files on disk whose bytes
+    /// the caller already hashed on their way into the tree (the
+    /// installer): not read again.
     pub hashes: BTreeMap<String, (String, u64)>,
     /// The tree is not normalized on disk (`venvdeb build`, whose .deb
     /// writer normalizes as it reads, `deb::DebOptions::normalize`): list
     /// the modes normalization gives.
     pub canonical_modes: bool,
-    /// The files and directories of the tree that are not on disk (their
-    /// hashes are in `hashes`).
+    /// The files and directories of the tree that are not on disk.
     pub(crate) absent: crate::tree::Absent,
+    /// The absent files' sha256, size and wheel, indexed by
+    /// `AbsentKind::File::source` (one entry per absent file).
+    pub(crate) absent_files: Vec<AbsentFile>,
+    /// The file names of the wheels `AbsentFile::wheel` indexes.
+    pub(crate) absent_wheels: Vec<String>,
+}
+
+/// An absent file as the installer planned it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AbsentFile {
+    pub sha256: [u8; 32],
+    pub size: u64,
+    /// Index into `Known::absent_wheels`.
+    pub wheel: u32,
 }
 
 impl Known {
@@ -326,13 +382,31 @@ pub fn scan_tree_known(
     skip: &[String],
     known: &Known,
 ) -> Result<Vec<FileEntry>> {
+    let mut out = Vec::new();
+    walk_tree(root, paths, skip, known, &mut |f| {
+        out.push(f);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`scan_tree_known`] one entry at a time: `emit` is given each entry
+/// already in path-byte order (nothing the size of the tree is held).
+/// Returns how many absent files were listed.
+fn walk_tree(
+    root: &Path,
+    paths: &[String],
+    skip: &[String],
+    known: &Known,
+    emit: &mut dyn FnMut(FileEntry) -> Result<()>,
+) -> Result<usize> {
     let mut tops: Vec<String> = paths
         .iter()
         .map(|p| p.trim_end_matches('/').to_string())
         .collect();
     tops.sort();
     tops.dedup();
-    let mut out = Vec::new();
+    let mut nodes = Vec::new();
     for top in &tops {
         if !top.starts_with('/') || top.split('/').any(|c| c == ".." || c == ".") || top.len() < 2 {
             bail!("manifest: {top:?} is not an absolute path inside the package");
@@ -346,105 +420,198 @@ pub fn scan_tree_known(
         if skip.contains(top) {
             continue;
         }
-        let full = root.join(top.trim_start_matches('/'));
-        describe(&full, top, skip, known, &mut out)?;
+        nodes.push(Node::on_disk(root.join(top.trim_start_matches('/')), top)?);
     }
-    out.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-    Ok(out)
+    let mut walk = Walk {
+        skip,
+        known,
+        emit,
+        absent_files: 0,
+    };
+    walk.in_order(nodes)?;
+    Ok(walk.absent_files)
 }
 
-/// Describe one path (recursing into directories).
-fn describe(
-    full: &Path,
-    path: &str,
-    skip: &[String],
-    known: &Known,
-    out: &mut Vec<FileEntry>,
-) -> Result<()> {
-    let meta = fs::symlink_metadata(full)
-        .with_context(|| format!("manifest: reading {}", full.display()))?;
-    let ft = meta.file_type();
-    let mode = meta.mode() & 0o7777;
-    let mode = if known.canonical_modes {
-        crate::normalize::canonical_mode(ft.is_dir(), mode)
-    } else {
-        mode
+/// One path of the tree, described when its turn comes.
+struct Node {
+    /// On disk (absent or not): where it would be.
+    full: PathBuf,
+    /// In the package.
+    path: String,
+    kind: NodeKind,
+}
+
+/// What a path is: on disk (its metadata, not following a symlink) or
+/// absent.
+enum NodeKind {
+    Disk(fs::Metadata),
+    Absent(crate::tree::AbsentKind),
+}
+
+impl Node {
+    /// A path on disk (it must exist).
+    fn on_disk(full: PathBuf, path: &str) -> Result<Node> {
+        let meta = fs::symlink_metadata(&full)
+            .with_context(|| format!("manifest: reading {}", full.display()))?;
+        Ok(Node {
+            full,
+            path: path.to_string(),
+            kind: NodeKind::Disk(meta),
+        })
+    }
+
+    fn is_dir(&self) -> bool {
+        match &self.kind {
+            NodeKind::Disk(meta) => meta.file_type().is_dir(),
+            NodeKind::Absent(kind) => matches!(kind, crate::tree::AbsentKind::Dir),
+        }
+    }
+}
+
+/// The order in which a directory's (or the tops') entries are listed:
+/// each node's own entry sorts by its path, a directory's descendants as
+/// its path and `/` (so "foo" < "foo-bar" < "foo/x", bytewise). Each item
+/// is (node index, its descendants).
+fn listing_order(nodes: &[Node]) -> Vec<(usize, bool)> {
+    let mut keys: Vec<(usize, bool)> = (0..nodes.len())
+        .flat_map(|i| {
+            let below = nodes[i].is_dir().then_some((i, true));
+            std::iter::once((i, false)).chain(below)
+        })
+        .collect();
+    let key = |&(i, below): &(usize, bool)| {
+        let slash: &[u8] = if below { b"/" } else { b"" };
+        nodes[i].path.as_bytes().iter().chain(slash)
     };
-    let mode = Some(format!("{mode:04o}"));
-    let path = path.to_string();
-    if ft.is_symlink() {
-        let target = fs::read_link(full)
-            .with_context(|| format!("manifest: reading link {}", full.display()))?;
-        let Some(t) = target.to_str() else {
+    keys.sort_by(|a, b| key(a).cmp(key(b)));
+    keys
+}
+
+/// The walk's state: what it lists and to whom.
+struct Walk<'a> {
+    skip: &'a [String],
+    known: &'a Known,
+    emit: &'a mut dyn FnMut(FileEntry) -> Result<()>,
+    /// Absent files listed so far.
+    absent_files: usize,
+}
+
+impl Walk<'_> {
+    /// List `nodes` (siblings, or the tops) and what is below them, in
+    /// path-byte order.
+    fn in_order(&mut self, nodes: Vec<Node>) -> Result<()> {
+        for (i, below) in listing_order(&nodes) {
+            if below {
+                self.children(&nodes[i])?;
+            } else {
+                let entry = self.describe(&nodes[i])?;
+                (self.emit)(entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// List what is below the directory `dir`: the names on disk and the
+    /// absent ones (`tree::merge`).
+    fn children(&mut self, dir: &Node) -> Result<()> {
+        let on_disk = matches!(dir.kind, NodeKind::Disk(_));
+        let names = crate::tree::read_names(&dir.full, on_disk)
+            .with_context(|| format!("manifest: reading directory {}", dir.full.display()))?;
+        let mut nodes = Vec::new();
+        for (name, absent) in crate::tree::merge(&dir.full, names, &self.known.absent)? {
+            let Some(n) = name.to_str() else {
+                bail!(
+                    "manifest: {} holds a name that is not UTF-8: {:?}",
+                    dir.full.display(),
+                    name
+                );
+            };
+            let path = format!("{}/{n}", dir.path);
+            if self.skip.contains(&path) {
+                continue;
+            }
+            let full = dir.full.join(&name);
+            nodes.push(match absent {
+                None => Node::on_disk(full, &path)?,
+                Some(kind) => Node {
+                    full,
+                    path,
+                    kind: NodeKind::Absent(kind),
+                },
+            });
+        }
+        self.in_order(nodes)
+    }
+
+    /// The entry of one node (not of what is below it).
+    fn describe(&mut self, node: &Node) -> Result<FileEntry> {
+        let meta = match &node.kind {
+            NodeKind::Disk(meta) => meta,
+            NodeKind::Absent(kind) => return self.describe_absent(node, *kind),
+        };
+        let full = &node.full;
+        let path = node.path.clone();
+        let ft = meta.file_type();
+        let mode = meta.mode() & 0o7777;
+        let mode = if self.known.canonical_modes {
+            crate::normalize::canonical_mode(ft.is_dir(), mode)
+        } else {
+            mode
+        };
+        let mode = Some(format!("{mode:04o}"));
+        if ft.is_symlink() {
+            let target = fs::read_link(full)
+                .with_context(|| format!("manifest: reading link {}", full.display()))?;
+            let Some(t) = target.to_str() else {
+                bail!(
+                    "manifest: link {} has a target that is not UTF-8",
+                    full.display()
+                );
+            };
+            Ok(FileEntry {
+                path,
+                kind: "symlink".into(),
+                mode: None,
+                size: None,
+                sha256: None,
+                target: Some(t.into()),
+                wheel: None,
+            })
+        } else if ft.is_dir() {
+            Ok(dir_entry(path, mode))
+        } else if ft.is_file() {
+            let (sha, size) = match self.known.hashes.get(&path) {
+                Some((sha, size)) => (sha.clone(), *size),
+                None => sha256_file(full).context("manifest")?,
+            };
+            Ok(file_entry(path, mode, size, sha, None))
+        } else {
             bail!(
-                "manifest: link {} has a target that is not UTF-8",
+                "manifest: {} is neither a file, a directory nor a symlink",
                 full.display()
             );
-        };
-        out.push(FileEntry {
-            path,
-            kind: "symlink".into(),
-            mode: None,
-            size: None,
-            sha256: None,
-            target: Some(t.into()),
-            wheel: None,
-        });
-    } else if ft.is_dir() {
-        out.push(dir_entry(path.clone(), mode));
-        scan_dir(full, &path, skip, known, out, true)?;
-    } else if ft.is_file() {
-        let (sha, size) = match known.hashes.get(&path) {
-            Some((sha, size)) => (sha.clone(), *size),
-            None => sha256_file(full).context("manifest")?,
-        };
-        out.push(FileEntry {
-            path,
-            kind: "file".into(),
-            mode,
-            size: Some(size),
-            sha256: Some(sha),
-            target: None,
-            wheel: None,
-        });
-    } else {
-        bail!(
-            "manifest: {} is neither a file, a directory nor a symlink",
-            full.display()
-        );
+        }
     }
-    Ok(())
-}
 
-/// The children of `dir` (on disk, when `on_disk`, and absent), described.
-fn scan_dir(
-    dir: &Path,
-    rel: &str,
-    skip: &[String],
-    known: &Known,
-    out: &mut Vec<FileEntry>,
-    on_disk: bool,
-) -> Result<()> {
-    let names = crate::tree::read_names(dir, on_disk)
-        .with_context(|| format!("manifest: reading directory {}", dir.display()))?;
-    for (name, absent) in crate::tree::merge(dir, names, &known.absent)? {
-        let Some(n) = name.to_str() else {
-            bail!(
-                "manifest: {} holds a name that is not UTF-8: {:?}",
-                dir.display(),
-                name
-            );
+    /// The entry of an absent file (its hash, size and wheel known) or
+    /// directory.
+    fn describe_absent(&mut self, node: &Node, kind: crate::tree::AbsentKind) -> Result<FileEntry> {
+        let mode = Some(format!("{:04o}", crate::tree::mode(kind)));
+        let path = node.path.clone();
+        let crate::tree::AbsentKind::File { source, .. } = kind else {
+            return Ok(dir_entry(path, mode));
         };
-        let path = format!("{rel}/{n}");
-        if skip.contains(&path) {
-            continue;
-        }
-        match absent {
-            None => describe(&dir.join(&name), &path, skip, known, out)?,
-            Some(kind) => describe_absent(&dir.join(&name), path, kind, skip, known, out)?,
-        }
+        let known = self.known;
+        let Some(file) = known.absent_files.get(source as usize) else {
+            bail!("manifest: internal: no hash for {path}, whose bytes are in a wheel");
+        };
+        let Some(wheel) = known.absent_wheels.get(file.wheel as usize) else {
+            bail!("manifest: internal: no wheel for {path}, whose bytes are in a wheel");
+        };
+        self.absent_files += 1;
+        let sha = crate::encoding::hex(&file.sha256);
+        Ok(file_entry(path, mode, file.size, sha, Some(wheel.clone())))
     }
-    Ok(())
 }
 
 /// A directory's entry.
@@ -460,38 +627,23 @@ fn dir_entry(path: String, mode: Option<String>) -> FileEntry {
     }
 }
 
-/// Describe an absent file (its hash known) or directory (and its
-/// children).
-fn describe_absent(
-    full: &Path,
+/// A regular file's entry.
+fn file_entry(
     path: String,
-    kind: crate::tree::AbsentKind,
-    skip: &[String],
-    known: &Known,
-    out: &mut Vec<FileEntry>,
-) -> Result<()> {
-    let mode = Some(format!("{:04o}", crate::tree::mode(kind)));
-    match kind {
-        crate::tree::AbsentKind::File { .. } => {
-            let Some((sha, size)) = known.hashes.get(&path) else {
-                bail!("manifest: internal: no hash for {path}, whose bytes are in a wheel");
-            };
-            out.push(FileEntry {
-                path,
-                kind: "file".into(),
-                mode,
-                size: Some(*size),
-                sha256: Some(sha.clone()),
-                target: None,
-                wheel: None,
-            });
-        }
-        crate::tree::AbsentKind::Dir => {
-            out.push(dir_entry(path.clone(), mode));
-            scan_dir(full, &path, skip, known, out, false)?;
-        }
+    mode: Option<String>,
+    size: u64,
+    sha256: String,
+    wheel: Option<String>,
+) -> FileEntry {
+    FileEntry {
+        path,
+        kind: "file".into(),
+        mode,
+        size: Some(size),
+        sha256: Some(sha256),
+        target: None,
+        wheel,
     }
-    Ok(())
 }
 
 /// Write `bytes` to `dir/name` atomically (`crate::atomic`), mode 0644,
@@ -578,16 +730,27 @@ pub fn listed_paths(root: &Path, prefix: &str) -> Result<Vec<String>> {
 /// Build the manifest of the staging tree at `root` (without writing it);
 /// `extra` are more in-package paths to list (the SBOM).
 pub fn build_manifest(root: &Path, input: &ManifestInput, extra: &[String]) -> Result<Manifest> {
-    build_manifest_known(root, input, extra, &Known::new())
+    let mut manifest = manifest_head(input)?;
+    let mut files = Vec::new();
+    manifest_entries(
+        root,
+        input,
+        &manifest.wheels,
+        extra,
+        &Known::new(),
+        &mut |f| {
+            files.push(f);
+            Ok(())
+        },
+    )?;
+    manifest.files = files;
+    Ok(manifest)
 }
 
-/// [`build_manifest`] with the hashes of the `known` files given.
-fn build_manifest_known(
-    root: &Path,
-    input: &ManifestInput,
-    extra: &[String],
-    known: &Known,
-) -> Result<Manifest> {
+/// The manifest of `input` without its files (checked: the package name,
+/// the prefix, each wheel once; wheels, signers and system modules
+/// sorted).
+fn manifest_head(input: &ManifestInput) -> Result<Manifest> {
     check_name(&input.package.name)?;
     if !input.prefix.starts_with('/') {
         bail!("manifest: prefix {:?} is not absolute", input.prefix);
@@ -602,37 +765,6 @@ fn build_manifest_known(
     let mut signers = input.signers.clone();
     signers.sort();
     signers.dedup();
-    let mut paths = listed_paths(root, &input.prefix)?;
-    paths.extend(extra.iter().cloned());
-    let mut files = scan_tree_known(root, &paths, &[manifest_path(&input.package.name)], known)?;
-    let mut unused: BTreeMap<&str, &str> = input
-        .origins
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    for f in &mut files {
-        if let Some(w) = unused.remove(f.path.as_str()) {
-            if f.kind == "dir" {
-                bail!(
-                    "manifest: origin given for {}, which is a directory",
-                    f.path
-                );
-            }
-            if !wheels.iter().any(|x| x.filename == w) {
-                bail!(
-                    "manifest: {} is said to come from {w}, which is not an input wheel",
-                    f.path
-                );
-            }
-            f.wheel = Some(w.to_string());
-        }
-    }
-    if let Some((path, wheel)) = unused.into_iter().next() {
-        bail!(
-            "manifest: {path} (from {wheel}) is not in the staging tree {}",
-            root.display()
-        );
-    }
     Ok(Manifest {
         format: FORMAT.into(),
         tool: Tool::current(),
@@ -642,13 +774,87 @@ fn build_manifest_known(
         prefix: input.prefix.clone(),
         signers,
         wheels,
-        files,
+        files: Vec::new(),
         system_modules: {
             let mut v = input.system_modules.clone();
             v.sort();
             v
         },
     })
+}
+
+/// The manifest's file entries of the staging tree at `root`, given to
+/// `emit` one at a time in path-byte order, each with the wheel it came
+/// from (`input.origins`, or `known`'s table for an absent file), which
+/// must be one of `wheels` (sorted, as `manifest_head` sorts them). Every
+/// origin given must be listed. `extra` are more in-package paths to list.
+fn manifest_entries(
+    root: &Path,
+    input: &ManifestInput,
+    wheels: &[InputWheel],
+    extra: &[String],
+    known: &Known,
+    emit: &mut dyn FnMut(FileEntry) -> Result<()>,
+) -> Result<()> {
+    let mut paths = listed_paths(root, &input.prefix)?;
+    paths.extend(extra.iter().cloned());
+    let skip = [manifest_path(&input.package.name)];
+    // The origins, in the entries' order (`String`s sort bytewise): each
+    // is matched as the walk passes its path.
+    let mut origins = input.origins.iter().peekable();
+    let missing = |path: &str, wheel: &str| {
+        anyhow::anyhow!(
+            "manifest: {path} (from {wheel}) is not in the staging tree {}",
+            root.display()
+        )
+    };
+    let listed_absent = walk_tree(root, &paths, &skip, known, &mut |mut f| {
+        while let Some((path, wheel)) = origins.peek() {
+            match path.as_bytes().cmp(f.path.as_bytes()) {
+                std::cmp::Ordering::Less => return Err(missing(path, wheel)),
+                std::cmp::Ordering::Greater => break,
+                std::cmp::Ordering::Equal => {
+                    if f.kind == "dir" {
+                        bail!(
+                            "manifest: origin given for {}, which is a directory",
+                            f.path
+                        );
+                    }
+                    if f.wheel.as_ref().is_some_and(|w| w != *wheel) {
+                        bail!(
+                            "manifest: {} is said to come from {wheel} and from {}",
+                            f.path,
+                            f.wheel.as_deref().unwrap_or_default()
+                        );
+                    }
+                    f.wheel = Some(wheel.to_string());
+                    origins.next();
+                }
+            }
+        }
+        if let Some(w) = &f.wheel {
+            if wheels
+                .binary_search_by(|x| x.filename.as_str().cmp(w))
+                .is_err()
+            {
+                bail!(
+                    "manifest: {} is said to come from {w}, which is not an input wheel",
+                    f.path
+                );
+            }
+        }
+        emit(f)
+    })?;
+    if let Some((path, wheel)) = origins.next() {
+        return Err(missing(path, wheel));
+    }
+    if listed_absent != known.absent_files.len() {
+        bail!(
+            "manifest: internal: {} files whose bytes are in wheels, {listed_absent} of them listed",
+            known.absent_files.len()
+        );
+    }
+    Ok(())
 }
 
 /// Where the SBOM's licenses come from: the METADATA each wheel's
@@ -760,20 +966,25 @@ pub fn write_docs(
     // The doc directory (manifest, SBOM) is not listed: in a debhelper
     // build dh_compress and dh_installdocs change it after staging; dpkg's
     // md5sums cover it.
-    let manifest = build_manifest_known(root, input, &[], known)?;
+    let head = manifest_head(input)?;
     let under = format!("{}/", input.prefix.trim_end_matches('/'));
-    let (prefix_files, prefix_bytes) = manifest
-        .files
-        .iter()
-        .filter(|f| f.kind == "file" && f.path.starts_with(&under))
-        .fold((0, 0), |(n, b), f| (n + 1, b + f.size.unwrap_or(0)));
-    // Streamed to its file (tens of MB for a large venv); `write_into`
-    // reads it back for its callers, `build` once the .deb is written.
+    let (mut prefix_files, mut prefix_bytes) = (0, 0);
+    // Each entry written as the walk lists it (the listing of a large venv
+    // is tens of MB): streamed to its file; `write_into` reads it back for
+    // its callers, `build` once the .deb is written.
     let manifest_path =
         write_atomic_with(&doc, MANIFEST_NAME, input.source_date_epoch, &mut |w| {
-            manifest.write_json(w)
+            (prefix_files, prefix_bytes) = (0, 0);
+            let mut json = JsonWriter::new(&head, w)?;
+            manifest_entries(root, input, &head.wheels, &[], known, &mut |f| {
+                if f.kind == "file" && f.path.starts_with(&under) {
+                    prefix_files += 1;
+                    prefix_bytes += f.size.unwrap_or(0);
+                }
+                json.entry(&f)
+            })?;
+            json.finish()
         })?;
-    drop(manifest);
     let t = filetime::FileTime::from_unix_time(input.source_date_epoch as i64, 0);
     filetime::set_file_mtime(&doc, t)
         .with_context(|| format!("setting the mtime of {}", doc.display()))?;
@@ -1051,5 +1262,184 @@ pub(crate) mod tests {
         assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
         m.files.clear();
         assert_eq!(m.to_json().unwrap(), to_canonical_json(&m).unwrap());
+    }
+
+    /// `sample`'s tree plus names that sort around a directory's own
+    /// ("foo" < "foo-bar" < "foo.py" < "foo/x" < "foo0"), on disk and
+    /// absent mixed, and the `Known` of its absent files.
+    fn tricky(root: &Path) -> (ManifestInput, Known) {
+        let input = sample(root);
+        let venv = root.join("opt/venvs/demo");
+        let site = venv.join("lib/python3.11/site-packages");
+        fs::create_dir_all(site.join("foo/sub")).unwrap();
+        fs::write(site.join("foo/x"), "x").unwrap();
+        fs::write(site.join("foo/sub/on-disk"), "d").unwrap();
+        fs::write(site.join("foo-bar"), "fb").unwrap();
+        fs::create_dir_all(site.join("foo-dir")).unwrap();
+        std::os::unix::fs::symlink("foo", site.join("foo!")).unwrap();
+        // Absent: files in a directory on disk, and directories of their
+        // own whose names sort around on-disk ones.
+        let absent_paths = [
+            "foo/y",
+            "foo/sub/deep/z.py",
+            "foo.py",
+            "foo-dir/a",
+            "foo-abs/b",
+            "foo0/c",
+            "fo/d",
+        ];
+        let files: Vec<(PathBuf, u64, bool)> = absent_paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (site.join(p), i as u64, i % 2 == 1))
+            .collect();
+        let absent = crate::tree::Absent::new(&venv, files).unwrap();
+        let known = Known {
+            canonical_modes: true,
+            absent,
+            absent_files: (0..absent_paths.len())
+                .map(|i| AbsentFile {
+                    sha256: [i as u8; 32],
+                    size: i as u64,
+                    wheel: 0,
+                })
+                .collect(),
+            absent_wheels: vec![input.wheels[0].filename.clone()],
+            ..Known::default()
+        };
+        (input, known)
+    }
+
+    /// The streaming walk lists in path-byte order, each path once, the
+    /// absent entries with their table's hash, size and wheel.
+    #[test]
+    fn walk_lists_in_path_byte_order() {
+        let d = tmp();
+        let (input, known) = tricky(d.path());
+        let mut seen = Vec::new();
+        let listed = walk_tree(
+            d.path(),
+            &["/opt/venvs/demo".into()],
+            &[],
+            &known,
+            &mut |f| {
+                seen.push(f);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(listed, 7);
+        let paths: Vec<&str> = seen.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        sorted.dedup();
+        assert_eq!(paths, sorted);
+        let site = "/opt/venvs/demo/lib/python3.11/site-packages";
+        let under: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(&format!("{site}/")))
+            .filter(|p| p.starts_with("fo"))
+            .collect();
+        assert_eq!(
+            under,
+            [
+                "fo",
+                "fo/d",
+                "foo",
+                "foo!",
+                "foo-abs",
+                "foo-abs/b",
+                "foo-bar",
+                "foo-dir",
+                "foo-dir/a",
+                "foo.py",
+                "foo/sub",
+                "foo/sub/deep",
+                "foo/sub/deep/z.py",
+                "foo/sub/on-disk",
+                "foo/x",
+                "foo/y",
+                "foo0",
+                "foo0/c",
+            ]
+        );
+        let py = seen
+            .iter()
+            .find(|f| f.path == format!("{site}/foo.py"))
+            .unwrap();
+        assert_eq!(py.sha256.as_deref(), Some("02".repeat(32).as_str()));
+        assert_eq!(
+            (py.size, py.mode.as_deref(), py.wheel.as_deref()),
+            (
+                Some(2),
+                Some("0644"),
+                Some(input.wheels[0].filename.as_str())
+            )
+        );
+        let z = seen
+            .iter()
+            .find(|f| f.path == format!("{site}/foo/sub/deep/z.py"))
+            .unwrap();
+        assert_eq!(z.mode.as_deref(), Some("0755"));
+        // The tops are ordered the same way ("/x" < "/x-y" < "/x/…").
+        let tops = [format!("{site}/foo"), format!("{site}/foo-bar")];
+        let f = scan_tree_known(d.path(), &tops, &[], &known).unwrap();
+        let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(paths, sorted);
+        assert_eq!(paths[1], format!("{site}/foo-bar"));
+    }
+
+    /// `write_docs` streams the bytes of the collected manifest's JSON.
+    #[test]
+    fn streamed_manifest_equals_the_collected_one() {
+        let d = tmp();
+        let (mut input, known) = tricky(d.path());
+        input.sbom = false;
+        let w = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap();
+        let mut m = manifest_head(&input).unwrap();
+        let mut files = Vec::new();
+        let wheels = m.wheels.clone();
+        manifest_entries(d.path(), &input, &wheels, &[], &known, &mut |f| {
+            files.push(f);
+            Ok(())
+        })
+        .unwrap();
+        m.files = files;
+        let streamed = fs::read(&w.manifest_path).unwrap();
+        assert_eq!(streamed, m.to_json().unwrap());
+        assert_eq!(streamed, to_canonical_json(&m).unwrap());
+        let regular: Vec<&FileEntry> = m.files.iter().filter(|f| f.kind == "file").collect();
+        assert_eq!(w.prefix_files, regular.len() as u64);
+        assert_eq!(
+            w.prefix_bytes,
+            regular.iter().map(|f| f.size.unwrap()).sum::<u64>()
+        );
+    }
+
+    /// An absent file's wheel must be an input wheel, and every origin
+    /// given must be in the tree (the error names the path).
+    #[test]
+    fn absent_files_origins_are_checked() {
+        let d = tmp();
+        let (input, mut known) = tricky(d.path());
+        known.absent_wheels[0] = "other.whl".into();
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains("not an input wheel"), "{err:#}");
+        assert!(format!("{err:#}").contains("/fo/d"), "{err:#}");
+        let d = tmp();
+        let (mut input, known) = tricky(d.path());
+        let ghost = "/opt/venvs/demo/lib/python3.11/site-packages/foo-bar0";
+        input
+            .origins
+            .insert(ghost.into(), input.wheels[0].filename.clone());
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains(ghost), "{err:#}");
+        let d = tmp();
+        let (input, mut known) = tricky(d.path());
+        known.absent_files.pop();
+        let err = write_docs(d.path(), &input, Licenses::Installed, &known).unwrap_err();
+        assert!(format!("{err:#}").contains("no hash for"), "{err:#}");
     }
 }

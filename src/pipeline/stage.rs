@@ -209,6 +209,12 @@ pub(crate) fn stage(
         &layout.venv_dir(),
         installed.iter().flat_map(|(d, _)| &d.deferred),
     )?;
+    // How many files each wheel installed, before the names of the
+    // deferred ones are dropped.
+    let file_counts: Vec<usize> = installed.iter().map(|(d, _)| d.files.len()).collect();
+    if opts.defer_wheel_bytes {
+        forget_deferred_names(&mut installed)?;
+    }
     package::expose_links(&destdir, cfg, &layout.scripts, &absent)?;
     crate::system_site::check_not_shadowed(
         &[
@@ -258,19 +264,7 @@ pub(crate) fn stage(
     // 6. The build manifest (and SBOM) into /usr/share/doc/<package>/:
     // the installed files' sha256 as the installer computed or planned
     // them, not read back.
-    let mut known = crate::inspect::manifest::Known {
-        canonical_modes: opts.defer_wheel_bytes,
-        absent,
-        ..Default::default()
-    };
-    for (d, _) in &installed {
-        for f in d.files.iter().filter(|f| !f.sha256.is_empty()) {
-            known.hashes.insert(
-                format!("{}/{}", cfg.venv.prefix, f.rel),
-                (f.sha256.clone(), f.size),
-            );
-        }
-    }
+    let mut known = known_files(cfg, &wheels, &installed, absent, opts.defer_wheel_bytes)?;
     let manifest = write_manifest(
         cfg,
         &destdir,
@@ -288,14 +282,20 @@ pub(crate) fn stage(
             .map(|(w, (d, _))| (*w, d))
             .collect::<Vec<_>>(),
     )?;
-    let deferred: Vec<crate::venv::deferred::Deferred> = installed
-        .iter_mut()
-        .flat_map(|(d, _)| std::mem::take(&mut d.deferred))
-        .collect();
+    // The table of the absent files is not needed any more: freed before
+    // the deferred files are gathered into one list (of their exact
+    // size: no growing by copies).
+    let absent = std::mem::take(&mut known.absent);
+    drop(known);
+    let mut deferred = Vec::with_capacity(installed.iter().map(|(d, _)| d.deferred.len()).sum());
+    for (d, _) in &mut installed {
+        deferred.extend(std::mem::take(&mut d.deferred));
+    }
     let wheels = installed
         .into_iter()
-        .map(|(d, sha)| StagedWheel {
-            files: d.files.len(),
+        .zip(file_counts)
+        .map(|((d, sha), files)| StagedWheel {
+            files,
             name: d.name,
             version: d.version,
             wheel: d.wheel,
@@ -322,9 +322,75 @@ pub(crate) fn stage(
         bytes: manifest.prefix_bytes,
         manifest: Some(manifest),
         deferred,
-        absent: std::mem::take(&mut known.absent),
+        absent,
         venv_python: layout.python.clone(),
     })
+}
+
+/// Drop what the manifest and the .deb writer do not need of the deferred
+/// files (tens of thousands in a large venv) before the manifest is
+/// written: their paths (the absent tree has them) and their entries in
+/// `InstalledDist::files` (RECORD is written; the manifest takes their
+/// sha256, size and wheel from [`known_files`]'s table). In a build
+/// every file from a wheel is deferred.
+fn forget_deferred_names(installed: &mut [(InstalledDist, String)]) -> Result<()> {
+    for (d, _) in installed {
+        let before = d.files.len();
+        d.files.retain(|f| !f.from_wheel);
+        d.files.shrink_to_fit();
+        if before - d.files.len() != d.deferred.len() {
+            bail!(
+                "internal: {}: {} files from the wheel, {} deferred",
+                d.wheel,
+                before - d.files.len(),
+                d.deferred.len()
+            );
+        }
+        for f in &mut d.deferred {
+            f.path = std::path::PathBuf::new();
+        }
+    }
+    Ok(())
+}
+
+/// What the manifest takes from the installer rather than from the disk:
+/// the sha256 and size of the files on disk it hashed, and the absent
+/// files' sha256, size and wheel (numbered as `absent` numbers them: the
+/// deferred files of `installed` in order).
+fn known_files(
+    cfg: &Config,
+    wheels: &[&VerifiedWheel],
+    installed: &[(InstalledDist, String)],
+    absent: crate::tree::Absent,
+    canonical_modes: bool,
+) -> Result<crate::inspect::manifest::Known> {
+    use crate::inspect::manifest::{AbsentFile, Known};
+    let mut known = Known {
+        canonical_modes,
+        absent,
+        ..Known::default()
+    };
+    known
+        .absent_files
+        .reserve_exact(installed.iter().map(|(d, _)| d.deferred.len()).sum());
+    for (i, (w, (d, _))) in wheels.iter().zip(installed).enumerate() {
+        for f in d.files.iter().filter(|f| !f.sha256.is_empty()) {
+            known.hashes.insert(
+                format!("{}/{}", cfg.venv.prefix, f.rel),
+                (f.sha256.clone(), f.size),
+            );
+        }
+        let wheel = u32::try_from(i).context("more than 2^32 wheels")?;
+        known.absent_wheels.push(w.file_name().to_string());
+        known
+            .absent_files
+            .extend(d.deferred.iter().map(|f| AbsentFile {
+                sha256: f.sha256,
+                size: f.size,
+                wheel,
+            }));
+    }
+    Ok(known)
 }
 
 /// Whom the venv trusts: the signers of the wheel list, and the Debian
