@@ -25,7 +25,7 @@ use super::DataSource;
 use crate::normalize::ScanningWriter;
 
 const CHUNK: usize = 64 << 10;
-const CHUNKS: usize = 4;
+const CHUNKS: usize = 2;
 const AHEAD: usize = 16;
 
 /// Chunk buffers handed back by the archive writer for the workers to

@@ -42,6 +42,17 @@ pub(crate) struct Deferred {
     /// entries without a sha256 RECORD hash, which the entry reader does
     /// not cover).
     pub check_sha256: bool,
+    /// `path` ends with `/` and the entry's name (a file installed under
+    /// its own name in site-packages): the plan need not keep the name.
+    pub name_at_end: bool,
+}
+
+/// Whether `path` ends with `/<name>`.
+pub(crate) fn name_at_end(path: &Path, name: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = path.as_os_str().as_bytes();
+    let n = name.as_bytes();
+    p.len() > n.len() && p.ends_with(n) && p[p.len() - n.len() - 1] == b'/'
 }
 
 /// The absent tree of `deferred` files, all under `base` (the venv).
@@ -86,12 +97,21 @@ struct Span {
     len: u32,
 }
 
+/// An entry's name: kept in the text, or, for most files (those
+/// installed under their own name in site-packages), the last `len` bytes
+/// of the path the file is archived from.
+#[derive(Debug, Clone, Copy)]
+enum Name {
+    Text(Span),
+    PathTail(u32),
+}
+
 /// One [`Deferred`] file without its path (the absent tree has it) and
 /// without heap of its own.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
     wheel: u32,
-    name: Span,
+    name: Name,
     entry: EntryAt,
     script: bool,
     /// The installed bytes' size, and their sha256 (in the text) when it
@@ -119,7 +139,7 @@ impl WheelBytes {
         let text_len: usize = files
             .iter()
             .map(|d| {
-                d.entry.name.len()
+                usize::from(path_tail(d).is_none()) * d.entry.name.len()
                     + d.expected.as_ref().map_or(0, |e| e.hash.digest.len())
                     + if d.check_sha256 { 32 } else { 0 }
             })
@@ -143,8 +163,12 @@ impl WheelBytes {
                     w.wheels.len() - 1
                 }
             };
+            let tail = path_tail(&d);
             let (name, entry) = d.entry.split();
-            let name = w.push_text(name.as_bytes());
+            let name = match tail {
+                Some(len) => Name::PathTail(len),
+                None => Name::Text(w.push_text(name.as_bytes())),
+            };
             let expected = d
                 .expected
                 .map(|e| (e.hash.algorithm, w.push_text(&e.hash.digest), e.size));
@@ -175,6 +199,28 @@ impl WheelBytes {
     fn text(&self, s: Span) -> &[u8] {
         &self.text[s.start as usize..(s.start + s.len) as usize]
     }
+
+    /// The entry name of `d`, archived from `path`.
+    fn name(&self, d: &Plan, path: &Path) -> String {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = match d.name {
+            Name::Text(s) => self.text(s),
+            Name::PathTail(len) => {
+                let p = path.as_os_str().as_bytes();
+                &p[p.len().saturating_sub(len as usize)..]
+            }
+        };
+        // Names were valid UTF-8 when planned; a path that does not end
+        // as planned gives a name the local header check refuses.
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// When `d`'s path ends with `/<its entry name>`, the name's length.
+fn path_tail(d: &Deferred) -> Option<u32> {
+    d.name_at_end
+        .then(|| u32::try_from(d.entry.name.len()).ok())
+        .flatten()
 }
 
 impl crate::deb::DataSource for WheelBytes {
@@ -218,9 +264,7 @@ impl crate::deb::SourceReader for WheelReader<'_> {
         }
         let file = &mut self.open[0].1;
         let python = &bytes.python;
-        // Names and digests were valid UTF-8 and hashes when planned.
-        let name = String::from_utf8_lossy(bytes.text(d.name)).into_owned();
-        let entry = d.entry.named(name);
+        let entry = d.entry.named(bytes.name(d, path));
         let expected = d.expected.map(|(algorithm, digest, size)| Expected {
             hash: HashValue {
                 algorithm,
@@ -254,5 +298,24 @@ impl crate::deb::SourceReader for WheelReader<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_at_the_end_of_a_path_only_after_a_slash() {
+        let p = Path::new("/s/v/lib/python3.11/site-packages/pkg/mod.py");
+        assert!(name_at_end(p, "pkg/mod.py"));
+        assert!(name_at_end(p, "mod.py"));
+        assert!(!name_at_end(p, "g/mod.py"));
+        assert!(!name_at_end(p, "pkg/other.py"));
+        assert!(!name_at_end(Path::new("mod.py"), "mod.py"));
+        assert!(!name_at_end(
+            Path::new("/s/v/bin/tool"),
+            "pkg-1.0.data/scripts/tool"
+        ));
     }
 }

@@ -584,8 +584,10 @@ impl<'a> Installer<'a> {
                 size,
                 from_wheel: true,
             });
+            let path = self.layout.on_disk(&rel);
             dist.deferred.push(super::deferred::Deferred {
-                path: self.layout.on_disk(&rel),
+                name_at_end: super::deferred::name_at_end(&path, &entry.name),
+                path,
                 executable,
                 wheel: wheel_path.clone(),
                 entry: entry.clone(),
