@@ -9,6 +9,7 @@
 //! (dh_venvdeb's behaviour) and `commands` (one file per subcommand).
 
 #![warn(unreachable_pub, unused_crate_dependencies)]
+pub(crate) mod arena;
 pub(crate) mod atomic;
 pub mod cli;
 pub(crate) mod commands;

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use crate::arena::{ByteArena, Span};
+
 /// What an absent child is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AbsentKind {
@@ -44,16 +46,9 @@ pub(crate) struct Absent {
     /// Each directory's absent children, sorted by name bytes.
     kids: Vec<(Span, AbsentKind)>,
     /// Directory paths and child names.
-    text: Vec<u8>,
+    text: ByteArena,
     /// How many files (numbered `0..files`).
     files: usize,
-}
-
-/// A stretch of `Absent::text`.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: usize,
-    len: u32,
 }
 
 impl Absent {
@@ -148,32 +143,19 @@ impl Absent {
         let mut a = Absent {
             dirs: Vec::with_capacity(dirs.len()),
             kids: Vec::with_capacity(n_kids),
-            text: Vec::with_capacity(text_len),
+            text: ByteArena::with_capacity(text_len),
             files,
         };
         for (dir, kids) in dirs {
-            let path = a.push_text(dir.as_os_str().as_bytes())?;
+            let path = a.text.push(dir.as_os_str().as_bytes())?;
             let first = a.kids.len() as u32;
             for (name, kind) in kids {
-                let name = a.push_text(name.as_bytes())?;
+                let name = a.text.push(name.as_bytes())?;
                 a.kids.push((name, kind));
             }
             a.dirs.push((path, first..a.kids.len() as u32));
         }
         Ok(a)
-    }
-
-    fn push_text(&mut self, bytes: &[u8]) -> Result<Span> {
-        let Ok(len) = u32::try_from(bytes.len()) else {
-            bail!("a path of {} bytes", bytes.len());
-        };
-        let start = self.text.len();
-        self.text.extend_from_slice(bytes);
-        Ok(Span { start, len })
-    }
-
-    fn text(&self, s: Span) -> &[u8] {
-        &self.text[s.start..s.start + s.len as usize]
     }
 
     /// How many absent files.
@@ -185,7 +167,7 @@ impl Absent {
     fn kids_of(&self, dir: &Path) -> &[(Span, AbsentKind)] {
         let range = self
             .dirs
-            .binary_search_by(|(p, _)| Path::new(OsStr::from_bytes(self.text(*p))).cmp(dir))
+            .binary_search_by(|(p, _)| Path::new(OsStr::from_bytes(self.text.get(*p))).cmp(dir))
             .map_or(0..0, |i| self.dirs[i].1.clone());
         &self.kids[range.start as usize..range.end as usize]
     }
@@ -197,14 +179,14 @@ impl Absent {
     ) -> impl ExactSizeIterator<Item = (&OsStr, AbsentKind)> + '_ {
         self.kids_of(dir)
             .iter()
-            .map(|(n, k)| (OsStr::from_bytes(self.text(*n)), *k))
+            .map(|(n, k)| (OsStr::from_bytes(self.text.get(*n)), *k))
     }
 
     /// What `path` is, when it is absent.
     pub(crate) fn get(&self, path: &Path) -> Option<AbsentKind> {
         let (parent, name) = (path.parent()?, path.file_name()?);
         let kids = self.kids_of(parent);
-        kids.binary_search_by(|(n, _)| self.text(*n).cmp(name.as_bytes()))
+        kids.binary_search_by(|(n, _)| self.text.get(*n).cmp(name.as_bytes()))
             .ok()
             .map(|i| kids[i].1)
     }

@@ -10,13 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use super::walk::{self, EntryKind};
-
-/// A stretch of [`Listing::text`].
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u32,
-    len: u32,
-}
+use crate::arena::{ByteArena, Span};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -49,7 +43,7 @@ struct Item {
 #[derive(Debug, Default)]
 pub(super) struct Listing {
     items: Vec<Item>,
-    text: Vec<u8>,
+    text: ByteArena,
     /// The directories on the current path of the walk: (archive name,
     /// item).
     open: Vec<(Vec<u8>, u32)>,
@@ -72,14 +66,14 @@ impl Listing {
             self.open.pop();
         }
         let (parent, name) = match (self.open.last(), cut) {
-            (Some((_, p)), Some(i)) => (*p, self.push_text(&e.name[i..])?),
-            _ => (WHOLE, self.push_text(&e.name)?),
+            (Some((_, p)), Some(i)) => (*p, self.text.push(&e.name[i..])?),
+            _ => (WHOLE, self.text.push(&e.name)?),
         };
         let kind = match &e.kind {
             EntryKind::Directory => Kind::Directory,
             EntryKind::File { size } => Kind::File { size: *size },
-            EntryKind::Symlink { target } => Kind::Symlink(self.push_text(target)?),
-            EntryKind::HardLink { target } => Kind::HardLink(self.push_text(target)?),
+            EntryKind::Symlink { target } => Kind::Symlink(self.text.push(target)?),
+            EntryKind::HardLink { target } => Kind::HardLink(self.text.push(target)?),
         };
         if matches!(kind, Kind::Directory) {
             self.open.push((e.name.clone(), index));
@@ -94,22 +88,6 @@ impl Listing {
             source: e.source,
         });
         Ok(())
-    }
-
-    fn push_text(&mut self, bytes: &[u8]) -> Result<Span> {
-        let (Ok(start), Ok(len)) = (u32::try_from(self.text.len()), u32::try_from(bytes.len()))
-        else {
-            bail!("the archive's names take more than 4 GiB");
-        };
-        if start.checked_add(len).is_none() {
-            bail!("the archive's names take more than 4 GiB");
-        }
-        self.text.extend_from_slice(bytes);
-        Ok(Span { start, len })
-    }
-
-    fn text(&self, s: Span) -> &[u8] {
-        &self.text[s.start as usize..(s.start + s.len) as usize]
     }
 
     /// Done pushing: give back what growing reserved.
@@ -142,7 +120,7 @@ impl Listing {
             at = it.parent as usize;
         }
         for s in parts.iter().rev() {
-            out.extend_from_slice(self.text(*s));
+            out.extend_from_slice(self.text.get(*s));
         }
     }
 
@@ -158,10 +136,10 @@ impl Listing {
                 Kind::Directory => EntryKind::Directory,
                 Kind::File { size } => EntryKind::File { size },
                 Kind::Symlink(t) => EntryKind::Symlink {
-                    target: self.text(t).to_vec(),
+                    target: self.text.get(t).to_vec(),
                 },
                 Kind::HardLink(t) => EntryKind::HardLink {
-                    target: self.text(t).to_vec(),
+                    target: self.text.get(t).to_vec(),
                 },
             },
             mode: it.mode,

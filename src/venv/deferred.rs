@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::scripts::copy_installed;
+use crate::arena::{ByteArena, Span};
 use crate::encoding::{hex, Hashing};
 use crate::exit::verification;
 use crate::wheel::archive::{read_entry_at, Entry, EntryAt, Expected};
@@ -80,21 +81,14 @@ const MAX_OPEN: usize = 8;
 /// package is a few allocations, not several per file.
 pub(crate) struct WheelBytes {
     files: Vec<Plan>,
-    /// Entry names and expected digests, back to back.
-    text: Vec<u8>,
+    /// Entry names and expected digests.
+    text: ByteArena,
     /// The wheels the files come from.
     wheels: Vec<Arc<Path>>,
     /// The same files (and their directories) by directory, for the walk.
     absent: crate::tree::Absent,
     /// `#!<prefix>/bin/python` for scripts.
     python: String,
-}
-
-/// A stretch of `WheelBytes::text`.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u32,
-    len: u32,
 }
 
 /// An entry's name: kept in the text, or, for most files (those
@@ -144,12 +138,9 @@ impl WheelBytes {
                     + if d.check_sha256 { 32 } else { 0 }
             })
             .sum();
-        if u32::try_from(text_len).is_err() {
-            anyhow::bail!("the package's entry names take more than 4 GiB");
-        }
         let mut w = WheelBytes {
             files: Vec::with_capacity(files.len()),
-            text: Vec::with_capacity(text_len),
+            text: ByteArena::with_capacity(text_len),
             wheels: Vec::new(),
             absent,
             python: python.to_string(),
@@ -167,12 +158,16 @@ impl WheelBytes {
             let (name, entry) = d.entry.split();
             let name = match tail {
                 Some(len) => Name::PathTail(len),
-                None => Name::Text(w.push_text(name.as_bytes())),
+                None => Name::Text(w.text.push(name.as_bytes())?),
             };
-            let expected = d
-                .expected
-                .map(|e| (e.hash.algorithm, w.push_text(&e.hash.digest), e.size));
-            let planned_sha256 = d.check_sha256.then(|| w.push_text(&d.sha256));
+            let expected = match d.expected {
+                Some(e) => Some((e.hash.algorithm, w.text.push(&e.hash.digest)?, e.size)),
+                None => None,
+            };
+            let planned_sha256 = match d.check_sha256 {
+                true => Some(w.text.push(&d.sha256)?),
+                false => None,
+            };
             w.files.push(Plan {
                 wheel: wheel as u32,
                 name,
@@ -186,25 +181,11 @@ impl WheelBytes {
         Ok(w)
     }
 
-    /// Append `bytes` to the text (whose length was checked to fit).
-    fn push_text(&mut self, bytes: &[u8]) -> Span {
-        let start = self.text.len() as u32;
-        self.text.extend_from_slice(bytes);
-        Span {
-            start,
-            len: bytes.len() as u32,
-        }
-    }
-
-    fn text(&self, s: Span) -> &[u8] {
-        &self.text[s.start as usize..(s.start + s.len) as usize]
-    }
-
     /// The entry name of `d`, archived from `path`.
     fn name(&self, d: &Plan, path: &Path) -> String {
         use std::os::unix::ffi::OsStrExt;
         let bytes = match d.name {
-            Name::Text(s) => self.text(s),
+            Name::Text(s) => self.text.get(s),
             Name::PathTail(len) => {
                 let p = path.as_os_str().as_bytes();
                 &p[p.len().saturating_sub(len as usize)..]
@@ -268,7 +249,7 @@ impl crate::deb::SourceReader for WheelReader<'_> {
         let expected = d.expected.map(|(algorithm, digest, size)| Expected {
             hash: HashValue {
                 algorithm,
-                digest: bytes.text(digest).to_vec(),
+                digest: bytes.text.get(digest).to_vec(),
             },
             size,
         });
@@ -285,7 +266,7 @@ impl crate::deb::SourceReader for WheelReader<'_> {
             Ok(Some((sha, size)))
         })?;
         if let (Some((sha, size)), Some(planned)) = (found, d.planned_sha256) {
-            let planned = bytes.text(planned);
+            let planned = bytes.text.get(planned);
             if size != d.size || sha.as_slice() != planned {
                 return Err(verification(format!(
                     "{}: {}: expected sha256 {} ({} bytes) as planned, found {} ({size} bytes) (file changed after verification)",

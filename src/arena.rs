@@ -1,0 +1,70 @@
+//! One growing buffer of byte strings — names, digests, link targets —
+//! addressed by [`Span`]s. The packed per-file records of a large build
+//! (`venv::deferred`'s plan, `tree::Absent`, `deb::listing`) keep their
+//! strings here instead of one heap object each, so that tens of thousands
+//! of them are one allocation, freed at once, leaving no fragmented heap.
+use anyhow::{bail, Result};
+
+/// Where one string is in a [`ByteArena`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// Byte strings back to back (at most 4 GiB in all).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ByteArena {
+    buf: Vec<u8>,
+}
+
+impl ByteArena {
+    /// An arena with room for `bytes` bytes of strings.
+    pub(crate) fn with_capacity(bytes: usize) -> ByteArena {
+        ByteArena {
+            buf: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Append `bytes`.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Span> {
+        let end = self.buf.len().checked_add(bytes.len());
+        let (Ok(start), Ok(len), Some(Ok(_))) = (
+            u32::try_from(self.buf.len()),
+            u32::try_from(bytes.len()),
+            end.map(u32::try_from),
+        ) else {
+            bail!("more than 4 GiB of file names, digests and link targets in one package");
+        };
+        self.buf.extend_from_slice(bytes);
+        Ok(Span { start, len })
+    }
+
+    /// The string at `s`.
+    pub(crate) fn get(&self, s: Span) -> &[u8] {
+        &self.buf[s.start as usize..(s.start + s.len) as usize]
+    }
+
+    /// Give back what growing reserved.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_come_back_as_pushed() {
+        let mut a = ByteArena::with_capacity(4);
+        let x = a.push(b"abc").unwrap();
+        let empty = a.push(b"").unwrap();
+        let y = a.push("\u{e9}t\u{e9}".as_bytes()).unwrap();
+        assert_eq!(a.get(x), b"abc");
+        assert_eq!(a.get(empty), b"");
+        assert_eq!(a.get(y), "\u{e9}t\u{e9}".as_bytes());
+        a.shrink_to_fit();
+        assert_eq!(a.get(x), b"abc");
+    }
+}
