@@ -248,6 +248,8 @@ struct JsonWriter<'a> {
     out: &'a mut dyn Write,
     /// The canonical JSON of the manifest without files.
     head: Vec<u8>,
+    /// Where its empty files array is (`EMPTY_FILES`).
+    files_at: usize,
     /// Entries written so far.
     files: usize,
 }
@@ -258,26 +260,23 @@ const EMPTY_FILES: &[u8] = b"\n  \"files\": [],\n";
 impl<'a> JsonWriter<'a> {
     /// For `head`, a manifest without files.
     fn new(head: &Manifest, out: &'a mut dyn Write) -> Result<JsonWriter<'a>> {
-        Ok(JsonWriter {
-            out,
-            head: to_canonical_json(head)?,
-            files: 0,
-        })
-    }
-
-    /// Where the files array is in the head.
-    fn files_at(&self) -> Result<usize> {
-        self.head
+        let head = to_canonical_json(head)?;
+        let files_at = head
             .windows(EMPTY_FILES.len())
             .position(|w| w == EMPTY_FILES)
-            .context("internal: no files key in the manifest")
+            .context("internal: no files key in the manifest")?;
+        Ok(JsonWriter {
+            out,
+            head,
+            files_at,
+            files: 0,
+        })
     }
 
     /// The next file entry (in the manifest's order).
     fn entry(&mut self, f: &FileEntry) -> Result<()> {
         if self.files == 0 {
-            let at = self.files_at()?;
-            self.out.write_all(&self.head[..at])?;
+            self.out.write_all(&self.head[..self.files_at])?;
             self.out.write_all(b"\n  \"files\": [\n")?;
         } else {
             self.out.write_all(b",\n")?;
@@ -302,9 +301,9 @@ impl<'a> JsonWriter<'a> {
             self.out.write_all(&self.head)?;
             return Ok(());
         }
-        let at = self.files_at()?;
         self.out.write_all(b"\n  ],\n")?;
-        self.out.write_all(&self.head[at + EMPTY_FILES.len()..])?;
+        self.out
+            .write_all(&self.head[self.files_at + EMPTY_FILES.len()..])?;
         Ok(())
     }
 }
