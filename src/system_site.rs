@@ -226,30 +226,22 @@ mod tests {
             file: "/usr/lib/python3/dist-packages/yaml/__init__.py".into(),
             debian_package: "python3-yaml".into(),
         };
+        let check = |absent: &crate::tree::Absent| {
+            check_not_shadowed(
+                std::slice::from_ref(&site),
+                std::slice::from_ref(&yaml),
+                absent,
+            )
+        };
         let none = crate::tree::Absent::default();
-        check_not_shadowed(
-            std::slice::from_ref(&site),
-            std::slice::from_ref(&yaml),
-            &none,
-        )
-        .unwrap();
+        check(&none).unwrap();
         let absent =
             crate::tree::Absent::new(d.path(), [(site.join("yaml/__init__.py"), 10, false)])
                 .unwrap();
-        let e = check_not_shadowed(
-            std::slice::from_ref(&site),
-            std::slice::from_ref(&yaml),
-            &absent,
-        )
-        .unwrap_err();
+        let e = check(&absent).unwrap_err();
         assert!(e.to_string().contains("site/yaml"), "{e}");
         std::fs::write(site.join("yaml.py"), b"").unwrap();
-        let e = check_not_shadowed(
-            std::slice::from_ref(&site),
-            std::slice::from_ref(&yaml),
-            &none,
-        )
-        .unwrap_err();
+        let e = check(&none).unwrap_err();
         assert!(e.to_string().contains("site/yaml.py"), "{e}");
     }
 
