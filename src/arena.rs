@@ -44,11 +44,6 @@ impl ByteArena {
     pub(crate) fn get(&self, s: Span) -> &[u8] {
         &self.buf[s.start as usize..(s.start + s.len) as usize]
     }
-
-    /// Give back what growing reserved.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
-    }
 }
 
 #[cfg(test)]
@@ -64,7 +59,5 @@ mod tests {
         assert_eq!(a.get(x), b"abc");
         assert_eq!(a.get(empty), b"");
         assert_eq!(a.get(y), "\u{e9}t\u{e9}".as_bytes());
-        a.shrink_to_fit();
-        assert_eq!(a.get(x), b"abc");
     }
 }

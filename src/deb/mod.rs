@@ -10,7 +10,7 @@
 pub(crate) mod ar;
 pub(crate) mod compress;
 pub(crate) mod control;
-mod listing;
+mod md5sums;
 mod read_ahead;
 pub(crate) mod tar;
 pub(crate) mod walk;
@@ -18,7 +18,6 @@ pub(crate) mod walk;
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -187,13 +186,15 @@ impl SourceReader for OnDisk {
 
 /// The .deb of the tree at `root` in one read of its data: the data member
 /// is compressed first (into an unlinked temporary file in `scratch`, as
-/// dpkg-deb compresses it to a temporary file). `threads` reading threads
-/// take the regular files in archive order, each reading its file (from
+/// dpkg-deb compresses it to a temporary file). A thread walks the tree
+/// and hands each entry on as it finds it (no listing of the whole tree is
+/// kept); `threads` reading threads take the regular files in archive order, each reading its file (from
 /// disk, or from `source`) in bounded chunks while computing its md5 and,
 /// with `leak`, failing when the file contains those bytes; the archive
 /// writer consumes the files strictly in order (so the bytes do not depend
 /// on `threads`), and a thread of its own compresses. Installed-Size and
-/// the symlinks' leak check come from the listing. `control` then writes
+/// the symlinks' leak check come from the walk, md5sums from lines kept in
+/// a scratch file (`md5sums`). `control` then writes
 /// the control area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`);
 /// the control area is checked and the .deb assembled (`debian-binary`,
 /// `control.tar`, `data.tar`) in a temporary file beside `output` for the
@@ -215,53 +216,37 @@ pub(crate) fn write_deb_data_first(
     let ext = opts.compression.extension();
     let data_name = format!("data.tar{ext}");
     let needle = leak.filter(|n| !n.is_empty());
-    // The listing, in archive order, with the real sizes.
-    let mut entries = listing::Listing::default();
-    let mut summary = DataSummary::default();
-    let mut links: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    let data_skip = Some(OsStr::new("DEBIAN"));
-    walk::walk_with(
-        root,
-        data_skip,
-        walk::Order::SymlinksLast,
-        source.absent(),
-        &mut |e| {
-            let mut e = e.clone();
-            as_archived(&mut e, opts);
-            let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name).to_vec();
-            summary.installed_kib += match &mut e.kind {
-                walk::EntryKind::Directory => 1,
-                walk::EntryKind::File { size } => size.div_ceil(1024),
-                walk::EntryKind::Symlink { target } => {
-                    if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
-                        bail!(
-                            "{} points into the build directory ({})",
-                            e.path.display(),
-                            String::from_utf8_lossy(target)
-                        );
-                    }
-                    (target.len() as u64).div_ceil(1024)
-                }
-                walk::EntryKind::HardLink { target } => {
-                    let t = target.strip_prefix(b"./").unwrap_or(target).to_vec();
-                    links.push((rel, t));
-                    0
-                }
-            };
-            // The path is found again from the name when archiving.
-            entries.push(&e)
-        },
-    )
-    .with_context(|| format!("building {data_name}"))?;
-    entries.seal();
     let data = crate::atomic::unlinked_beside(&scratch.join("data.tar"))?;
     let out = BufWriter::with_capacity(256 * 1024, data);
-    let mut md5s: Vec<[u8; 16]> = Vec::new();
-    let out = compress_tar(out, opts, |tar| {
-        read_ahead::archive(tar, root, &entries, source, needle, threads, &mut md5s)
+    let mut md5sums = md5sums::Lines::new(scratch)?;
+    // The walk runs on a thread of its own, handing each entry to the
+    // archive writer as it is found: no listing of the whole tree.
+    let list = |emit: &mut dyn FnMut(walk::Entry) -> Result<()>| {
+        let mut listed = Listed::default();
+        walk::walk_with(
+            root,
+            Some(OsStr::new("DEBIAN")),
+            walk::Order::SymlinksLast,
+            source.absent(),
+            &mut |e| {
+                let mut e = e.clone();
+                as_archived(&mut e, opts);
+                listed.count(&e, needle)?;
+                emit(e)
+            },
+        )?;
+        Ok(listed)
+    };
+    let (out, listed) = compress_tar(out, opts, |tar| {
+        read_ahead::archive(tar, list, source, needle, threads, &mut |e, md5| {
+            md5sums.push(e, md5)
+        })
     })
     .with_context(|| format!("building {data_name}"))?;
-    summary.md5sums = md5sums_text(root, &entries, &md5s, &links)?;
+    let summary = DataSummary {
+        md5sums: md5sums.finish(root, &listed.links)?,
+        installed_kib: listed.installed_kib,
+    };
     let data = out
         .into_inner()
         .map_err(|e| e.into_error())
@@ -296,61 +281,39 @@ pub(crate) fn write_deb_data_first(
     Ok(tmp)
 }
 
-/// The md5sums text from the archive's regular files (`entries`, in
-/// order, with their digests `md5s`) and hard links (name, first name;
-/// archive names without `./`).
-fn md5sums_text(
-    root: &Path,
-    entries: &listing::Listing,
-    md5s: &[[u8; 16]],
-    links: &[(Vec<u8>, Vec<u8>)],
-) -> Result<String> {
-    let mut files: Vec<(Vec<u8>, [u8; 16])> = entries
-        .file_names()
-        .map(|mut n| {
-            if n.starts_with(b"./") {
-                n.drain(..2);
+/// What the data walk counts as it lists: Installed-Size, and the hard
+/// links (name, first name; archive names without `./`) for md5sums.
+#[derive(Default)]
+struct Listed {
+    installed_kib: u64,
+    links: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Listed {
+    /// Count archive entry `e`; a symlink into the build directory
+    /// (`needle`) is refused.
+    fn count(&mut self, e: &walk::Entry, needle: Option<&[u8]>) -> Result<()> {
+        self.installed_kib += match &e.kind {
+            walk::EntryKind::Directory => 1,
+            walk::EntryKind::File { size } => size.div_ceil(1024),
+            walk::EntryKind::Symlink { target } => {
+                if needle.is_some_and(|n| crate::normalize::contains(target, n)) {
+                    bail!(
+                        "{} points into the build directory ({})",
+                        e.path.display(),
+                        String::from_utf8_lossy(target)
+                    );
+                }
+                (target.len() as u64).div_ceil(1024)
             }
-            n
-        })
-        .zip(md5s.iter().copied())
-        .collect();
-    if files.len() != md5s.len() {
-        bail!("internal: {} digests for {} files", md5s.len(), files.len());
+            walk::EntryKind::HardLink { target } => {
+                let bare = |n: &[u8]| n.strip_prefix(b"./").unwrap_or(n).to_vec();
+                self.links.push((bare(&e.name), bare(target)));
+                0
+            }
+        };
+        Ok(())
     }
-    if !links.is_empty() {
-        let by_name: std::collections::BTreeMap<&[u8], [u8; 16]> =
-            files.iter().map(|(n, d)| (n.as_slice(), *d)).collect();
-        let mut linked = Vec::new();
-        for (name, target) in links {
-            let Some(d) = by_name.get(target.as_slice()) else {
-                bail!(
-                    "{}: hard link to {:?}, which is not a regular file of the archive",
-                    root.join(OsStr::from_bytes(name)).display(),
-                    String::from_utf8_lossy(target)
-                );
-            };
-            linked.push((name.clone(), *d));
-        }
-        files.extend(linked);
-    }
-    files.sort();
-    // Exactly its size: tens of thousands of lines for a large venv.
-    let len: usize = files.iter().map(|(name, _)| 32 + 2 + name.len() + 1).sum();
-    let mut out = String::with_capacity(len);
-    for (name, digest) in &files {
-        let name = std::str::from_utf8(name).map_err(|_| {
-            anyhow::anyhow!(
-                "{}: file name is not valid UTF-8",
-                root.join(OsStr::from_bytes(name)).display()
-            )
-        })?;
-        out.push_str(&crate::encoding::hex(digest));
-        out.push_str("  ");
-        out.push_str(name);
-        out.push('\n');
-    }
-    Ok(out)
 }
 
 /// The ar magic, `debian-binary` and the control member.
@@ -406,7 +369,8 @@ fn member<'a>(
     let sde = opts.source_date_epoch;
     out.write_all(&ar::member_header(name, sde, None)?)?;
     let header_at = out.stream_position()? - ar::HEADER_LEN;
-    let mut out = compress_tar(out, opts, fill).with_context(|| format!("building {name}"))?;
+    let (mut out, ()) =
+        compress_tar(out, opts, fill).with_context(|| format!("building {name}"))?;
     let end = out.stream_position()?;
     let size = end - header_at - ar::HEADER_LEN;
     if size % 2 == 1 {
@@ -426,13 +390,13 @@ const QUEUE: usize = 4;
 
 /// The tar that `fill` writes, compressed into `out` by a thread of its own
 /// (so that reading, hashing and scanning the files overlap with the
-/// compressor); returns `out` once the stream is finished. The bytes do
-/// not depend on how the tar is cut into chunks.
-fn compress_tar<W: Write + Send>(
+/// compressor); returns `out` once the stream is finished, with what
+/// `fill` returned. The bytes do not depend on how the tar is cut into chunks.
+fn compress_tar<W: Write + Send, T>(
     out: W,
     opts: &DebOptions,
-    fill: impl FnOnce(&mut TarWriter<ChunkSender>) -> Result<()>,
-) -> Result<W> {
+    fill: impl FnOnce(&mut TarWriter<ChunkSender>) -> Result<T>,
+) -> Result<(W, T)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
     // The compressed chunks' buffers come back to be filled again.
     let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE + 1);
@@ -452,9 +416,10 @@ fn compress_tar<W: Write + Send>(
             buf: Vec::with_capacity(CHUNK),
         };
         let mut tar = TarWriter::new(sender, opts.source_date_epoch);
-        let filled = fill(&mut tar).and_then(|()| {
+        let filled = fill(&mut tar).and_then(|t| {
             let (mut sender, _) = tar.finish()?;
-            sender.send_rest().context("cannot write the archive end")
+            sender.send_rest().context("cannot write the archive end")?;
+            Ok(t)
         });
         // On failure the sender is dropped here: the compressor ends its
         // stream and its output is thrown away with the caller's file.
@@ -465,7 +430,7 @@ fn compress_tar<W: Write + Send>(
         match (filled, compressed) {
             (_, Err(e)) => Err(e).context("cannot finish compressing"),
             (Err(e), Ok(_)) => Err(e),
-            (Ok(()), Ok(out)) => Ok(out),
+            (Ok(t), Ok(out)) => Ok((out, t)),
         }
     })
 }
@@ -691,8 +656,10 @@ mod tests {
 
     /// A tree with what the data walk must get right: nested and
     /// bytewise-sorted names (`a-b` < `a/` < `a.b`), a symlink, a hard
-    /// link, a name over 100 bytes, an empty file and files bigger than the
-    /// tar writer's read buffer and the compressor channel's chunk.
+    /// link, a name over 100 bytes, an empty file, files bigger than the
+    /// tar writer's read buffer and the compressor channel's chunk, and
+    /// more files and empty directories in a row than the one-pass
+    /// writer's read-ahead and handoff hold.
     fn rich_tree(dir: &Path) -> PathBuf {
         let root = dir.join("root");
         fs::create_dir_all(root.join("DEBIAN")).unwrap();
@@ -713,7 +680,69 @@ mod tests {
         fs::write(root.join(format!("opt/{}", "n".repeat(120))), b"long").unwrap();
         fs::hard_link(root.join("opt/a-b"), root.join("opt/z-hard")).unwrap();
         std::os::unix::fs::symlink("a/big", root.join("opt/0link")).unwrap();
+        for d in 0..8 {
+            let dir = root.join(format!("opt/many/d{d}"));
+            fs::create_dir_all(&dir).unwrap();
+            for f in 0..25 {
+                fs::write(dir.join(format!("f{f}")), format!("{d} {f}\n").repeat(f)).unwrap();
+            }
+        }
+        for e in 0..100 {
+            fs::create_dir_all(root.join(format!("opt/many/empty/{e:03}"))).unwrap();
+        }
         root
+    }
+
+    /// The first failure in archive order stops the pass, whether it is
+    /// a file's (read by a worker while the walk goes on) or the walk's
+    /// (after many files were handed on): nothing hangs, nothing is left.
+    #[test]
+    fn data_first_stops_on_the_first_failure() {
+        let needle = b"/tmp/.venvdeb-build-demo-42-0";
+        for (leak, fifo) in [(true, true), (false, true), (true, false)] {
+            let d = tempfile::tempdir().unwrap();
+            let root = rich_tree(d.path());
+            if leak {
+                fs::write(root.join("opt/a-b-leaky"), needle).unwrap();
+            }
+            if fifo {
+                let p = root.join("opt/zz-fifo");
+                let st = std::process::Command::new("mkfifo")
+                    .arg(&p)
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+            }
+            let out = d.path().join("out");
+            fs::create_dir(&out).unwrap();
+            let opts = DebOptions {
+                compression: Compression::Zstd,
+                source_date_epoch: 1,
+                ..Default::default()
+            };
+            let e = write_deb_data_first(
+                &root,
+                &out.join("p.deb"),
+                &opts,
+                d.path(),
+                Some(needle),
+                &OnDisk,
+                2,
+                |_| Ok(()),
+            )
+            .map(|_| ())
+            .unwrap_err();
+            let e = format!("{e:#}");
+            if leak {
+                assert!(
+                    e.contains("opt/a-b-leaky") && e.contains("build directory"),
+                    "{e}"
+                );
+            } else {
+                assert!(e.contains("opt/zz-fifo") && e.contains("a FIFO"), "{e}");
+            }
+            assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+        }
     }
 
     const CONTROL: &str =

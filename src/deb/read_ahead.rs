@@ -1,24 +1,26 @@
 //! The reading threads of the one-pass data member
-//! ([`super::write_deb_data_first`]): `threads` workers take the regular
-//! files in archive order, each reading one file (from disk, or from the
-//! build's `DataSource`: inflated from its wheel) into bounded chunks sent
-//! through a channel of its own, computing its md5 and the build-path scan
-//! on the way; the archive writer consumes the files strictly in archive
-//! order, so the bytes never depend on the thread count or timing. Memory
-//! is bounded: at most `AHEAD` files past the one being archived are taken,
-//! each with at most `CHUNKS` chunks of `CHUNK` bytes waiting. The first
-//! failure in archive order is the one reported; it stops the workers.
-use std::collections::BTreeMap;
+//! ([`super::write_deb_data_first`]): a listing thread walks the tree and
+//! hands the entries, in archive order, to the archive writer through a
+//! bounded channel; each regular file also becomes a job that one of
+//! `threads` workers reads (from disk, or from the build's `DataSource`:
+//! inflated from its wheel) into bounded chunks sent through a channel of
+//! its own, computing its md5 and the build-path scan on the way. The
+//! archive writer consumes the entries strictly in order, so the bytes
+//! never depend on the thread count or timing. Memory is bounded, whatever
+//! the number of files: at most `HANDED` entries wait between the walk and
+//! the writer, at most `AHEAD` files past the one being archived are read,
+//! each with at most `CHUNKS` chunks of `CHUNK` bytes waiting. No listing
+//! of the whole tree is ever kept. The first failure in archive order is
+//! the one reported; it stops the others.
 use std::io::Write;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use md5::{Digest, Md5};
 
-use super::listing::Listing;
 use super::tar::TarWriter;
 use super::walk::{Entry, EntryKind};
 use super::DataSource;
@@ -27,6 +29,8 @@ use crate::normalize::ScanningWriter;
 const CHUNK: usize = 64 << 10;
 const CHUNKS: usize = 2;
 const AHEAD: usize = 16;
+/// Entries listed but not yet archived (directories, symlinks and files).
+const HANDED: usize = 64;
 
 /// Chunk buffers handed back by the archive writer for the workers to
 /// fill again: a steady state without allocations (each thread's malloc
@@ -55,6 +59,20 @@ enum Msg {
     Failed(anyhow::Error),
 }
 
+/// One regular file for a worker to read: the `number`th of the archive,
+/// where it is, and where its bytes go.
+struct Job {
+    number: usize,
+    path: PathBuf,
+    absent: bool,
+    source: u32,
+    tx: SyncSender<Msg>,
+}
+
+/// An entry as the listing thread hands it to the archive writer: a
+/// regular file comes with the channel its bytes arrive through.
+type Handed = (Entry, Option<Receiver<Msg>>);
+
 /// How far the archive writer has got (files consumed), for the workers
 /// to stay at most `AHEAD` files ahead.
 struct Window {
@@ -63,7 +81,7 @@ struct Window {
 }
 
 impl Window {
-    /// Wait until job `j` is within reach (or the pass stopped).
+    /// Wait until file `j` is within reach (or the pass stopped).
     fn wait_for(&self, j: usize, stop: &AtomicBool) {
         let mut c = self.consumed.lock().unwrap_or_else(|e| e.into_inner());
         while j >= *c + AHEAD && !stop.load(Ordering::SeqCst) {
@@ -77,126 +95,125 @@ impl Window {
     }
 }
 
-/// Entry `i` of the listing, with where it is in the tree at `root` (the
-/// listing does not keep every path).
-fn with_path(root: &Path, entries: &Listing, i: usize) -> Entry {
-    use std::os::unix::ffi::OsStrExt;
-    let mut e = entries.get(i);
-    let rel = e.name.strip_prefix(b"./").unwrap_or(&e.name);
-    let rel = rel.strip_suffix(b"/").unwrap_or(rel);
-    e.path = root.join(std::ffi::OsStr::from_bytes(rel));
-    e
+/// The listing thread's end: each entry `list` emits goes to the archive
+/// writer, and each regular file also to the workers.
+struct Lister {
+    hand: SyncSender<Handed>,
+    jobs: Sender<Job>,
+    files: usize,
 }
 
-/// Archive `entries` of the tree at `root` (in order, without their paths;
-/// the bytes of absent files come from `source`) into `tar`, pushing each regular
-/// file's md5 onto `md5s` (in archive order).
-pub(super) fn archive<W: Write>(
+impl Lister {
+    fn emit(&mut self, e: Entry) -> Result<()> {
+        let stopped = || anyhow!("the archive writer stopped");
+        let rx = match e.kind {
+            EntryKind::File { .. } => {
+                let (tx, rx) = sync_channel(CHUNKS);
+                // Unbounded, yet never more jobs waiting than `HANDED`:
+                // each is followed by its entry on the bounded channel.
+                self.jobs
+                    .send(Job {
+                        number: self.files,
+                        path: e.path.clone(),
+                        absent: e.absent,
+                        source: e.source,
+                        tx,
+                    })
+                    .map_err(|_| stopped())?;
+                self.files += 1;
+                Some(rx)
+            }
+            _ => None,
+        };
+        self.hand.send((e, rx)).map_err(|_| stopped())
+    }
+}
+
+/// Archive the entries that `list` emits, in the order it emits them
+/// (it runs on a thread of its own, and its result is returned), into
+/// `tar`: the bytes of regular files from disk, or from `source` for
+/// absent ones. `file_done` gets each regular file's md5, in archive
+/// order, once its bytes are archived.
+pub(super) fn archive<W: Write, T: Send>(
     tar: &mut TarWriter<W>,
-    root: &Path,
-    entries: &Listing,
+    list: impl FnOnce(&mut dyn FnMut(Entry) -> Result<()>) -> Result<T> + Send,
     source: &dyn DataSource,
     needle: Option<&[u8]>,
     threads: usize,
-    md5s: &mut Vec<[u8; 16]>,
-) -> Result<()> {
-    if u32::try_from(entries.len()).is_err() {
-        bail!("more than 2^32 entries in one archive");
-    }
-    let jobs: Vec<u32> = (0..entries.len())
-        .filter(|&i| entries.is_file(i))
-        .map(|i| i as u32)
-        .collect();
+    file_done: &mut dyn FnMut(&Entry, [u8; 16]) -> Result<()>,
+) -> Result<T> {
     let threads = threads.clamp(1, 16);
-    let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let window = Window {
         consumed: Mutex::new(0),
         moved: Condvar::new(),
     };
-    let (hand_tx, hand_rx) = sync_channel::<(usize, Receiver<Msg>)>(AHEAD + threads);
+    let (job_tx, job_rx) = channel::<Job>();
+    let job_rx = Mutex::new(job_rx);
+    let (hand_tx, hand_rx) = sync_channel::<Handed>(HANDED);
     let pool = Pool(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let hand_tx = hand_tx.clone();
-            let (jobs, next, stop, window, pool) = (&jobs, &next, &stop, &window, &pool);
+            let (job_rx, stop, window, pool) = (&job_rx, &stop, &window, &pool);
             s.spawn(move || {
                 let mut reader = source.reader();
                 loop {
-                    let j = next.fetch_add(1, Ordering::SeqCst);
-                    if j >= jobs.len() || stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    window.wait_for(j, stop);
+                    // Jobs are taken in order: a file is never waited
+                    // for while a later one holds a worker.
+                    let job = job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(job) = job else { return };
+                    window.wait_for(job.number, stop);
                     if stop.load(Ordering::SeqCst) {
                         return;
                     }
-                    let (tx, rx) = sync_channel(CHUNKS);
-                    if hand_tx.send((j, rx)).is_err() {
-                        return;
-                    }
-                    let e = &with_path(root, entries, jobs[j] as usize);
-                    let msg = match read_one(e, e.absent, reader.as_mut(), needle, &tx, pool) {
+                    let msg = match read_one(&job, reader.as_mut(), needle, pool) {
                         Ok(md5) => Msg::Done(md5),
                         Err(err) => Msg::Failed(err),
                     };
-                    let _ = tx.send(msg);
+                    let _ = job.tx.send(msg);
                 }
             });
         }
-        drop(hand_tx);
-        let mut pending: BTreeMap<usize, Receiver<Msg>> = BTreeMap::new();
-        let result = consume(
-            tar,
-            root,
-            entries,
-            &hand_rx,
-            &mut pending,
-            &window,
-            &pool,
-            md5s,
-        );
-        // Stop the workers: those waiting for room, for the window or
-        // for a handoff all return.
+        let lister = s.spawn(move || {
+            let mut l = Lister {
+                hand: hand_tx,
+                jobs: job_tx,
+                files: 0,
+            };
+            list(&mut |e| l.emit(e))
+            // Dropping `l` ends both channels: the writer and the
+            // workers see the end of the listing.
+        });
+        let result = consume(tar, &hand_rx, &window, &pool, file_done);
+        // Stop the others: workers waiting for the window return, those
+        // sending to a dropped channel fail, and so does the listing.
         stop.store(true, Ordering::SeqCst);
         window.moved.notify_all();
-        drop(pending);
         drop(hand_rx);
-        result
+        let listed = lister
+            .join()
+            .map_err(|_| anyhow!("the listing thread panicked"))?;
+        // The writer's failure comes first in archive order; else the
+        // listing's (which ended the entries early).
+        result.and(listed)
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Archive the handed entries in order.
 fn consume<W: Write>(
     tar: &mut TarWriter<W>,
-    root: &Path,
-    entries: &Listing,
-    hand_rx: &Receiver<(usize, Receiver<Msg>)>,
-    pending: &mut BTreeMap<usize, Receiver<Msg>>,
+    hand_rx: &Receiver<Handed>,
     window: &Window,
     pool: &Pool,
-    md5s: &mut Vec<[u8; 16]>,
+    file_done: &mut dyn FnMut(&Entry, [u8; 16]) -> Result<()>,
 ) -> Result<()> {
-    let mut job = 0usize;
-    for i in 0..entries.len() {
-        let e = &with_path(root, entries, i);
-        if !matches!(e.kind, EntryKind::File { .. }) {
-            tar.append(e)?;
+    for (e, rx) in hand_rx.iter() {
+        let Some(rx) = rx else {
+            tar.append(&e)?;
             continue;
-        }
-        let rx = loop {
-            if let Some(rx) = pending.remove(&job) {
-                break rx;
-            }
-            match hand_rx.recv() {
-                Ok((k, rx)) => {
-                    pending.insert(k, rx);
-                }
-                Err(_) => bail!("internal: the reading threads stopped early"),
-            }
         };
         let mut md5 = None;
-        tar.append_with(e, &mut |_| Ok(()), &mut |out| loop {
+        tar.append_with(&e, &mut |_| Ok(()), &mut |out| loop {
             match rx.recv() {
                 Ok(Msg::Data(v)) => {
                     out.write_all(&v)?;
@@ -210,41 +227,39 @@ fn consume<W: Write>(
                 Err(_) => bail!("internal: a reading thread stopped"),
             }
         })?;
-        md5s.push(md5.context("internal: no md5")?);
+        file_done(&e, md5.context("internal: no md5")?)?;
         window.advance();
-        job += 1;
     }
     Ok(())
 }
 
-/// Read one file into chunks on `tx`: its md5, and the scan for `needle`.
+/// Read one file into chunks on its channel: its md5, and the scan for
+/// `needle`.
 fn read_one(
-    e: &Entry,
-    from_source: bool,
+    job: &Job,
     reader: &mut dyn super::SourceReader,
     needle: Option<&[u8]>,
-    tx: &SyncSender<Msg>,
     pool: &Pool,
 ) -> Result<[u8; 16]> {
     let chunks = Chunks {
-        tx,
+        tx: &job.tx,
         pool,
         buf: pool.take(),
         md5: Md5::new(),
     };
     let mut out = ScanningWriter::new(chunks, needle.unwrap_or_default());
-    let read = if from_source {
-        reader.write(e.source, &e.path, &mut out)
+    let read = if job.absent {
+        reader.write(job.source, &job.path, &mut out)
     } else {
-        std::fs::File::open(&e.path)
+        std::fs::File::open(&job.path)
             .and_then(|mut f| std::io::copy(&mut f, &mut out))
             .map(|_| ())
-            .with_context(|| format!("reading {}", e.path.display()))
+            .with_context(|| format!("reading {}", job.path.display()))
     };
     if out.found {
         bail!(
             "{} contains the build directory {:?}: refusing to package a build path",
-            e.path.display(),
+            job.path.display(),
             String::from_utf8_lossy(needle.unwrap_or_default())
         );
     }
