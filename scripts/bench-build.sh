@@ -8,13 +8,16 @@
 #   - peak RSS of each (/usr/bin/time -v).
 # With --large, on ../shared/bench/large-requirements.txt (163 wheels, ~440 MB;
 # default wheelhouse /var/tmp/venvdeb-bench/wheels-large), the figures issue 13
-# asks for, from one run (each command RUNS times, default 1, median shown):
+# asks for, from one run (each command RUNS times, default 1, the runs
+# interleaved, median shown):
 #   - the phase times of each build (VENVDEB_TIMINGS=1);
 #   - build (-Z zstd) / `pip install --no-deps --no-compile --require-hashes`
 #     into a `python3 -m venv --without-pip` venv (/usr/bin/python3; goal <= 0.35);
 #   - build (xz) / `dpkg-deb --root-owner-group -Zxz --build` of the package's
 #     own extracted tree (goal <= 1.05);
-#   - peak RSS of each (and, in the phase lines, the build's peak RSS so far).
+#   - peak RSS of each (and, in the phase lines, the build's peak RSS so far),
+#     and how the builds' peaks grow from the 20-wheel set (SMALL=DIR) to
+#     the large one.
 #   ONLY=zstd,pip,xz,dpkg (any subset, comma-separated; default all) runs only
 #   those measurements, to fit the time left: a ratio is printed when both of
 #   its sides ran (dpkg-deb needs a venvdeb .deb to extract: the xz one, else
@@ -54,22 +57,23 @@ work=$(mktemp -d "$bench/run.XXXXXX")
 trap 'rm -rf "$work"; [ -n "${GNUPGHOME:-}" ] && rm -rf "$GNUPGHOME"' EXIT
 
 # Inputs: config, lock, signed list, keyring.
-app=$work/app
-mkdir -p "$app"
-ln -s "$(cd "$wh" && pwd)" "$app/wheelhouse"
-cp "$reqs" "$app/requirements.txt"
-(cd "$app/wheelhouse" && LC_ALL=C sha256sum -- *.whl) > "$app/sha256sums.txt"
 GNUPGHOME=$(mktemp -d)
 export GNUPGHOME
 gpg --batch --quiet --import fixtures/keys/test-key-a.secret.asc
-gpg --batch --yes --armor --detach-sign -o "$app/sha256sums.txt.asc" "$app/sha256sums.txt"
-cp fixtures/keys/test-key-a.public.gpg "$app/keyring.gpg"
-cat > "$app/venvdeb.toml" <<TOML
+# make_app DIR WHEELHOUSE REQUIREMENTS: config, lock, signed list, keyring.
+make_app() {
+  mkdir -p "$1"
+  ln -s "$(cd "$2" && pwd)" "$1/wheelhouse"
+  cp "$3" "$1/requirements.txt"
+  (cd "$1/wheelhouse" && LC_ALL=C sha256sum -- *.whl) > "$1/sha256sums.txt"
+  gpg --batch --yes --armor --detach-sign -o "$1/sha256sums.txt.asc" "$1/sha256sums.txt"
+  cp fixtures/keys/test-key-a.public.gpg "$1/keyring.gpg"
+  cat > "$1/venvdeb.toml" <<TOML
 [package]
 name = "benchapp"
 version = "1.0-1"
 maintainer = "Bench <bench@example.org>"
-description = "venvdeb benchmark: $want wheels"
+description = "venvdeb benchmark: $(ls "$1"/wheelhouse/*.whl | wc -l) wheels"
 
 [inputs]
 wheelhouse = "wheelhouse"
@@ -78,6 +82,9 @@ sums = "sha256sums.txt"
 signature = "sha256sums.txt.asc"
 keyring = "keyring.gpg"
 TOML
+}
+app=$work/app
+make_app "$app" "$wh" "$reqs"
 export SOURCE_DATE_EPOCH=1700000000
 
 # "wall_secs cpu_secs rss_kb" of a command (cpu = user + sys), from
@@ -102,70 +109,92 @@ ratio() {
 
 if [ -n "$large" ]; then
   runs=${RUNS:-1}
-  # "median_wall median_cpu median_rss" of RUNS runs of a command; $1 names
-  # the run (its stderr is kept as $work/<name>.<i>.err for the phase times).
-  median() {
+  # One measured run of a command, appended to $work/runs.<name>.txt (its
+  # stderr kept as $work/<name>.<i>.err for the phase times).
+  run_once() {
     name=$1
     shift
-    : > "$work/runs.txt"
-    i=1
-    while [ "$i" -le "$runs" ]; do
-      [ -n "${BEFORE_RUN:-}" ] && sh -c "$BEFORE_RUN"
-      # Every run starts with no dirty pages of an earlier one to write back.
-      sync
-      measure "$@" >> "$work/runs.txt"
-      cp "$work/err.txt" "$work/$name.$i.err"
-      i=$((i + 1))
-    done
-    sed "s/^/$name: /" "$work/runs.txt" >> "$work/all-runs.txt"
+    # Every run starts with no dirty pages of an earlier one to write back.
+    sync
+    measure "$@" >> "$work/runs.$name.txt"
+    n=$(wc -l < "$work/runs.$name.txt")
+    cp "$work/err.txt" "$work/$name.$n.err"
+    echo "$name: $(tail -n 1 "$work/runs.$name.txt")" >> "$work/all-runs.txt"
+  }
+  # "median_wall median_cpu median_rss" of the runs of $1.
+  medians() {
     for col in 1 2 3; do
-      cut -d' ' -f$col "$work/runs.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+      cut -d' ' -f$col "$work/runs.$1.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
     done | tr '\n' ' '
   }
   : > "$work/all-runs.txt"
   only=",${ONLY:-zstd,pip,xz,dpkg},"
   want() { case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+  if want dpkg; then
+    # dpkg-deb's input: the tree of a venvdeb .deb (an unmeasured -Z zstd
+    # build; the same tree as the xz build's).
+    "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/prep" > /dev/null
+    dpkg-deb -R "$(ls "$work"/prep/*.deb)" "$work/tree"
+    rm -rf "$work/prep"
+  fi
+  # The 20-wheel set too, for how the peaks grow (SMALL=DIR, default
+  # target/bench/wheelhouse or /var/tmp/venvdeb-bench/wheels-20; skipped
+  # when it is not there: no fetching here).
+  small=${SMALL:-$bench/wheelhouse}
+  [ -d "$small" ] || small=/var/tmp/venvdeb-bench/wheels-20
+  if [ "$(ls "$small"/*.whl 2>/dev/null | wc -l)" -ge 20 ]; then
+    make_app "$work/small" "$small" "$shared/bench/requirements.txt"
+  else
+    small=
+  fi
   sync
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  export VENVDEB_TIMINGS=1
-  if want zstd; then
-    BEFORE_RUN="rm -rf '$work/zstd'"
-    set -- $(median zstd "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd")
-    build_zstd=$1 cpu_zstd=$2 rss_zstd=$3
-  fi
-  if want pip; then
-    BEFORE_RUN="rm -rf '$work/pipvenv'"
-    set -- $(median pip sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
-      PIP_FIND_LINKS= PIP_CONFIG_FILE=/dev/null /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' \
-      install --quiet --no-index --no-deps --no-compile --require-hashes \
-      --find-links '$app/wheelhouse' -r '$app/requirements.txt'")
-    pip=$1 cpu_pip=$2 rss_pip=$3
-    rm -rf "$work/pipvenv"
-  fi
-  if want xz; then
-    BEFORE_RUN="rm -rf '$work/xz'"
-    set -- $(median xz "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz")
-    build_xz=$1 cpu_xz=$2 rss_xz=$3
-  fi
-  unset VENVDEB_TIMINGS
+  # The runs are interleaved (zstd, pip, xz, dpkg-deb; again), so that a
+  # drift of the machine over the run weighs on both sides of each ratio.
+  i=1
+  while [ "$i" -le "$runs" ]; do
+    if want zstd; then
+      rm -rf "$work/zstd"
+      run_once zstd env VENVDEB_TIMINGS=1 "$bin" build -Z zstd --config "$app/venvdeb.toml" \
+        --output-dir "$work/zstd"
+    fi
+    if want pip; then
+      rm -rf "$work/pipvenv"
+      run_once pip sh -c "/usr/bin/python3 -m venv --without-pip '$work/pipvenv' && \
+        PIP_FIND_LINKS= PIP_CONFIG_FILE=/dev/null /usr/bin/python3 -m pip --python '$work/pipvenv/bin/python' \
+        install --quiet --no-index --no-deps --no-compile --require-hashes \
+        --find-links '$app/wheelhouse' -r '$app/requirements.txt'"
+      rm -rf "$work/pipvenv"
+    fi
+    if want xz; then
+      rm -rf "$work/xz"
+      run_once xz env VENVDEB_TIMINGS=1 "$bin" build --config "$app/venvdeb.toml" --output-dir "$work/xz"
+    fi
+    if [ -n "$small" ]; then
+      for c in zstd xz; do
+        want $c || continue
+        rm -rf "$work/small-out"
+        run_once small-$c "$bin" build -Z $c --config "$work/small/venvdeb.toml" \
+          --output-dir "$work/small-out"
+      done
+    fi
+    if want dpkg; then
+      rm -f "$work/dpkg.deb"
+      run_once dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
+        dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb"
+    fi
+    i=$((i + 1))
+  done
+  want zstd && { set -- $(medians zstd); build_zstd=$1 cpu_zstd=$2 rss_zstd=$3; }
+  want pip && { set -- $(medians pip); pip=$1 cpu_pip=$2 rss_pip=$3; }
+  want xz && { set -- $(medians xz); build_xz=$1 cpu_xz=$2 rss_xz=$3; }
   same="not compared (no xz build)"
   if want dpkg; then
-    deb=$(ls "$work"/xz/*.deb 2>/dev/null || true)
-    if [ -z "$deb" ]; then
-      deb=$(ls "$work"/zstd/*.deb 2>/dev/null || true)
-      if [ -z "$deb" ]; then
-        "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/zstd" > /dev/null
-        deb=$(ls "$work"/zstd/*.deb)
-      fi
-    fi
-    dpkg-deb -R "$deb" "$work/tree"
-    BEFORE_RUN="rm -f '$work/dpkg.deb'"
-    set -- $(median dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
-      dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb")
+    set -- $(medians dpkg)
     dpkg=$1 cpu_dpkg=$2 rss_dpkg=$3
     if want xz; then
       same=differ
-      cmp -s "$deb" "$work/dpkg.deb" && same=identical
+      cmp -s "$(ls "$work"/xz/*.deb)" "$work/dpkg.deb" && same=identical
     fi
     size="$(du -sm "$work/tree" | cut -f1) MB and $(find "$work/tree" -type f | wc -l) files installed"
   else
@@ -197,6 +226,14 @@ if [ -n "$large" ]; then
   fi
   if want zstd; then
     awk -v a="$rss_zstd" 'BEGIN {printf "peak RSS build(zstd): %d MB (goal < 200)\n", a/1024}'
+  fi
+  if [ -n "$small" ]; then
+    for c in zstd xz; do
+      want $c || continue
+      set -- $(medians small-$c)
+      eval "big=\$rss_$c"
+      awk -v c="$c" -v a="$big" -v b="$3" 'BEGIN {printf "peak RSS build(%s), large / 20-wheel set: %d / %d KB = %+.0f %% (goal within 25 %%)\n", c, a, b, (a/b-1)*100}'
+    done
   fi
   exit 0
 fi
