@@ -1,8 +1,9 @@
-//! One growing buffer of byte strings — names, digests, link targets —
-//! addressed by [`Span`]s. The packed per-file records of a large build
-//! (`venv::deferred`'s plan, `tree::Absent`, `deb::listing`) keep their
-//! strings here instead of one heap object each, so that tens of thousands
-//! of them are one allocation, freed at once, leaving no fragmented heap.
+//! One growing buffer of byte strings — names, link targets — addressed
+//! by [`Span`]s. The packed per-file records of a large build that stay in
+//! memory (`tree::Absent`, `deb::listing`; `venv::deferred`'s plan is in a
+//! scratch file, `crate::spill`) keep their strings here instead of one
+//! heap object each, so that tens of thousands of them are one allocation,
+//! freed at once, leaving no fragmented heap.
 use anyhow::{bail, Result};
 
 /// Where one string is in a [`ByteArena`].

@@ -28,6 +28,7 @@ pub(crate) mod pipeline;
 pub(crate) mod plan;
 pub(crate) mod release;
 pub(crate) mod sde;
+pub(crate) mod spill;
 pub(crate) mod system_site;
 pub(crate) mod tree;
 pub(crate) mod venv;

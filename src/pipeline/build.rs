@@ -87,6 +87,7 @@ pub(crate) fn build(
         std::mem::take(&mut report.deferred),
         std::mem::take(&mut report.absent),
         &report.venv_python,
+        staging.path(),
     )?;
     // Staging's transient memory (the manifest's listing, the claims) is
     // free now: hand it back before the data pass, whose threads allocate

@@ -945,6 +945,7 @@ mod tests {
                 deferred.clone(),
                 absent.clone(),
                 &l2.python,
+                s.path(),
             )
             .unwrap();
             let mut reader = src.reader();
@@ -1033,7 +1034,8 @@ mod tests {
                 std::fs::write(w.path(), raw).unwrap();
                 drop(reader);
                 let src =
-                    super::super::deferred::WheelBytes::new(deferred, absent, &l2.python).unwrap();
+                    super::super::deferred::WheelBytes::new(deferred, absent, &l2.python, s.path())
+                        .unwrap();
                 let out = s.path().join("out");
                 std::fs::create_dir(&out).unwrap();
                 let opts = crate::deb::DebOptions {

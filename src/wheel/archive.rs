@@ -97,8 +97,9 @@ pub struct Entry {
 }
 
 /// An [`Entry`] without its name: fixed-size, no heap of its own, for a
-/// plan that keeps tens of thousands of entries (`venv::deferred`).
-#[derive(Debug, Clone, Copy)]
+/// plan that keeps tens of thousands of entries (`venv::deferred`, in a
+/// scratch file: [`EntryAt::encode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EntryAt {
     method: Method,
     crc32: u32,
@@ -112,6 +113,56 @@ pub(crate) struct EntryAt {
 }
 
 impl EntryAt {
+    /// The length of [`EntryAt::encode`]'s bytes.
+    pub(crate) const ENCODED_LEN: usize = 45;
+
+    /// Append the fields, little-endian, [`EntryAt::ENCODED_LEN`] bytes.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.push(match self.method {
+            Method::Stored => 0,
+            Method::Deflated => 1,
+        });
+        out.extend_from_slice(&self.crc32.to_le_bytes());
+        out.extend_from_slice(&self.compressed_size.to_le_bytes());
+        out.extend_from_slice(&self.uncompressed_size.to_le_bytes());
+        out.push(u8::from(self.unix_mode.is_some()));
+        out.extend_from_slice(&self.unix_mode.unwrap_or(0).to_le_bytes());
+        out.push(u8::from(self.is_dir));
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&self.local_offset.to_le_bytes());
+        out.extend_from_slice(&self.end_offset.to_le_bytes());
+    }
+
+    /// Read back what [`EntryAt::encode`] wrote (an unknown method or flag
+    /// is an error).
+    pub(crate) fn decode(f: &mut crate::spill::Fields) -> Result<EntryAt> {
+        let method = match f.u8()? {
+            0 => Method::Stored,
+            1 => Method::Deflated,
+            n => anyhow::bail!("compression method {n} is neither 0 nor 1"),
+        };
+        let crc32 = f.u32()?;
+        let compressed_size = f.u64()?;
+        let uncompressed_size = f.u64()?;
+        let has_mode = f.flag()?;
+        let mode = f.u32()?;
+        let is_dir = f.flag()?;
+        let flags = f.u16()?;
+        let local_offset = f.u64()?;
+        let end_offset = f.u64()?;
+        Ok(EntryAt {
+            method,
+            crc32,
+            compressed_size,
+            uncompressed_size,
+            unix_mode: has_mode.then_some(mode),
+            is_dir,
+            flags,
+            local_offset,
+            end_offset,
+        })
+    }
+
     /// The entry again, with its name.
     pub(crate) fn named(self, name: String) -> Entry {
         Entry {
@@ -1259,6 +1310,38 @@ mod tests {
         w.start_file("pkg/b.txt", deflated).unwrap();
         w.write_all(&b"hello world ".repeat(50)).unwrap();
         w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn an_entry_without_its_name_is_encoded_and_decoded_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.whl");
+        std::fs::write(&path, sample_zip()).unwrap();
+        let a = WheelArchive::open(&path, 1 << 20).unwrap();
+        let mut seen = BTreeSet::new();
+        for e in a.entries() {
+            let (_, at) = e.clone().split();
+            let without_mode = EntryAt {
+                unix_mode: None,
+                ..at
+            };
+            for at in [at, without_mode] {
+                seen.insert((at.method == Method::Stored, at.unix_mode.is_some()));
+                let mut bytes = Vec::new();
+                at.encode(&mut bytes);
+                assert_eq!(bytes.len(), EntryAt::ENCODED_LEN);
+                let mut f = crate::spill::Fields::new(&bytes);
+                assert_eq!(EntryAt::decode(&mut f).unwrap(), at);
+                f.end().unwrap();
+                // An unknown method, or a flag that is not 0 or 1.
+                for (i, bad) in [(0, 2), (21, 7), (26, 2)] {
+                    let mut b = bytes.clone();
+                    b[i] = bad;
+                    assert!(EntryAt::decode(&mut crate::spill::Fields::new(&b)).is_err());
+                }
+            }
+        }
+        assert_eq!(seen.len(), 4);
     }
 
     #[test]
