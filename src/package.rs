@@ -394,7 +394,7 @@ pub(crate) fn expose_links(
         let target = venv_bin.join(name);
         // A script whose bytes are still in its wheel is a regular file.
         let absent_file = matches!(
-            absent.get(&target),
+            absent.get(&target)?,
             Some(crate::tree::AbsentKind::File { .. })
         );
         if !absent_file {

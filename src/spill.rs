@@ -135,6 +135,7 @@ impl SpillWriter {
 }
 
 /// Records and strings written by a [`SpillWriter`], read by position.
+#[derive(Debug, Clone)]
 pub(crate) struct Spill {
     file: Arc<File>,
     what: &'static str,
@@ -156,19 +157,38 @@ impl Spill {
 
     /// Read record `index` into `out` (`record_len` bytes).
     pub(crate) fn read_record(&self, index: u32, out: &mut [u8]) -> Result<()> {
-        if index >= self.count || out.len() != self.record_len {
+        if out.len() != self.record_len {
             bail!(
-                "internal: no record {index} of {} ({} records of {} bytes)",
+                "internal: a record of {} has {} bytes, not {}",
+                self.what,
+                self.record_len,
+                out.len()
+            );
+        }
+        self.read_records(index, out)
+    }
+
+    /// Read the records from `first` on into `out` (as many as it holds:
+    /// a multiple of `record_len` bytes).
+    pub(crate) fn read_records(&self, first: u32, out: &mut [u8]) -> Result<()> {
+        let n = out.len() / self.record_len.max(1);
+        let fits = out.len() % self.record_len.max(1) == 0
+            && u64::from(first) + n as u64 <= u64::from(self.count);
+        if !fits {
+            bail!(
+                "internal: no records {first}..{} of {} ({} records of {} bytes)",
+                u64::from(first) + n as u64,
                 self.what,
                 self.count,
                 self.record_len
             );
         }
         self.file
-            .read_exact_at(out, u64::from(index) * self.record_len as u64)
+            .read_exact_at(out, u64::from(first) * self.record_len as u64)
             .with_context(|| {
                 format!(
-                    "reading record {index} of {} from its scratch file",
+                    "reading records {first}..{} of {} from its scratch file",
+                    u64::from(first) + n as u64,
                     self.what
                 )
             })
@@ -279,8 +299,13 @@ mod tests {
         assert_eq!(buf, b"abcde");
         s.read_strings(b, 2, &mut buf).unwrap();
         assert_eq!(buf, "\u{e9}".as_bytes());
+        let mut both = [0; 6];
+        s.read_records(0, &mut both).unwrap();
+        assert_eq!(both, [1, 2, 3, 4, 5, 6]);
+        assert!(s.read_records(1, &mut both).is_err());
+        assert!(s.read_records(0, &mut both[..4]).is_err());
         let e = s.read_record(2, &mut rec).unwrap_err().to_string();
-        assert!(e.contains("no record 2 of the test records"), "{e}");
+        assert!(e.contains("no records 2..3 of the test records"), "{e}");
         let e = s.read_strings(6, 2, &mut buf).unwrap_err().to_string();
         assert!(e.contains("not in the strings"), "{e}");
         assert!(s.read_strings(u64::MAX, 2, &mut buf).is_err());

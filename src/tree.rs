@@ -34,21 +34,107 @@ pub(crate) enum AbsentKind {
 
 /// The absent files and directories, by parent directory (absolute
 /// paths on disk, under a base directory that exists). Packed once made:
-/// a fixed-size record per child and one buffer of names, so that the
-/// tree of a large venv (tens of thousands of files) is a few
-/// allocations, not one per name.
+/// a fixed-size record per directory and per child, and one buffer of
+/// names, so that the tree of a large venv (tens of thousands of files) is
+/// a few allocations, not one per name. For the .deb writer's pass the
+/// children and their names move to a scratch file ([`Absent::spill`]):
+/// only the directories stay in memory.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Absent {
+    /// Where every absent path is.
+    base: PathBuf,
     /// The directories with absent children, sorted as paths (by
-    /// components): the path (in `text`) and their children's range in
-    /// `kids`.
-    dirs: Vec<(Span, std::ops::Range<u32>)>,
-    /// Each directory's absent children, sorted by name bytes.
-    kids: Vec<(Span, AbsentKind)>,
-    /// Directory paths and child names.
-    text: ByteArena,
+    /// components).
+    dirs: Vec<Dir>,
+    /// Their paths relative to `base`.
+    dir_paths: ByteArena,
+    kids: Kids,
     /// How many files (numbered `0..files`).
     files: usize,
+}
+
+/// A directory with absent children.
+#[derive(Debug, Clone, Copy)]
+struct Dir {
+    /// Its path relative to the base (in `Absent::dir_paths`).
+    path: Span,
+    /// Its children: `first..end` of the kids, sorted by name bytes, their
+    /// names back to back at `names_at` (`names_len` bytes in all).
+    first: u32,
+    end: u32,
+    names_at: u64,
+    names_len: u64,
+}
+
+/// One absent child: its kind and the length of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kid {
+    name_len: u32,
+    kind: AbsentKind,
+}
+
+/// The children of all directories, in directory order, and their names.
+#[derive(Debug, Clone)]
+enum Kids {
+    Memory {
+        kids: Vec<Kid>,
+        names: Vec<u8>,
+    },
+    /// The same records and names in a scratch file.
+    Spilled(crate::spill::Spill),
+}
+
+impl Default for Kids {
+    fn default() -> Kids {
+        Kids::Memory {
+            kids: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+}
+
+/// A spilled child's record: name length (u32), kind (u8: 0 file, 1
+/// directory), executable (flag), size (u64), source (u32).
+const KID_LEN: usize = 4 + 1 + 1 + 8 + 4;
+
+impl Kid {
+    fn encode(&self) -> [u8; KID_LEN] {
+        let (tag, executable, size, source) = match self.kind {
+            AbsentKind::File {
+                size,
+                executable,
+                source,
+            } => (0u8, executable, size, source),
+            AbsentKind::Dir => (1u8, false, 0, 0),
+        };
+        let mut out = [0u8; KID_LEN];
+        out[..4].copy_from_slice(&self.name_len.to_le_bytes());
+        out[4] = tag;
+        out[5] = u8::from(executable);
+        out[6..14].copy_from_slice(&size.to_le_bytes());
+        out[14..].copy_from_slice(&source.to_le_bytes());
+        out
+    }
+
+    fn decode(record: &[u8]) -> Result<Kid> {
+        let mut f = crate::spill::Fields::new(record);
+        let name_len = f.u32()?;
+        let tag = f.u8()?;
+        let executable = f.flag()?;
+        let size = f.u64()?;
+        let source = f.u32()?;
+        f.end()?;
+        let kind = match tag {
+            0 => AbsentKind::File {
+                size,
+                executable,
+                source,
+            },
+            1 if !executable && size == 0 && source == 0 => AbsentKind::Dir,
+            _ => bail!("bad kind {tag}"),
+        };
+        Ok(Kid { name_len, kind })
+    }
 }
 
 impl Absent {
@@ -121,41 +207,81 @@ impl Absent {
                 }
             }
         }
-        Absent::pack(by_dir, count)
+        Absent::pack(base, by_dir, count)
     }
 
     /// The tree in its packed form.
     fn pack(
+        base: &Path,
         by_dir: HashMap<PathBuf, BTreeMap<OsString, AbsentKind>>,
         files: usize,
     ) -> Result<Absent> {
         let mut dirs: Vec<(PathBuf, BTreeMap<OsString, AbsentKind>)> = by_dir.into_iter().collect();
-        // Path order (by components), as `kids_of` searches.
+        // Path order (by components), as `find_dir` searches.
         dirs.sort_by(|a, b| a.0.cmp(&b.0));
-        let text_len: usize = dirs
-            .iter()
-            .map(|(d, kids)| d.as_os_str().len() + kids.keys().map(|n| n.len()).sum::<usize>())
-            .sum();
         let n_kids: usize = dirs.iter().map(|(_, kids)| kids.len()).sum();
         if u32::try_from(n_kids).is_err() {
             bail!("more than 2^32 absent files and directories");
         }
+        let names_len: usize = dirs
+            .iter()
+            .map(|(_, kids)| kids.keys().map(|n| n.len()).sum::<usize>())
+            .sum();
+        let rel = |dir: &Path| -> PathBuf { dir.strip_prefix(base).unwrap_or(dir).to_path_buf() };
+        let paths_len: usize = dirs.iter().map(|(d, _)| rel(d).as_os_str().len()).sum();
         let mut a = Absent {
+            base: base.to_path_buf(),
             dirs: Vec::with_capacity(dirs.len()),
-            kids: Vec::with_capacity(n_kids),
-            text: ByteArena::with_capacity(text_len),
+            dir_paths: ByteArena::with_capacity(paths_len),
+            kids: Kids::default(),
             files,
         };
+        let mut kids_out = Vec::with_capacity(n_kids);
+        let mut names = Vec::with_capacity(names_len);
         for (dir, kids) in dirs {
-            let path = a.text.push(dir.as_os_str().as_bytes())?;
-            let first = a.kids.len() as u32;
+            let path = a.dir_paths.push(rel(&dir).as_os_str().as_bytes())?;
+            let (first, names_at) = (kids_out.len() as u32, names.len() as u64);
             for (name, kind) in kids {
-                let name = a.text.push(name.as_bytes())?;
-                a.kids.push((name, kind));
+                let Ok(name_len) = u32::try_from(name.len()) else {
+                    bail!("internal: absent name of {} bytes", name.len());
+                };
+                names.extend_from_slice(name.as_bytes());
+                kids_out.push(Kid { name_len, kind });
             }
-            a.dirs.push((path, first..a.kids.len() as u32));
+            a.dirs.push(Dir {
+                path,
+                first,
+                end: kids_out.len() as u32,
+                names_at,
+                names_len: names.len() as u64 - names_at,
+            });
         }
+        a.kids = Kids::Memory {
+            kids: kids_out,
+            names,
+        };
         Ok(a)
+    }
+
+    /// The same tree with its children and their names moved to `file`
+    /// (empty, read and write; an unlinked scratch file): only the
+    /// directories stay in memory.
+    pub(crate) fn spill(self, file: std::fs::File) -> Result<Absent> {
+        let Kids::Memory { kids, names } = self.kids else {
+            return Ok(self);
+        };
+        let Ok(count) = u32::try_from(kids.len()) else {
+            bail!("more than 2^32 absent files and directories");
+        };
+        let mut w = crate::spill::SpillWriter::new(file, "the absent tree", KID_LEN, count);
+        w.push_strings(&[&names])?;
+        for k in &kids {
+            w.push_record(&k.encode())?;
+        }
+        Ok(Absent {
+            kids: Kids::Spilled(w.finish()?),
+            ..self
+        })
     }
 
     /// How many absent files.
@@ -163,32 +289,77 @@ impl Absent {
         self.files
     }
 
-    /// The absent children of `dir`, packed.
-    fn kids_of(&self, dir: &Path) -> &[(Span, AbsentKind)] {
-        let range = self
-            .dirs
-            .binary_search_by(|(p, _)| Path::new(OsStr::from_bytes(self.text.get(*p))).cmp(dir))
-            .map_or(0..0, |i| self.dirs[i].1.clone());
-        &self.kids[range.start as usize..range.end as usize]
+    /// The directory `dir` (absolute), if it has absent children.
+    fn find_dir(&self, dir: &Path) -> Option<Dir> {
+        let rel = dir.strip_prefix(&self.base).ok()?;
+        self.dirs
+            .binary_search_by(|d| Path::new(OsStr::from_bytes(self.dir_paths.get(d.path))).cmp(rel))
+            .ok()
+            .map(|i| self.dirs[i])
     }
 
     /// The absent children of `dir` (name, kind), sorted by name bytes.
-    pub(crate) fn children(
-        &self,
-        dir: &Path,
-    ) -> impl ExactSizeIterator<Item = (&OsStr, AbsentKind)> + '_ {
-        self.kids_of(dir)
-            .iter()
-            .map(|(n, k)| (OsStr::from_bytes(self.text.get(*n)), *k))
+    pub(crate) fn children(&self, dir: &Path) -> Result<Vec<(OsString, AbsentKind)>> {
+        let Some(d) = self.find_dir(dir) else {
+            return Ok(Vec::new());
+        };
+        let n = (d.end - d.first) as usize;
+        let corrupt = |why: String| {
+            anyhow::anyhow!(
+                "internal: the absent children of {} are corrupt ({why})",
+                dir.display()
+            )
+        };
+        let names_len = usize::try_from(d.names_len).map_err(|_| corrupt("names".into()))?;
+        let (kids, names_buf);
+        let (kids, names): (&[Kid], &[u8]) = match &self.kids {
+            Kids::Memory { kids, names } => (
+                kids.get(d.first as usize..d.end as usize)
+                    .ok_or_else(|| corrupt("records".into()))?,
+                names
+                    .get(d.names_at as usize..d.names_at as usize + names_len)
+                    .ok_or_else(|| corrupt("names".into()))?,
+            ),
+            Kids::Spilled(spill) => {
+                let mut records = vec![0u8; n * KID_LEN];
+                spill.read_records(d.first, &mut records)?;
+                kids = records
+                    .chunks(KID_LEN)
+                    .map(Kid::decode)
+                    .collect::<Result<Vec<Kid>>>()
+                    .map_err(|e| corrupt(e.to_string()))?;
+                let mut buf = Vec::new();
+                spill.read_strings(d.names_at, names_len, &mut buf)?;
+                names_buf = buf;
+                (&kids, &names_buf)
+            }
+        };
+        let mut out = Vec::with_capacity(n);
+        let mut at = 0usize;
+        for k in kids {
+            let end = at + k.name_len as usize;
+            let name = names
+                .get(at..end)
+                .ok_or_else(|| corrupt("name lengths".into()))?;
+            out.push((OsStr::from_bytes(name).to_os_string(), k.kind));
+            at = end;
+        }
+        if at != names.len() {
+            return Err(corrupt("name lengths".into()));
+        }
+        Ok(out)
     }
 
     /// What `path` is, when it is absent.
-    pub(crate) fn get(&self, path: &Path) -> Option<AbsentKind> {
-        let (parent, name) = (path.parent()?, path.file_name()?);
-        let kids = self.kids_of(parent);
-        kids.binary_search_by(|(n, _)| self.text.get(*n).cmp(name.as_bytes()))
+    pub(crate) fn get(&self, path: &Path) -> Result<Option<AbsentKind>> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(None);
+        };
+        let kids = self.children(parent)?;
+        Ok(kids
+            .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
             .ok()
-            .map(|i| kids[i].1)
+            .map(|i| kids[i].1))
     }
 }
 
@@ -202,14 +373,14 @@ pub(crate) fn merge(
     mut on_disk: Vec<OsString>,
     absent: &Absent,
 ) -> Result<Vec<(OsString, Option<AbsentKind>)>> {
-    let kids = absent.children(dir);
+    let kids = absent.children(dir)?;
     on_disk.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    if kids.len() == 0 {
+    if kids.is_empty() {
         return Ok(on_disk.into_iter().map(|n| (n, None)).collect());
     }
     let mut out = Vec::with_capacity(on_disk.len() + kids.len());
     let mut disk = on_disk.into_iter().peekable();
-    let mut kids = kids.peekable();
+    let mut kids = kids.into_iter().peekable();
     loop {
         let order = match (disk.peek(), kids.peek()) {
             (None, None) => break,
@@ -221,7 +392,7 @@ pub(crate) fn merge(
             std::cmp::Ordering::Less => out.push((disk.next().unwrap_or_default(), None)),
             std::cmp::Ordering::Greater => {
                 if let Some((name, kind)) = kids.next() {
-                    out.push((name.to_os_string(), Some(kind)));
+                    out.push((name, Some(kind)));
                 }
             }
             std::cmp::Ordering::Equal => {
@@ -293,17 +464,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            a.get(Path::new("/s/v/lib/p/sub/b.so")),
+            a.get(Path::new("/s/v/lib/p/sub/b.so")).unwrap(),
             Some(AbsentKind::File {
                 size: 9,
                 executable: true,
                 source: 1
             })
         );
-        assert_eq!(a.get(Path::new("/s/v/lib/p")), Some(AbsentKind::Dir));
-        assert_eq!(a.get(Path::new("/s/v/lib")), Some(AbsentKind::Dir));
-        assert_eq!(a.get(Path::new("/s/v")), None);
-        assert_eq!(a.get(Path::new("/s/v/lib/p/zz")), None);
+        assert_eq!(
+            a.get(Path::new("/s/v/lib/p")).unwrap(),
+            Some(AbsentKind::Dir)
+        );
+        assert_eq!(a.get(Path::new("/s/v/lib")).unwrap(), Some(AbsentKind::Dir));
+        assert_eq!(a.get(Path::new("/s/v")).unwrap(), None);
+        assert_eq!(a.get(Path::new("/s/v/lib/p/zz")).unwrap(), None);
         // `lib` and `bin` exist on disk, with files of their own.
         let top = merge(
             base,
@@ -322,8 +496,14 @@ mod tests {
         assert_eq!(names(&lib), ["aaa", "p/", "p-1.dist-info"]);
         let p = merge(Path::new("/s/v/lib/p"), Vec::new(), &a).unwrap();
         assert_eq!(names(&p), ["a.py*", "sub/"]);
-        assert_eq!(mode(a.get(Path::new("/s/v/bin/tool")).unwrap()), 0o755);
-        assert_eq!(mode(a.get(Path::new("/s/v/lib/p/a.py")).unwrap()), 0o644);
+        assert_eq!(
+            mode(a.get(Path::new("/s/v/bin/tool")).unwrap().unwrap()),
+            0o755
+        );
+        assert_eq!(
+            mode(a.get(Path::new("/s/v/lib/p/a.py")).unwrap().unwrap()),
+            0o644
+        );
     }
 
     #[test]
@@ -340,6 +520,8 @@ mod tests {
         .unwrap();
         let names = |d: &str| -> Vec<String> {
             a.children(Path::new(d))
+                .unwrap()
+                .into_iter()
                 .map(|(n, _)| n.to_string_lossy().into_owned())
                 .collect()
         };
@@ -349,7 +531,7 @@ mod tests {
         assert_eq!(names("/s/v"), ["lib", "lib-x"]);
         assert!(names("/s/v/li").is_empty());
         assert_eq!(
-            a.get(Path::new("/s//v/lib/a.py")),
+            a.get(Path::new("/s//v/lib/a.py")).unwrap(),
             Some(AbsentKind::File {
                 size: 3,
                 executable: false,
@@ -382,5 +564,84 @@ mod tests {
         let a = Absent::new(base, [(PathBuf::from("/b/x"), 1, false)]).unwrap();
         let e = merge(base, vec!["x".into()], &a).unwrap_err();
         assert!(e.to_string().contains("/b/x is on disk"), "{e}");
+    }
+
+    /// A spilled tree answers as it did in memory; a corrupt child record
+    /// is an error naming the directory, not a panic.
+    #[test]
+    fn a_spilled_tree_answers_the_same() {
+        let base = Path::new("/s/v");
+        let files = [
+            (PathBuf::from("/s/v/lib/p/a.py"), 3, false),
+            (PathBuf::from("/s/v/lib/p/sub/b.so"), 9, true),
+            (PathBuf::from("/s/v/lib/p-1.dist-info/METADATA"), 1, false),
+            (PathBuf::from("/s/v/bin/tool"), 5, true),
+            (PathBuf::from("/s/v/\u{e9}t\u{e9}"), 0, false),
+        ];
+        let mem = Absent::new(base, files.clone()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = crate::atomic::unlinked_beside(&dir.path().join("absent")).unwrap();
+        let spilled = Absent::new(base, files).unwrap().spill(file).unwrap();
+        assert!(matches!(spilled.kids, Kids::Spilled(_)));
+        for d in [
+            "/s/v",
+            "/s/v/lib",
+            "/s/v/lib/p",
+            "/s/v/lib/p/sub",
+            "/s/v/bin",
+            "/s/v/x",
+            "/t",
+        ] {
+            let d = Path::new(d);
+            assert_eq!(
+                spilled.children(d).unwrap(),
+                mem.children(d).unwrap(),
+                "{d:?}"
+            );
+        }
+        for p in [
+            "/s/v/lib/p/sub/b.so",
+            "/s/v/lib",
+            "/s/v/\u{e9}t\u{e9}",
+            "/s/v/nope",
+            "/s/v",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(spilled.get(p).unwrap(), mem.get(p).unwrap(), "{p:?}");
+        }
+        assert_eq!(spilled.files(), 5);
+        // Nothing named is left in the scratch directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn child_records_round_trip_and_refuse_garbage() {
+        for kind in [
+            AbsentKind::Dir,
+            AbsentKind::File {
+                size: u64::MAX,
+                executable: true,
+                source: u32::MAX,
+            },
+            AbsentKind::File {
+                size: 0,
+                executable: false,
+                source: 0,
+            },
+        ] {
+            let k = Kid { name_len: 7, kind };
+            assert_eq!(Kid::decode(&k.encode()).unwrap(), k);
+        }
+        let mut bad = Kid {
+            name_len: 1,
+            kind: AbsentKind::Dir,
+        }
+        .encode();
+        bad[4] = 9;
+        assert!(Kid::decode(&bad).is_err());
+        bad[4] = 1;
+        bad[5] = 2;
+        assert!(Kid::decode(&bad).is_err());
+        assert!(Kid::decode(&bad[..5]).is_err());
     }
 }

@@ -280,7 +280,8 @@ fn algorithm_of(tag: u8) -> Result<HashAlgorithm> {
 
 impl WheelBytes {
     /// `files` in the order `absent` numbers them (it was made from them);
-    /// their plan goes to an unlinked file in `scratch` (a directory).
+    /// their plan goes to an unlinked file in `scratch` (a directory), and
+    /// the absent tree's children to another.
     pub(crate) fn new(
         files: Vec<Deferred>,
         absent: crate::tree::Absent,
@@ -307,6 +308,11 @@ impl WheelBytes {
             plan.encode(&mut record);
             out.push_record(&record)?;
         }
+        // The absent tree's children go to a scratch file of their own:
+        // the walk reads each directory's when it gets there.
+        let absent = absent.spill(crate::atomic::unlinked_beside(
+            &scratch.join("absent-tree"),
+        )?)?;
         Ok(WheelBytes {
             plan: out.finish()?,
             wheels,

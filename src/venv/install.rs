@@ -952,7 +952,7 @@ mod tests {
             for (i, d) in deferred.iter().enumerate() {
                 let rel = d.path.strip_prefix(tmp.path()).unwrap();
                 assert!(!d.path.exists(), "{}", d.path.display());
-                let kind = absent.get(&d.path).unwrap();
+                let kind = absent.get(&d.path).unwrap().unwrap();
                 assert_eq!(
                     kind,
                     crate::tree::AbsentKind::File {
