@@ -1,9 +1,9 @@
-//! One growing buffer of byte strings — names, link targets — addressed
-//! by [`Span`]s. The packed per-file records of a large build that stay in
-//! memory (`tree::Absent`, `deb::listing`; `venv::deferred`'s plan is in a
-//! scratch file, `crate::spill`) keep their strings here instead of one
-//! heap object each, so that tens of thousands of them are one allocation,
-//! freed at once, leaving no fragmented heap.
+//! One growing buffer of byte strings addressed by [`Span`]s: the absent
+//! tree's directory paths (`tree::Absent`) are kept here instead of one
+//! heap object each, so that thousands of them are one allocation, freed
+//! at once, leaving no fragmented heap. (The per-file records of a large
+//! build — the plan, the absent children — are in scratch files:
+//! `crate::spill`.)
 use anyhow::{bail, Result};
 
 /// Where one string is in a [`ByteArena`].

@@ -1,7 +1,7 @@
 //! Fixed-size records and their strings kept in one unlinked scratch file
 //! instead of memory, read back by position: a table with a record per
-//! file of a package (`venv::deferred`'s plan) grows with the package, and
-//! the memory of a build must not. The file holds `count` records of
+//! file of a package (`venv::deferred`'s plan, `tree::Absent`'s children)
+//! grows with the package, and the memory of a build must not. The file holds `count` records of
 //! `record_len` bytes, then the strings region: each record's strings back
 //! to back, located by the record itself. Both regions are written through
 //! buffers as the records are made ([`SpillWriter`]), at their own
