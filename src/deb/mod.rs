@@ -693,6 +693,36 @@ mod tests {
         root
     }
 
+    /// A one-pass -Z zstd build of `root` (scratch in `dir`, the .deb in
+    /// `dir/out`) that must fail: the error with its causes, and `dir/out`.
+    fn data_first_failure(
+        dir: &Path,
+        root: &Path,
+        needle: &[u8],
+        control: impl FnOnce(&DataSummary) -> Result<()>,
+    ) -> (String, PathBuf) {
+        let out = dir.join("out");
+        fs::create_dir(&out).unwrap();
+        let opts = DebOptions {
+            compression: Compression::Zstd,
+            source_date_epoch: 1,
+            ..Default::default()
+        };
+        let e = write_deb_data_first(
+            root,
+            &out.join("p.deb"),
+            &opts,
+            dir,
+            Some(needle),
+            &OnDisk,
+            2,
+            control,
+        )
+        .map(|_| ())
+        .unwrap_err();
+        (format!("{e:#}"), out)
+    }
+
     /// The first failure in archive order stops the pass, whether it is
     /// a file's (read by a worker while the walk goes on) or the walk's
     /// (after many files were handed on): nothing hangs, nothing is left.
@@ -713,26 +743,7 @@ mod tests {
                     .unwrap();
                 assert!(st.success());
             }
-            let out = d.path().join("out");
-            fs::create_dir(&out).unwrap();
-            let opts = DebOptions {
-                compression: Compression::Zstd,
-                source_date_epoch: 1,
-                ..Default::default()
-            };
-            let e = write_deb_data_first(
-                &root,
-                &out.join("p.deb"),
-                &opts,
-                d.path(),
-                Some(needle),
-                &OnDisk,
-                2,
-                |_| Ok(()),
-            )
-            .map(|_| ())
-            .unwrap_err();
-            let e = format!("{e:#}");
+            let (e, out) = data_first_failure(d.path(), &root, needle, |_| Ok(()));
             if leak {
                 assert!(
                     e.contains("opt/a-b-leaky") && e.contains("build directory"),
@@ -913,30 +924,11 @@ mod tests {
                 bytes.extend_from_slice(b"tail");
                 fs::write(root.join("opt/a/leaky"), &bytes).unwrap();
             }
-            let out = d.path().join("out");
-            fs::create_dir(&out).unwrap();
-            let opts = DebOptions {
-                compression: Compression::Zstd,
-                source_date_epoch: 1,
-                ..Default::default()
-            };
             let mut called = false;
-            let e = write_deb_data_first(
-                &root,
-                &out.join("p.deb"),
-                &opts,
-                d.path(),
-                Some(needle),
-                &OnDisk,
-                2,
-                |_| {
-                    called = true;
-                    Ok(())
-                },
-            )
-            .map(|_| ())
-            .unwrap_err();
-            let e = format!("{e:#}");
+            let (e, out) = data_first_failure(d.path(), &root, needle, |_| {
+                called = true;
+                Ok(())
+            });
             let what = if link { "opt/l" } else { "opt/a/leaky" };
             assert!(e.contains(what) && e.contains("build directory"), "{e}");
             assert!(!called);
