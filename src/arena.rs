@@ -35,7 +35,7 @@ impl ByteArena {
             u32::try_from(bytes.len()),
             end.map(u32::try_from),
         ) else {
-            bail!("more than 4 GiB of file names, digests and link targets in one package");
+            bail!("more than 4 GiB of directory paths in one package");
         };
         self.buf.extend_from_slice(bytes);
         Ok(Span { start, len })

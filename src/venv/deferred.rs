@@ -96,7 +96,8 @@ pub(crate) struct WheelBytes {
     wheels: Vec<Arc<Path>>,
     /// The same files (and their directories) by directory, for the walk.
     absent: crate::tree::Absent,
-    /// `#!<prefix>/bin/python` for scripts.
+    /// The venv's interpreter (`<prefix>/bin/python`), which a script's
+    /// `#!python` line becomes.
     python: String,
 }
 
