@@ -709,11 +709,9 @@ mod tests {
 
     /// What RECORD would say of `bytes`.
     fn record_hash(algorithm: HashAlgorithm, bytes: &[u8]) -> Expected {
-        let digest = match algorithm {
-            HashAlgorithm::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
-            HashAlgorithm::Sha384 => sha2::Sha384::digest(bytes).to_vec(),
-            HashAlgorithm::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
-        };
+        let mut h = algorithm.hasher();
+        h.update(bytes);
+        let digest = h.finish();
         Expected {
             hash: HashValue { algorithm, digest },
             size: bytes.len() as u64,
