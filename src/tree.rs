@@ -59,11 +59,10 @@ struct Dir {
     /// Its path relative to the base (in `Absent::dir_paths`).
     path: Span,
     /// Its children: `first..end` of the kids, sorted by name bytes, their
-    /// names back to back at `names_at` (`names_len` bytes in all).
+    /// names back to back from `names_at` (as long as the kids say).
     first: u32,
     end: u32,
     names_at: u64,
-    names_len: u64,
 }
 
 /// One absent child: its kind and the length of its name.
@@ -253,7 +252,6 @@ impl Absent {
                 first,
                 end: kids_out.len() as u32,
                 names_at,
-                names_len: names.len() as u64 - names_at,
             });
         }
         a.kids = Kids::Memory {
@@ -290,62 +288,74 @@ impl Absent {
     }
 
     /// The directory `dir` (absolute), if it has absent children.
-    fn find_dir(&self, dir: &Path) -> Option<Dir> {
+    /// Its index, too.
+    fn find_dir(&self, dir: &Path) -> Option<(usize, Dir)> {
         let rel = dir.strip_prefix(&self.base).ok()?;
         self.dirs
             .binary_search_by(|d| Path::new(OsStr::from_bytes(self.dir_paths.get(d.path))).cmp(rel))
             .ok()
-            .map(|i| self.dirs[i])
+            .map(|i| (i, self.dirs[i]))
+    }
+
+    /// Where the names of directory `i`'s children end: where the next
+    /// directory's start, or at the end of all names.
+    fn names_end(&self, i: usize) -> u64 {
+        match (self.dirs.get(i + 1), &self.kids) {
+            (Some(next), _) => next.names_at,
+            (None, Kids::Memory { names, .. }) => names.len() as u64,
+            (None, Kids::Spilled(spill)) => spill.strings_len(),
+        }
     }
 
     /// The absent children of `dir` (name, kind), sorted by name bytes.
     pub(crate) fn children(&self, dir: &Path) -> Result<Vec<(OsString, AbsentKind)>> {
-        let Some(d) = self.find_dir(dir) else {
+        use std::borrow::Cow;
+        let Some((i, d)) = self.find_dir(dir) else {
             return Ok(Vec::new());
         };
-        let n = (d.end - d.first) as usize;
-        let corrupt = |why: String| {
+        let corrupt = |why: &str| {
             anyhow::anyhow!(
                 "internal: the absent children of {} are corrupt ({why})",
                 dir.display()
             )
         };
-        let names_len = usize::try_from(d.names_len).map_err(|_| corrupt("names".into()))?;
-        let (kids, names_buf);
-        let (kids, names): (&[Kid], &[u8]) = match &self.kids {
-            Kids::Memory { kids, names } => (
-                kids.get(d.first as usize..d.end as usize)
-                    .ok_or_else(|| corrupt("records".into()))?,
-                names
-                    .get(d.names_at as usize..d.names_at as usize + names_len)
-                    .ok_or_else(|| corrupt("names".into()))?,
-            ),
+        let (first, end) = (d.first as usize, d.end as usize);
+        let kids: Cow<[Kid]> = match &self.kids {
+            Kids::Memory { kids, .. } => {
+                Cow::Borrowed(kids.get(first..end).ok_or_else(|| corrupt("records"))?)
+            }
             Kids::Spilled(spill) => {
-                let mut records = vec![0u8; n * KID_LEN];
+                let mut records = vec![0u8; (end - first) * KID_LEN];
                 spill.read_records(d.first, &mut records)?;
-                kids = records
-                    .chunks(KID_LEN)
-                    .map(Kid::decode)
-                    .collect::<Result<Vec<Kid>>>()
-                    .map_err(|e| corrupt(e.to_string()))?;
-                let mut buf = Vec::new();
-                spill.read_strings(d.names_at, names_len, &mut buf)?;
-                names_buf = buf;
-                (&kids, &names_buf)
+                let kids: Result<Vec<Kid>> = records.chunks(KID_LEN).map(Kid::decode).collect();
+                Cow::Owned(kids.map_err(|e| corrupt(&e.to_string()))?)
             }
         };
-        let mut out = Vec::with_capacity(n);
-        let mut at = 0usize;
-        for k in kids {
-            let end = at + k.name_len as usize;
-            let name = names
-                .get(at..end)
-                .ok_or_else(|| corrupt("name lengths".into()))?;
-            out.push((OsStr::from_bytes(name).to_os_string(), k.kind));
-            at = end;
+        // The names are back to back, as long as the records say, up to
+        // the next directory's.
+        let names_len: usize = kids.iter().map(|k| k.name_len as usize).sum();
+        if d.names_at.checked_add(names_len as u64) != Some(self.names_end(i)) {
+            return Err(corrupt("name lengths"));
         }
-        if at != names.len() {
-            return Err(corrupt("name lengths".into()));
+        let names: Cow<[u8]> = match &self.kids {
+            Kids::Memory { names, .. } => Cow::Borrowed(
+                usize::try_from(d.names_at)
+                    .ok()
+                    .and_then(|at| names.get(at..at.checked_add(names_len)?))
+                    .ok_or_else(|| corrupt("names"))?,
+            ),
+            Kids::Spilled(spill) => {
+                let mut buf = Vec::new();
+                spill.read_strings(d.names_at, names_len, &mut buf)?;
+                Cow::Owned(buf)
+            }
+        };
+        let mut out = Vec::with_capacity(kids.len());
+        let mut at = 0usize;
+        for k in kids.iter() {
+            let end = at + k.name_len as usize;
+            out.push((OsStr::from_bytes(&names[at..end]).to_os_string(), k.kind));
+            at = end;
         }
         Ok(out)
     }
@@ -612,6 +622,29 @@ mod tests {
         assert_eq!(spilled.files(), 5);
         // Nothing named is left in the scratch directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A child's name length that does not add up to where the next
+    /// directory's names start is an error, not a wrong name.
+    #[test]
+    fn name_lengths_that_do_not_add_up_are_refused() {
+        let base = Path::new("/s/v");
+        let mut a = Absent::new(
+            base,
+            [
+                (PathBuf::from("/s/v/a/x.py"), 1, false),
+                (PathBuf::from("/s/v/b/y.py"), 1, false),
+            ],
+        )
+        .unwrap();
+        let Kids::Memory { kids, .. } = &mut a.kids else {
+            unreachable!()
+        };
+        // The children of "/s/v" ("a", "b") come first.
+        kids[0].name_len = 2;
+        let e = a.children(base).unwrap_err().to_string();
+        assert!(e.contains("corrupt (name lengths)"), "{e}");
+        assert_eq!(a.children(Path::new("/s/v/b")).unwrap().len(), 1);
     }
 
     #[test]
