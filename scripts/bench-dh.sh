@@ -10,11 +10,17 @@
 # peak RSS, the ratios (goal: venvdeb >= 2.5x faster with xz, >= 8x with
 # zstd) and each package's size.
 #
-#   scripts/bench-dh.sh [WHEELHOUSE]
+#   scripts/bench-dh.sh [--large] [WHEELHOUSE]
 #
 # WHEELHOUSE defaults to target/bench/wheelhouse, the 20-wheel set of
 # ../shared/bench/ (fetched with its fetch-wheelhouse.sh when missing:
-# network). Its lock is ../shared/bench/requirements.txt; the list is signed
+# network). Its lock is ../shared/bench/requirements.txt. With --large, the
+# 163-wheel set of ../shared/bench/large-requirements.txt (default
+# /var/tmp/venvdeb-bench/wheels-large), the set issue 13 is measured on.
+#   RUNS=N   each build N times (default 1), the runs interleaved (dh-virtualenv,
+#            venvdeb; again), medians shown;
+#   ONLY=zstd or ONLY=xz   only the builds with that compressor (default both;
+#            the ratio lines need both). The list is signed
 # here with the TEST-ONLY key fixtures/keys/test-key-a in a throwaway
 # GNUPGHOME. dh_venvdeb and the addon come from this repository (PATH,
 # PERL5LIB) and venvdeb from target/release (or $VENVDEB_BIN).
@@ -24,10 +30,26 @@ root=$(pwd)
 shared=${VENVDEB_SHARED:-$root/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
 mkdir -p "$root/target/bench"
-wh=${1:-$root/target/bench/wheelhouse}
-if [ ! -d "$wh" ] || [ "$(ls "$wh"/*.whl 2>/dev/null | wc -l)" -lt 20 ]; then
-  sh "$shared/bench/fetch-wheelhouse.sh" "$wh" "$shared/bench/requirements.txt"
+if [ "${1:-}" = --large ]; then
+  shift
+  reqs=$shared/bench/large-requirements.txt
+  wh=${1:-/var/tmp/venvdeb-bench/wheels-large}
+  want=163
+else
+  reqs=$shared/bench/requirements.txt
+  wh=${1:-$root/target/bench/wheelhouse}
+  want=20
 fi
+if [ ! -d "$wh" ] || [ "$(ls "$wh"/*.whl 2>/dev/null | wc -l)" -lt "$want" ]; then
+  sh "$shared/bench/fetch-wheelhouse.sh" "$wh" "$reqs"
+fi
+runs=${RUNS:-1}
+case ${ONLY:-xz,zstd} in
+  xz) comps=xz ;;
+  zstd) comps=zstd ;;
+  xz,zstd | zstd,xz) comps="xz zstd" ;;
+  *) echo "bench-dh.sh: ONLY must be xz, zstd or xz,zstd" >&2; exit 2 ;;
+esac
 wh=$(cd "$wh" && pwd)
 if [ -n "${VENVDEB_BIN:-}" ]; then
   bin=$VENVDEB_BIN   # a venvdeb built elsewhere (release profile, please)
@@ -72,7 +94,7 @@ export DEBFULLNAME="Bench" DEBEMAIL=bench@example.org
 common=$work/common
 mkdir -p "$common/wheelhouse"
 cp "$wh"/*.whl "$common/wheelhouse/"
-cp "$shared/bench/requirements.txt" "$common/requirements.txt"
+cp "$reqs" "$common/requirements.txt"
 (cd "$common/wheelhouse" && LC_ALL=C sha256sum -- *.whl) > "$common/sha256sums.txt"
 gpg --batch --quiet --import fixtures/keys/test-key-a.secret.asc
 gpg --batch --yes --armor --detach-sign -o "$common/sha256sums.txt.asc" "$common/sha256sums.txt"
@@ -128,29 +150,55 @@ measure() { # DIR
 }
 size() { stat -c %s "$(dirname "$1")"/benchapp_*.deb; }
 
-for v in dhv-xz venvdeb-xz dhv-zstd venvdeb-zstd; do
+variants=
+for c in $comps; do variants="$variants dhv-$c venvdeb-$c"; done
+for v in $variants; do
   mkdir -p "$work/$v"
   z=; case $v in *zstd) z=-Zzstd ;; esac
   case $v in dhv-*) make_dhv "$work/$v/src" "$z" ;; *) make_venvdeb "$work/$v/src" "$z" ;; esac
 done
 
-sync
-set -- $(measure "$work/dhv-xz/src"); dhv_xz=$1 dhv_xz_rss=$2 dhv_xz_cmd=$3
-set -- $(measure "$work/venvdeb-xz/src"); vd_xz=$1 vd_xz_rss=$2 vd_xz_cmd=$3
-set -- $(measure "$work/dhv-zstd/src"); dhv_zstd=$1 dhv_zstd_rss=$2 dhv_zstd_cmd=$3
-set -- $(measure "$work/venvdeb-zstd/src"); vd_zstd=$1 vd_zstd_rss=$2 vd_zstd_cmd=$3
+# The runs are interleaved (each variant once, then again), so that a drift
+# of the machine weighs on both sides of each ratio. Each run's wheels are
+# read once first, and it starts with no dirty pages of an earlier one.
+: > "$work/all-runs.txt"
+i=1
+while [ "$i" -le "$runs" ]; do
+  for v in $variants; do
+    cat "$work/$v/src/wheelhouse"/*.whl > /dev/null
+    sync
+    measure "$work/$v/src" >> "$work/$v.runs"
+    size "$work/$v/src" > "$work/$v.size"
+    rm -f "$work/$v"/benchapp_*
+    echo "  $v, run $i: $(tail -n 1 "$work/$v.runs") (wall s, peak RSS KB, dh command s)" >> "$work/all-runs.txt"
+  done
+  i=$((i + 1))
+done
+# "median_wall median_rss median_cmd" of a variant's runs.
+medians() {
+  for col in 1 2 3; do
+    cut -d' ' -f$col "$work/$1.runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+  done | tr '\n' ' '
+}
 
-echo "bench-dh: $(ls "$common"/wheelhouse/*.whl | wc -l) wheels, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-dh: $(ls "$common"/wheelhouse/*.whl | wc -l) wheels, $(nproc) CPUs, median of $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "every run:"
+cat "$work/all-runs.txt"
 row() { # LABEL TOTAL RSS SIZE CMD CMDNAME
   rest=$(awk -v t="$2" -v c="$5" 'BEGIN {printf "%.2f", t - c}')
   printf '%-26s %7s s = %-14s %6s s + rest of dh %6s s  %8s KB  %10s bytes\n' \
     "$1" "$2" "$6" "$5" "$rest" "$3" "$4"
 }
-row "dh-virtualenv, xz" "$dhv_xz" "$dhv_xz_rss" "$(size "$work/dhv-xz/src")" "$dhv_xz_cmd" dh_virtualenv
-row "dh --with venvdeb, xz" "$vd_xz" "$vd_xz_rss" "$(size "$work/venvdeb-xz/src")" "$vd_xz_cmd" dh_venvdeb
-row "dh-virtualenv, zstd" "$dhv_zstd" "$dhv_zstd_rss" "$(size "$work/dhv-zstd/src")" "$dhv_zstd_cmd" dh_virtualenv
-row "dh --with venvdeb, zstd" "$vd_zstd" "$vd_zstd_rss" "$(size "$work/venvdeb-zstd/src")" "$vd_zstd_cmd" dh_venvdeb
-awk -v a="$dhv_zstd_cmd" -v b="$vd_zstd_cmd" 'BEGIN {printf "dh_venvdeb / dh_virtualenv (zstd run): %.3fx\n", b/a}'
-awk -v t="$vd_zstd" -v c="$vd_zstd_cmd" 'BEGIN {printf "dh_venvdeb share of its dpkg-buildpackage (zstd): %.0f%%\n", 100*c/t}'
-awk -v a="$dhv_xz" -v b="$vd_xz" 'BEGIN {printf "speed-up with xz:   %.2fx  (goal >= 2.5x)\n", a/b}'
-awk -v a="$dhv_zstd" -v b="$vd_zstd" 'BEGIN {printf "speed-up with zstd: %.2fx  (goal >= 8x)\n", a/b}'
+for c in $comps; do
+  set -- $(medians dhv-$c); eval "dhv_$c=\$1 dhv_${c}_cmd=\$3"
+  row "dh-virtualenv, $c" "$1" "$2" "$(cat "$work/dhv-$c.size")" "$3" dh_virtualenv
+  set -- $(medians venvdeb-$c); eval "vd_$c=\$1 vd_${c}_cmd=\$3"
+  row "dh --with venvdeb, $c" "$1" "$2" "$(cat "$work/venvdeb-$c.size")" "$3" dh_venvdeb
+done
+for c in $comps; do
+  eval "a=\$dhv_${c}_cmd b=\$vd_${c}_cmd t=\$vd_$c d=\$dhv_$c"
+  awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "dh_venvdeb / dh_virtualenv (%s): %.3fx\n", c, b/a}'
+  awk -v t="$t" -v b="$b" -v c="$c" 'BEGIN {printf "dh_venvdeb share of its dpkg-buildpackage (%s): %.0f%%\n", c, 100*b/t}'
+  goal=">= 2.5x"; [ "$c" = zstd ] && goal=">= 8x"
+  awk -v a="$d" -v b="$t" -v c="$c" -v g="$goal" 'BEGIN {printf "speed-up with %s: %.2fx  (goal %s)\n", c, a/b, g}'
+done
