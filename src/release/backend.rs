@@ -179,7 +179,7 @@ fn unpack_verified(wheel: &Path, env: &Path) -> Result<()> {
         .map(|w| format!("{}-{}.data/", w.distribution, w.version))
         .unwrap_or_default();
     read_wheel(wheel, DEFAULT_MAX_UNCOMPRESSED, None, |e, r| {
-        if e.is_dir {
+        if e.at.is_dir {
             return Ok(());
         }
         let name = &e.name;

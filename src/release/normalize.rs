@@ -98,7 +98,7 @@ pub(crate) fn normalize_wheel(input: &Path, output_dir: &Path, sde: u64) -> Resu
     let dest = output_dir.join(&file_name);
     let mut files: Vec<(String, bool)> = Vec::new();
     let contents = read_wheel(input, DEFAULT_MAX_UNCOMPRESSED, None, |e, _| {
-        if !e.is_dir {
+        if !e.at.is_dir {
             files.push((e.name.clone(), e.is_executable()));
         }
         Ok(())

@@ -493,7 +493,7 @@ impl<'a> Installer<'a> {
             self.write_deferred(&mut dist, wheel)?;
         } else {
             wheel.stream(|entry, reader| {
-                if entry.is_dir {
+                if entry.at.is_dir {
                     return Ok(());
                 }
                 self.write_entry(&mut dist, &entry.name, entry.is_executable(), reader)
@@ -532,7 +532,7 @@ impl<'a> Installer<'a> {
                         algorithm: HashAlgorithm::Sha256,
                         digest: wheel.record_sha256().to_vec(),
                     },
-                    size: entry.uncompressed_size,
+                    size: entry.at.uncompressed_size,
                 };
                 ar.with_entry(index, Some(want), |_, r| {
                     std::io::copy(r, &mut std::io::sink())?;
@@ -541,7 +541,7 @@ impl<'a> Installer<'a> {
                 record_seen = true;
                 continue;
             }
-            if entry.is_dir {
+            if entry.at.is_dir {
                 continue;
             }
             if rec.is_none() && !exempt.contains(&entry.name) {

@@ -83,6 +83,15 @@ pub enum Method {
 pub struct Entry {
     /// The validated name (`/`-separated, relative; directories end in `/`).
     pub name: String,
+    /// Everything else the central directory says of it.
+    pub at: EntryAt,
+}
+
+/// An [`Entry`] without its name: fixed-size, no heap of its own, for a
+/// plan that keeps tens of thousands of entries (`venv::deferred`, in a
+/// scratch file: [`EntryAt::encode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryAt {
     pub method: Method,
     pub crc32: u32,
     pub compressed_size: u64,
@@ -93,22 +102,6 @@ pub struct Entry {
     flags: u16,
     local_offset: u64,
     /// Where the next entry (or the central directory) starts.
-    end_offset: u64,
-}
-
-/// An [`Entry`] without its name: fixed-size, no heap of its own, for a
-/// plan that keeps tens of thousands of entries (`venv::deferred`, in a
-/// scratch file: [`EntryAt::encode`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EntryAt {
-    method: Method,
-    crc32: u32,
-    compressed_size: u64,
-    uncompressed_size: u64,
-    unix_mode: Option<u32>,
-    is_dir: bool,
-    flags: u16,
-    local_offset: u64,
     end_offset: u64,
 }
 
@@ -165,18 +158,7 @@ impl EntryAt {
 
     /// The entry again, with its name.
     pub(crate) fn named(self, name: String) -> Entry {
-        Entry {
-            name,
-            method: self.method,
-            crc32: self.crc32,
-            compressed_size: self.compressed_size,
-            uncompressed_size: self.uncompressed_size,
-            unix_mode: self.unix_mode,
-            is_dir: self.is_dir,
-            flags: self.flags,
-            local_offset: self.local_offset,
-            end_offset: self.end_offset,
-        }
+        Entry { name, at: self }
     }
 }
 
@@ -184,23 +166,12 @@ impl Entry {
     /// The entry's name, and the rest of it ([`EntryAt::named`] joins
     /// them again).
     pub(crate) fn split(self) -> (String, EntryAt) {
-        let at = EntryAt {
-            method: self.method,
-            crc32: self.crc32,
-            compressed_size: self.compressed_size,
-            uncompressed_size: self.uncompressed_size,
-            unix_mode: self.unix_mode,
-            is_dir: self.is_dir,
-            flags: self.flags,
-            local_offset: self.local_offset,
-            end_offset: self.end_offset,
-        };
-        (self.name, at)
+        (self.name, self.at)
     }
 
     /// Whether the entry should be executable (any `x` bit, as pip does).
     pub fn is_executable(&self) -> bool {
-        self.unix_mode.is_some_and(|m| m & 0o111 != 0)
+        self.at.unix_mode.is_some_and(|m| m & 0o111 != 0)
     }
 }
 
@@ -700,15 +671,17 @@ impl WheelArchive {
             }
             entries.push(Entry {
                 name,
-                method,
-                crc32,
-                compressed_size,
-                uncompressed_size,
-                unix_mode,
-                is_dir,
-                flags,
-                local_offset,
-                end_offset: 0,
+                at: EntryAt {
+                    method,
+                    crc32,
+                    compressed_size,
+                    uncompressed_size,
+                    unix_mode,
+                    is_dir,
+                    flags,
+                    local_offset,
+                    end_offset: 0,
+                },
             });
         }
         if i != cd.len() {
@@ -731,7 +704,7 @@ impl WheelArchive {
                     )
                 }));
             }
-            if !e.is_dir {
+            if !e.at.is_dir {
                 files.insert(fold_key(&e.name));
             }
         }
@@ -750,7 +723,7 @@ impl WheelArchive {
         }
         let total: u64 = entries
             .iter()
-            .try_fold(0u64, |a, e| a.checked_add(e.uncompressed_size))
+            .try_fold(0u64, |a, e| a.checked_add(e.at.uncompressed_size))
             .unwrap_or(u64::MAX);
         if total > max_uncompressed {
             return Err(bad(format!(
@@ -758,10 +731,10 @@ impl WheelArchive {
             )));
         }
         // Layout: sorted by offset, first at 0, strictly increasing.
-        entries.sort_by_key(|e| e.local_offset);
+        entries.sort_by_key(|e| e.at.local_offset);
         let mut expected_start = 0u64;
         for idx in 0..entries.len() {
-            let off = entries[idx].local_offset;
+            let off = entries[idx].at.local_offset;
             if idx == 0 && off != 0 {
                 return Err(bad(format!(
                     "first entry {:?} at offset {off}: expected 0 (data before the first entry)",
@@ -776,14 +749,16 @@ impl WheelArchive {
                 )));
             }
             expected_start = off;
-            let next = entries.get(idx + 1).map_or(cd_offset, |n| n.local_offset);
+            let next = entries
+                .get(idx + 1)
+                .map_or(cd_offset, |n| n.at.local_offset);
             if next <= off {
                 return Err(bad(format!(
                     "entry {:?} at offset {off} is not before the next entry or the central directory at {next}",
                     entries[idx].name
                 )));
             }
-            entries[idx].end_offset = next;
+            entries[idx].at.end_offset = next;
         }
         if entries.is_empty() && cd_offset != 0 {
             return Err(bad(format!(
@@ -816,18 +791,18 @@ impl WheelArchive {
             .find(|e| e.name == name)
             .cloned()
             .ok_or_else(|| verification(format!("{p}: expected an entry {name:?}, found none")))?;
-        if entry.uncompressed_size > limit {
+        if entry.at.uncompressed_size > limit {
             return Err(verification(format!(
                 "{p}: {name}: {} bytes, more than the {limit}-byte limit for this file",
-                entry.uncompressed_size
+                entry.at.uncompressed_size
             )));
         }
-        self.file.seek(SeekFrom::Start(entry.local_offset))?;
+        self.file.seek(SeekFrom::Start(entry.at.local_offset))?;
         let mut r = BufReader::new(&mut self.file);
-        let mut pos = entry.local_offset;
+        let mut pos = entry.at.local_offset;
         read_local_header(&mut r, &entry, &mut pos)
             .map_err(|m| verification(format!("{p}: {m}")))?;
-        let mut out = Vec::with_capacity(entry.uncompressed_size as usize);
+        let mut out = Vec::with_capacity(entry.at.uncompressed_size as usize);
         let fail = RefCell::new(None);
         {
             let mut er = EntryReader::new(&mut r, &entry, None, &fail);
@@ -900,26 +875,29 @@ impl WheelArchive {
         let mut pos = 0u64;
         let mut total = 0u64;
         for entry in &self.entries {
-            if pos != entry.local_offset {
+            if pos != entry.at.local_offset {
                 return Err(verification(format!(
                     "{p}: {}: expected the entry at offset {pos}, found it at {} (data outside the entries)",
-                    entry.name, entry.local_offset
+                    entry.name, entry.at.local_offset
                 )));
             }
             let expected = expect(entry)?;
             read_local_header(&mut r, entry, &mut pos)
                 .map_err(|m| verification(format!("{p}: {m}")))?;
             if !inflate(entry) {
-                let n = io::copy(&mut (&mut r).take(entry.compressed_size), &mut io::sink())
-                    .with_context(|| format!("reading {p}"))?;
-                if n != entry.compressed_size {
+                let n = io::copy(
+                    &mut (&mut r).take(entry.at.compressed_size),
+                    &mut io::sink(),
+                )
+                .with_context(|| format!("reading {p}"))?;
+                if n != entry.at.compressed_size {
                     return Err(verification(format!(
                         "{p}: {}: expected {} compressed bytes, found {n} (file truncated)",
-                        entry.name, entry.compressed_size
+                        entry.name, entry.at.compressed_size
                     )));
                 }
                 pos += n;
-                total += entry.uncompressed_size;
+                total += entry.at.uncompressed_size;
                 read_descriptor(&mut r, entry, &mut pos)
                     .map_err(|m| verification(format!("{p}: {m}")))?;
                 continue;
@@ -940,7 +918,7 @@ impl WheelArchive {
             drained.map_err(|e| verification(format!("{p}: {}: {e}", entry.name)))?;
             let used = er.finish().map_err(|m| verification(format!("{p}: {m}")))?;
             pos += used;
-            total += entry.uncompressed_size;
+            total += entry.at.uncompressed_size;
             read_descriptor(&mut r, entry, &mut pos)
                 .map_err(|m| verification(format!("{p}: {m}")))?;
         }
@@ -995,10 +973,10 @@ pub(crate) fn read_entry_at<T>(
     f: impl FnOnce(&Entry, &mut dyn Read) -> Result<T>,
 ) -> Result<T> {
     let p = path.display().to_string();
-    file.seek(SeekFrom::Start(entry.local_offset))
+    file.seek(SeekFrom::Start(entry.at.local_offset))
         .with_context(|| format!("{p}: seeking to {}", entry.name))?;
     let mut r = BufReader::with_capacity(64 << 10, file);
-    let mut pos = entry.local_offset;
+    let mut pos = entry.at.local_offset;
     read_local_header(&mut r, entry, &mut pos).map_err(|m| verification(format!("{p}: {m}")))?;
     let fail = RefCell::new(None);
     let mut er = EntryReader::new(&mut r, entry, expected, &fail);
@@ -1028,7 +1006,7 @@ fn read_local_header<R: BufRead>(
     if le32(&h, 0) != SIG_LOCAL {
         return Err(format!(
             "{n}: expected a local header at offset {}, found none",
-            entry.local_offset
+            entry.at.local_offset
         ));
     }
     let flags = le16(&h, 6);
@@ -1047,13 +1025,13 @@ fn read_local_header<R: BufRead>(
             String::from_utf8_lossy(lname)
         ));
     }
-    if flags != entry.flags {
+    if flags != entry.at.flags {
         return Err(format!(
             "{n}: local header flags {flags:#06x}, central directory {:#06x}",
-            entry.flags
+            entry.at.flags
         ));
     }
-    let cd_method = match entry.method {
+    let cd_method = match entry.at.method {
         Method::Stored => 0,
         Method::Deflated => 8,
     };
@@ -1066,26 +1044,29 @@ fn read_local_header<R: BufRead>(
         .map_err(|m| format!("{n}: local header: {m}"))?;
     let lu = u64_.unwrap_or(u64::from(usize32));
     let lc = c64.unwrap_or(u64::from(csize32));
-    let agrees = crc == entry.crc32 && lu == entry.uncompressed_size && lc == entry.compressed_size;
+    let agrees =
+        crc == entry.at.crc32 && lu == entry.at.uncompressed_size && lc == entry.at.compressed_size;
     let zero = crc == 0 && lu == 0 && lc == 0;
     if !(agrees || (flags & FLAG_DESCRIPTOR != 0 && zero)) {
         return Err(format!(
             "{n}: local header declares crc {crc:08x}, {lc} compressed, {lu} bytes; central directory {:08x}, {}, {}",
-            entry.crc32, entry.compressed_size, entry.uncompressed_size
+            entry.at.crc32, entry.at.compressed_size, entry.at.uncompressed_size
         ));
     }
     *pos += 30 + (nlen + xlen) as u64;
-    let data_end = pos.checked_add(entry.compressed_size).unwrap_or(u64::MAX);
-    if data_end > entry.end_offset {
+    let data_end = pos
+        .checked_add(entry.at.compressed_size)
+        .unwrap_or(u64::MAX);
+    if data_end > entry.at.end_offset {
         return Err(format!(
             "{n}: data runs to offset {data_end}, past the next entry at {}",
-            entry.end_offset
+            entry.at.end_offset
         ));
     }
-    if entry.flags & FLAG_DESCRIPTOR == 0 && data_end != entry.end_offset {
+    if entry.at.flags & FLAG_DESCRIPTOR == 0 && data_end != entry.at.end_offset {
         return Err(format!(
             "{n}: {} bytes between the entry's data and the next entry: expected none",
-            entry.end_offset - data_end
+            entry.at.end_offset - data_end
         ));
     }
     Ok(())
@@ -1098,8 +1079,8 @@ fn read_descriptor<R: BufRead>(
     pos: &mut u64,
 ) -> std::result::Result<(), String> {
     let n = &entry.name;
-    let len = entry.end_offset - *pos;
-    if entry.flags & FLAG_DESCRIPTOR == 0 {
+    let len = entry.at.end_offset - *pos;
+    if entry.at.flags & FLAG_DESCRIPTOR == 0 {
         return if len == 0 {
             Ok(())
         } else {
@@ -1128,10 +1109,10 @@ fn read_descriptor<R: BufRead>(
     } else {
         (le32(b, 0), le64(b, 4), le64(b, 12))
     };
-    if crc != entry.crc32 || c != entry.compressed_size || u != entry.uncompressed_size {
+    if crc != entry.at.crc32 || c != entry.at.compressed_size || u != entry.at.uncompressed_size {
         return Err(format!(
             "{n}: data descriptor declares crc {crc:08x}, {c} compressed, {u} bytes; central directory {:08x}, {}, {}",
-            entry.crc32, entry.compressed_size, entry.uncompressed_size
+            entry.at.crc32, entry.at.compressed_size, entry.at.uncompressed_size
         ));
     }
     *pos += len;
@@ -1163,8 +1144,8 @@ impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
         expected: Option<Expected>,
         fail: &'f RefCell<Option<String>>,
     ) -> Self {
-        let take = r.take(entry.compressed_size);
-        let src = match entry.method {
+        let take = r.take(entry.at.compressed_size);
+        let src = match entry.at.method {
             Method::Stored => Source::Stored(take),
             Method::Deflated => Source::Deflated(super::inflate::Inflater::new(take)),
         };
@@ -1191,17 +1172,17 @@ impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
     /// At end of data: sizes, CRC, expected hash.
     fn check_end(&mut self) -> io::Result<()> {
         let n = &self.entry.name;
-        if self.read != self.entry.uncompressed_size {
+        if self.read != self.entry.at.uncompressed_size {
             return Err(self.fail(format!(
                 "{n}: expected {} bytes as declared, found {}",
-                self.entry.uncompressed_size, self.read
+                self.entry.at.uncompressed_size, self.read
             )));
         }
         let crc = self.crc.sum();
-        if crc != self.entry.crc32 {
+        if crc != self.entry.at.crc32 {
             return Err(self.fail(format!(
                 "{n}: CRC-32 expected {:08x}, found {crc:08x}",
-                self.entry.crc32
+                self.entry.at.crc32
             )));
         }
         if let Some((exp, hasher)) = self.expected.take() {
@@ -1235,7 +1216,7 @@ impl<'a, 'f, R: BufRead> EntryReader<'a, 'f, R> {
                 self.entry.name
             ));
         }
-        Ok(self.entry.compressed_size)
+        Ok(self.entry.at.compressed_size)
     }
 }
 
@@ -1248,7 +1229,7 @@ impl<R: BufRead> Read for EntryReader<'_, '_, R> {
             return Err(io::Error::new(io::ErrorKind::InvalidData, m.clone()));
         }
         // Ask for at most one byte more than declared, to notice excess.
-        let room = self.entry.uncompressed_size - self.read + 1;
+        let room = self.entry.at.uncompressed_size - self.read + 1;
         let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
         let res = match &mut self.src {
             Source::Stored(t) => t.read(&mut buf[..want]),
@@ -1276,10 +1257,10 @@ impl<R: BufRead> Read for EntryReader<'_, '_, R> {
             return Ok(0);
         }
         self.read += n as u64;
-        if self.read > self.entry.uncompressed_size {
+        if self.read > self.entry.at.uncompressed_size {
             return Err(self.fail(format!(
                 "{}: more than the declared {} bytes",
-                self.entry.name, self.entry.uncompressed_size
+                self.entry.name, self.entry.at.uncompressed_size
             )));
         }
         self.crc.update(&buf[..n]);

@@ -229,7 +229,7 @@ where
                     size: r.size,
                 }));
             }
-            if e.is_dir || exempt.contains(&e.name) {
+            if e.at.is_dir || exempt.contains(&e.name) {
                 return Ok(None);
             }
             Err(verification(format!(
