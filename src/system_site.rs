@@ -120,12 +120,11 @@ pub(crate) fn check_not_shadowed(
     for m in modules {
         let top = m.module.split('.').next().unwrap_or(&m.module);
         for dir in site_dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
             // On disk, and those whose bytes are still in their wheels,
-            // sorted, as every walker of the staging tree sees them.
-            let on_disk = entries.filter_map(|e| Some(e.ok()?.file_name())).collect();
+            // sorted, as every walker of the staging tree sees them (a
+            // directory made only of absent files is not on disk at all).
+            let on_disk = crate::tree::read_names(dir, dir.is_dir())
+                .with_context(|| format!("reading directory {}", dir.display()))?;
             let names: Vec<String> = crate::tree::merge(dir, on_disk, absent)?
                 .into_iter()
                 .filter_map(|(n, _)| n.into_string().ok())
@@ -243,6 +242,19 @@ mod tests {
         std::fs::write(site.join("yaml.py"), b"").unwrap();
         let e = check(&none).unwrap_err();
         assert!(e.to_string().contains("site/yaml.py"), "{e}");
+        // A site directory made only of absent files is not on disk, and
+        // is checked all the same.
+        let only_absent = d.path().join("platlib");
+        let absent =
+            crate::tree::Absent::new(d.path(), [(only_absent.join("yaml/_yaml.so"), 10, false)])
+                .unwrap();
+        let e = check_not_shadowed(
+            std::slice::from_ref(&only_absent),
+            std::slice::from_ref(&yaml),
+            &absent,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("platlib/yaml"), "{e}");
     }
 
     #[test]
