@@ -18,10 +18,17 @@
 #   - peak RSS of each (and, in the phase lines, the build's peak RSS so far),
 #     and how the builds' peaks grow from the 20-wheel set (SMALL=DIR) to
 #     the large one.
-#   ONLY=zstd,pip,xz,dpkg (any subset, comma-separated; default all) runs only
-#   those measurements, to fit the time left: a ratio is printed when both of
-#   its sides ran (dpkg-deb needs a venvdeb .deb to extract: the xz one, else
-#   one -Z zstd build made unmeasured).
+#   - the zstd floor, on the same tree: `dpkg-deb --root-owner-group -Zzstd
+#     --build` (dpkgz), and the work a -Z zstd build cannot skip, each alone
+#     (floor): `venvdeb verify` (every wheel inflated and each entry checked
+#     against RECORD), `openssl md5` of the data.tar (md5sums) and `zstd -3
+#     -T<CPUs>` of it (the compressor); their CPU seconds over the CPUs is
+#     the least wall time any build of the package can take here, printed
+#     as a fraction of pip's.
+#   ONLY=zstd,pip,xz,dpkg,dpkgz,floor (any subset, comma-separated; default
+#   all) runs only those measurements, to fit the time left: a ratio is
+#   printed when both of its sides ran (dpkg-deb and the floor need a
+#   venvdeb .deb to extract: one -Z zstd build made unmeasured).
 # The bench inputs are unsigned: the script writes sha256sums.txt and signs it
 # with the TEST-ONLY key fixtures/keys/test-key-a in a throwaway GNUPGHOME.
 # Usage: scripts/bench-build.sh [--large] [WHEELHOUSE]  (default:
@@ -134,13 +141,20 @@ if [ -n "$large" ]; then
     done | tr '\n' ' '
   }
   : > "$work/all-runs.txt"
-  only=",${ONLY:-zstd,pip,xz,dpkg},"
+  all=zstd,pip,xz,dpkg,dpkgz,floor
+  only=",${ONLY:-$all},"
   want() { case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-  if want dpkg; then
+  if want dpkg || want dpkgz || want floor; then
     # dpkg-deb's input: the tree of a venvdeb .deb (an unmeasured -Z zstd
-    # build; the same tree as the xz build's).
+    # build; the same tree as the xz build's). The floor's: its data.tar.
     "$bin" build -Z zstd --config "$app/venvdeb.toml" --output-dir "$work/prep" > /dev/null
-    dpkg-deb -R "$(ls "$work"/prep/*.deb)" "$work/tree"
+    prep=$(ls "$work"/prep/*.deb)
+    if want dpkg || want dpkgz; then
+      dpkg-deb -R "$prep" "$work/tree"
+    fi
+    if want floor; then
+      dpkg-deb --fsys-tarfile "$prep" > "$work/data.tar"
+    fi
     rm -rf "$work/prep"
   fi
   # The 20-wheel set too, for how the peaks grow (SMALL=DIR, default
@@ -192,6 +206,20 @@ if [ -n "$large" ]; then
       run_once dpkg env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
         dpkg-deb --root-owner-group -Zxz --build "$work/tree" "$work/dpkg.deb"
     fi
+    if want dpkgz; then
+      WARM="$work/tree"
+      rm -f "$work/dpkgz.deb"
+      run_once dpkgz env SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH \
+        dpkg-deb --root-owner-group -Zzstd --build "$work/tree" "$work/dpkgz.deb"
+      rm -f "$work/dpkgz.deb"
+    fi
+    if want floor; then
+      WARM="$wh/"
+      run_once floor-verify "$bin" verify --config "$app/venvdeb.toml"
+      WARM="$work/data.tar"
+      run_once floor-md5 openssl md5 "$work/data.tar"
+      run_once floor-zstd sh -c "zstd -q -3 -T$(nproc) -c '$work/data.tar' > /dev/null"
+    fi
     i=$((i + 1))
   done
   want zstd && { set -- $(medians zstd); build_zstd=$1 cpu_zstd=$2 rss_zstd=$3; }
@@ -205,12 +233,14 @@ if [ -n "$large" ]; then
       same=differ
       cmp -s "$(ls "$work"/xz/*.deb)" "$work/dpkg.deb" && same=identical
     fi
+  fi
+  if want dpkg || want dpkgz; then
     size="$(du -sm "$work/tree" | cut -f1) MB and $(find "$work/tree" -type f | wc -l) files installed"
   else
     size="tree not extracted"
   fi
   echo "benchmark (large): $(ls "$app"/wheelhouse/*.whl | wc -l) wheels, $size, $(nproc) CPUs," \
-    "median of $runs run(s) of: ${ONLY:-zstd,pip,xz,dpkg};" \
+    "median of $runs run(s) of: ${ONLY:-$all};" \
     "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "venvdeb's .deb (xz) and dpkg-deb's from the extracted tree: $same"
   for n in zstd xz; do
@@ -225,8 +255,33 @@ if [ -n "$large" ]; then
   want pip && row "venv --without-pip + pip install --no-compile" "$pip" "$cpu_pip" "$rss_pip"
   want xz && row "venvdeb build (xz)" "$build_xz" "$cpu_xz" "$rss_xz"
   want dpkg && row "dpkg-deb --root-owner-group -Zxz on its tree" "$dpkg" "$cpu_dpkg" "$rss_dpkg"
+  if want dpkgz; then
+    set -- $(medians dpkgz)
+    dpkgz=$1 cpu_dpkgz=$2
+    row "dpkg-deb --root-owner-group -Zzstd on its tree" "$1" "$2" "$3"
+  fi
+  if want floor; then
+    floor_cpu=0
+    for f in verify md5 zstd; do
+      set -- $(medians floor-$f)
+      row "floor: $(echo "$f" | sed 's/verify/venvdeb verify (inflate + RECORD)/; s/md5/openssl md5 of data.tar/; s/zstd/zstd -3 -T'"$(nproc)"' of data.tar/')" "$1" "$2" "$3"
+      floor_cpu=$(awk -v a="$floor_cpu" -v b="$2" 'BEGIN {print a + b}')
+    done
+    floor_wall=$(awk -v c="$floor_cpu" -v n="$(nproc)" 'BEGIN {printf "%.3f", c / n}')
+    echo "floor of a -Z zstd build: $floor_cpu cpu s over $(nproc) CPUs = $floor_wall s wall at best"
+  fi
   if want zstd && want pip; then
     ratio "build(zstd) / pip install" "$build_zstd" "$pip" "$cpu_zstd" "$cpu_pip" "<= 0.35"
+  fi
+  if want dpkgz && want pip; then
+    ratio "dpkg-deb -Zzstd alone / pip" "$dpkgz" "$pip" "$cpu_dpkgz" "$cpu_pip" "floor, for comparison"
+  fi
+  if want floor && want pip; then
+    awk -v a="$floor_wall" -v b="$pip" \
+      'BEGIN {printf "ratio %-32s wall %.2f  (the least any -Z zstd build can reach here)\n", "floor / pip install:", a/b}'
+  fi
+  if want zstd && want dpkgz; then
+    ratio "build(zstd) / dpkg-deb -Zzstd" "$build_zstd" "$dpkgz" "$cpu_zstd" "$cpu_dpkgz" "none set"
   fi
   if want xz && want dpkg; then
     ratio "build(xz) / dpkg-deb -Zxz" "$build_xz" "$dpkg" "$cpu_xz" "$cpu_dpkg" "<= 1.05"
