@@ -113,6 +113,10 @@ make_venvdeb() { # DIR ZOPT
 # dh-virtualenv: the same debian/ with its addon and pip on the wheelhouse.
 make_dhv() { # DIR ZOPT
   make_venvdeb "$1" "$2"
+  # The directories where the wheels bundle their libraries, which the
+  # venvdeb addon gives dh_shlibdeps: dh-virtualenv users must add them
+  # themselves (scipy's bundled libgfortran needs its libquadmath).
+  libdirs=$(cd "$1" && "$bin" debhelper library-dirs benchapp=debian/venvdeb.toml | paste -sd:)
   rm "$1/debian/venvdeb.toml"
   sed -i 's/\${venvdeb:Depends}/${python3:Depends}/' "$1/debian/control"
   sed -i 's/^\tdh \$@$/\tdh $@ --with python-virtualenv/' "$1/debian/rules"
@@ -133,6 +137,9 @@ override_dh_virtualenv:
 # non-allocatable ones" in pillow.libs): skip it, as dh-virtualenv users do.
 override_dh_dwz:
 MAKE
+  if [ -n "$libdirs" ]; then
+    printf '\noverride_dh_shlibdeps:\n\tdh_shlibdeps -l%s\n' "$libdirs" >> "$1/debian/rules"
+  fi
 }
 
 # "secs rss_kb cmd_secs" of one dpkg-buildpackage, from /usr/bin/time -v

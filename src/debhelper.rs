@@ -493,6 +493,66 @@ pub(crate) fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<Str
     Ok(out.into_iter().collect())
 }
 
+/// The directories where the manylinux wheels of each dh configuration
+/// bundle their libraries, for dh_shlibdeps' `-l`: `<platlib>/<dist>.libs`
+/// under the venv's prefix (auditwheel's layout) for every wheel of the
+/// wheelhouse whose platform tag is not `any`, one per line, sorted and
+/// unique. dpkg-shlibdeps does not search a bundled library's own
+/// directory, so without them it cannot find a library that another bundled
+/// one needs (scipy's libgfortran needs its libquadmath) and fails the
+/// build; a directory that does not exist is harmless. `packages` are
+/// (binary package, configuration file) pairs: the package names the
+/// default prefix. Only file names are read, never a wheel's contents
+/// (they are not verified yet when dh builds its sequence); a wheelhouse
+/// that is not there gives none.
+pub(crate) fn library_dirs(packages: &[(String, PathBuf)], root: &Path) -> Result<Vec<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for (name, file) in packages {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let pkg = DhPackage {
+            name: name.clone(),
+            version: "0".into(),
+            maintainer: "venvdeb <venvdeb@localhost>".into(),
+            description: "library directories".into(),
+        };
+        let (_, cfg) = staged_config(&text, file, root, &pkg)?;
+        let wheelhouse = &cfg.inputs.wheelhouse;
+        let mut dists = std::collections::BTreeSet::new();
+        let listing = match std::fs::read_dir(wheelhouse) {
+            // Not there yet (`dh clean` before the wheels are fetched):
+            // nothing to search; dh_venvdeb refuses a missing wheelhouse.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            r => r.with_context(|| format!("listing the wheelhouse {}", wheelhouse.display()))?,
+        };
+        for e in listing {
+            let e =
+                e.with_context(|| format!("listing the wheelhouse {}", wheelhouse.display()))?;
+            let Some(n) = e.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !n.ends_with(".whl") {
+                continue;
+            }
+            let w = crate::wheel::name::WheelName::parse(&n)
+                .with_context(|| format!("wheelhouse {}", wheelhouse.display()))?;
+            if w.tags.iter().any(|t| t.platform != "any") {
+                dists.insert(w.distribution);
+            }
+        }
+        if dists.is_empty() {
+            continue;
+        }
+        let it = crate::venv::interpreter::Interpreter::query(&cfg.venv.python, &cfg.venv.prefix)
+            .with_context(|| format!("configuration {}", file.display()))?;
+        let layout = crate::venv::layout::Layout::new(root, &cfg.venv.prefix, &it)?;
+        for d in dists {
+            out.insert(format!("{}/{}/{d}.libs", cfg.venv.prefix, layout.platlib));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +671,53 @@ mod tests {
             format!("{err:#}").contains("remove its [package] table"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn library_dirs_from_platform_wheel_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = dir.path().join("w");
+        std::fs::create_dir(&wh).unwrap();
+        let cfg = dir.path().join("venvdeb.toml");
+        std::fs::write(
+            &cfg,
+            "[inputs]\nwheelhouse = \"w\"\nlock = \"l\"\nsums = \"s\"\nsignature = \"g\"\nkeyring = \"k\"\n",
+        )
+        .unwrap();
+        let pairs = [("demo".to_string(), cfg.clone())];
+        // Pure wheels only (and files that are not wheels): nothing to
+        // search, and no interpreter asked.
+        std::fs::write(wh.join("tabulate-0.9.0-py3-none-any.whl"), b"").unwrap();
+        std::fs::write(wh.join("sha256sums.txt"), b"").unwrap();
+        assert!(library_dirs(&pairs, dir.path()).unwrap().is_empty());
+        for n in [
+            "scipy-1.16.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+            "scipy-1.16.0-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+            "opencv_python_headless-4.12.0-cp37-abi3-manylinux2014_x86_64.whl",
+        ] {
+            std::fs::write(wh.join(n), b"").unwrap();
+        }
+        let it = crate::venv::interpreter::Interpreter::query(
+            std::path::Path::new(crate::config::DEFAULT_PYTHON),
+            "/opt/venvs/demo",
+        )
+        .unwrap();
+        let site = format!(
+            "/opt/venvs/demo/lib/python{}/site-packages",
+            it.short_version()
+        );
+        assert_eq!(
+            library_dirs(&pairs, dir.path()).unwrap(),
+            [
+                format!("{site}/opencv_python_headless.libs"),
+                format!("{site}/scipy.libs"),
+            ]
+        );
+        std::fs::write(wh.join("not-a-wheel.whl"), b"").unwrap();
+        let err = library_dirs(&pairs, dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("not-a-wheel.whl"), "{err:#}");
+        std::fs::remove_dir_all(&wh).unwrap();
+        assert!(library_dirs(&pairs, dir.path()).unwrap().is_empty());
     }
 
     #[test]

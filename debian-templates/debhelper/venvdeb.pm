@@ -17,7 +17,11 @@
 #   dh_python3 gets --no-shebang-rewrite (it would follow the /usr/bin
 #   launcher links and rewrite the venv's shebangs).
 #   dh_shlibdeps still reads the venv's ELF files, so ${shlibs:Depends}
-#   covers what manylinux wheels link against.
+#   covers what manylinux wheels link against; it gets `-l` with the
+#   directories where those wheels bundle their libraries (*.libs/), where
+#   dpkg-shlibdeps does not look by itself: a bundled library that needs
+#   another (scipy's libgfortran needs its libquadmath) would otherwise
+#   fail the build with "cannot find library".
 # - Runs dh_venvdeb_provenance right after dh_builddeb: it writes the
 #   in-toto provenance statement of each .deb dh_builddeb wrote beside it.
 # - Like dh-virtualenv's addon, drops dh_auto_build, dh_auto_test,
@@ -71,10 +75,39 @@ sub venvdeb_prefixes {
 	return @prefixes;
 }
 
+# dh_shlibdeps' -l: where each package's manylinux wheels bundle their
+# libraries (`venvdeb debhelper library-dirs`), from the file names in
+# the wheelhouse; the wheels' contents are verified later, by dh_venvdeb.
+sub venvdeb_library_dirs {
+	my @pairs;
+	for my $package (getpackages()) {
+		my $config = pkgfile($package, 'venvdeb.toml');
+		push @pairs, "$package=$config" if $config;
+	}
+	return () if not @pairs;
+	my @cmd = (venvdeb_program(), 'debhelper', 'library-dirs', @pairs);
+	open(my $fd, '-|', @cmd) or error("running $cmd[0]: $!");
+	my @dirs = map { chomp; $_ } <$fd>;
+	# Not fatal: a search path, not a check (`dh clean` may run where the
+	# target interpreter is not installed). dh_shlibdeps then says which
+	# library it cannot find.
+	if (not close($fd)) {
+		warning(join(' ', @cmd) . ' failed' . ($! ? ": $!" : " with exit status " . ($? >> 8))
+			. ': dh_shlibdeps gets no -l for the wheels\' bundled libraries');
+		return ();
+	}
+	for my $d (@dirs) {
+		error("venvdeb debhelper library-dirs: not an absolute directory: $d") if $d !~ m{^/[^/:]*(?:/[^/:]+)*$}s;
+	}
+	return @dirs;
+}
+
 my @exclude = map { "-X$_" } venvdeb_prefixes();
 for my $command (qw(dh_strip dh_dwz dh_strip_nondeterminism dh_makeshlibs dh_fixperms)) {
 	add_command_options($command, @exclude);
 }
 add_command_options('dh_python3', '--no-shebang-rewrite');
+my @library_dirs = venvdeb_library_dirs();
+add_command_options('dh_shlibdeps', '-l' . join(':', @library_dirs)) if @library_dirs;
 
 1;

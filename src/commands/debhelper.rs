@@ -4,6 +4,8 @@
 //! - `prefixes FILE…`: the venv prefixes the sequence addon keeps dh_strip,
 //!   dh_dwz, dh_strip_nondeterminism, dh_makeshlibs and dh_fixperms off, one
 //!   per line (`/opt/venvs/` and every `venv.prefix` the files set);
+//! - `library-dirs PACKAGE=FILE…`: the directories where the manylinux
+//!   wheels bundle their libraries, for dh_shlibdeps' `-l`, one per line;
 //! - `config FILE --output OUT --package … --version … --maintainer …
 //!   --description …`: the dh configuration file as a `venvdeb.toml` for
 //!   `venvdeb stage`, written atomically to OUT (dh_venvdeb puts it under
@@ -15,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::debhelper::{exclude_prefixes, staged_config, DhPackage};
+use crate::debhelper::{exclude_prefixes, library_dirs, staged_config, DhPackage};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DebhelperCommand {
@@ -23,6 +25,12 @@ pub enum DebhelperCommand {
     Prefixes {
         /// dh configuration files (debian/venvdeb.toml, debian/*.venvdeb.toml)
         files: Vec<PathBuf>,
+    },
+    /// Print where the wheels bundle their libraries (dh_shlibdeps -l), one per line
+    LibraryDirs {
+        /// Binary package and its dh configuration file, as PACKAGE=FILE
+        #[arg(value_name = "PACKAGE=FILE")]
+        packages: Vec<String>,
     },
     /// Write a dh configuration file as a venvdeb.toml for `venvdeb stage`
     Config(ConfigArgs),
@@ -55,6 +63,20 @@ pub(crate) fn run(cmd: &DebhelperCommand) -> Result<()> {
         DebhelperCommand::Prefixes { files } => {
             for p in exclude_prefixes(files, &root)? {
                 println!("{p}");
+            }
+        }
+        DebhelperCommand::LibraryDirs { packages } => {
+            let pairs = packages
+                .iter()
+                .map(|p| match p.split_once('=') {
+                    Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+                        Ok((name.to_string(), PathBuf::from(file)))
+                    }
+                    _ => anyhow::bail!("{p:?}: expected PACKAGE=FILE"),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for d in library_dirs(&pairs, &root)? {
+                println!("{d}");
             }
         }
         DebhelperCommand::Config(a) => {
