@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use dh_support::dh_env;
 
 /// gcc, in `dir`.
 fn cc(dir: &Path, args: &[&str]) {
@@ -93,67 +92,30 @@ fn make_wheel(build: &Path, wheelhouse: &Path) -> PathBuf {
     );
     let machine = ok(Command::new("uname").arg("-m")).trim().to_string();
     let wheel = wheelhouse.join(format!("vendlib-1.0-py3-none-linux_{machine}.whl"));
-    ok(Command::new("/usr/bin/python3")
-        .args(["-c", MAKE_WHEEL])
-        .arg(&wheel)
-        .arg(build)
-        .arg(format!("py3-none-linux_{machine}"))
-        .args([a, b]));
+    let read = |n: &str| fs::read(build.join(n)).unwrap();
+    let (core, lib_a, lib_b) = (read("_core.so"), read(a), read(b));
+    let wheel_meta = format!(
+        "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: py3-none-linux_{machine}\n"
+    );
+    let la = format!("vendlib.libs/{a}");
+    let lb = format!("vendlib.libs/{b}");
+    write_wheel(
+        &wheel,
+        "vendlib-1.0.dist-info",
+        &[
+            ("vendlib/__init__.py", b"", 0o644),
+            ("vendlib/_core.so", &core, 0o755),
+            (&la, &lib_a, 0o755),
+            (&lb, &lib_b, 0o755),
+            (
+                "vendlib-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: vendlib\nVersion: 1.0\n",
+                0o644,
+            ),
+            ("vendlib-1.0.dist-info/WHEEL", wheel_meta.as_bytes(), 0o644),
+        ],
+    );
     wheel
-}
-
-/// argv: wheel, build dir, tag, bundled library file names.
-const MAKE_WHEEL: &str = r#"
-import base64, hashlib, os, sys, zipfile
-out, build, tag, libs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-def read(n):
-    with open(os.path.join(build, n), "rb") as f:
-        return f.read()
-files = [("vendlib/__init__.py", b"", 0o644), ("vendlib/_core.so", read("_core.so"), 0o755)]
-files += [("vendlib.libs/" + n, read(n), 0o755) for n in libs]
-files += [
-    ("vendlib-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: vendlib\nVersion: 1.0\n", 0o644),
-    ("vendlib-1.0.dist-info/WHEEL",
-     ("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: %s\n" % tag).encode(), 0o644),
-]
-record = []
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for name, data, mode in files:
-        info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
-        info.external_attr = mode << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(info, data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-    record.append("vendlib-1.0.dist-info/RECORD,,")
-    info = zipfile.ZipInfo("vendlib-1.0.dist-info/RECORD", (2024, 1, 1, 0, 0, 0))
-    info.external_attr = 0o644 << 16
-    z.writestr(info, "\n".join(record) + "\n")
-"#;
-
-/// `dpkg-buildpackage -us -uc -b -d` in `src` (through `sh -c PRELUDE
-/// dpkg-buildpackage …`); the .deb and the build log.
-fn build(src: &Path, scratch: &Path, prelude: &str, envs: &[(&str, &str)]) -> (PathBuf, String) {
-    let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b -d"))
-        .current_dir(src);
-    dh_env(&mut c, scratch);
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    let out = run(&mut c);
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "dpkg-buildpackage failed in {}:\n{log}",
-        src.display()
-    );
-    (src.parent().unwrap().join(example_deb()), log)
 }
 
 #[test]
@@ -186,7 +148,7 @@ fn bundled_libraries_that_need_each_other_are_found_by_dh_shlibdeps() {
         .arg("-a")
         .arg(&src_a)
         .arg(b.join("demoapp-1.0.0")));
-    let (deb_a, log) = build(
+    let (deb_a, log) = dh_support::dpkg_buildpackage(
         &src_a,
         tmp.path(),
         "umask 022; exec",
@@ -196,7 +158,7 @@ fn bundled_libraries_that_need_each_other_are_found_by_dh_shlibdeps() {
         log.contains(&format!("-l{site}/")) && log.contains("vendlib.libs"),
         "dh_shlibdeps was not given the bundled libraries' directory:\n{log}"
     );
-    let (deb_b, _) = build(
+    let (deb_b, _) = dh_support::dpkg_buildpackage(
         &b.join("demoapp-1.0.0"),
         tmp.path(),
         "umask 077; exec",

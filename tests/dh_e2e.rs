@@ -34,32 +34,9 @@ fn make_source(dir: &Path) -> PathBuf {
     dh_support::example_source_with_debian(dir, venvdeb())
 }
 
-/// `dpkg-buildpackage -us -uc -b` in `src`, through `sh -c PRELUDE; exec …`
-/// so that the prelude can set umask, taskset and faketime.
+/// `dpkg-buildpackage -us -uc -b` in `src` (`dh_support::dpkg_buildpackage`).
 fn build(src: &Path, scratch: &Path, prelude: &str, envs: &[(&str, &str)]) -> PathBuf {
-    let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b -d"))
-        .current_dir(src);
-    dh_env(&mut c, scratch);
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    let out = run(&mut c);
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "dpkg-buildpackage failed in {}:\n{log}",
-        src.display()
-    );
-    assert!(log.contains("dh_venvdeb"), "dh_venvdeb did not run:\n{log}");
-    let deb = src.parent().unwrap().join(example_deb());
-    assert!(deb.is_file(), "{} not built:\n{log}", deb.display());
-    deb
+    dh_support::dpkg_buildpackage(src, scratch, prelude, envs).0
 }
 
 /// Purges the package when dropped, so that a failing test leaves no trace.

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_dir, ok, repo, run, scratch, venvdeb, DPKG_LOCK};
+use common::{copy_dir, ok, repo, run, scratch, venvdeb, write_wheel, DPKG_LOCK};
 
 const PKG: &str = "venvdeb-system-site-test";
 
@@ -24,35 +24,27 @@ impl Drop for Purge {
     }
 }
 
-/// The app's wheel, written by /usr/bin/python3's zipfile with a RECORD.
-const MAKE_WHEEL: &str = r#"
-import base64, hashlib, sys, zipfile
-out = sys.argv[1]
-files = {
-    "yamlapp.py": (
-        "import sys\nimport yaml\n\n"
-        "def main():\n"
-        "    print(yaml.safe_dump({'loaded-from': yaml.__file__, 'prefix': sys.prefix}), end='')\n"
+/// The app's files (its wheel is written by `common::write_wheel`).
+const APP_FILES: [(&str, &str); 4] = [
+    (
+        "yamlapp.py",
+        "import sys\nimport yaml\n\n\
+         def main():\n    \
+         print(yaml.safe_dump({'loaded-from': yaml.__file__, 'prefix': sys.prefix}), end='')\n",
     ),
-    "yamlapp-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: yamlapp\nVersion: 1.0\n",
-    "yamlapp-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    "yamlapp-1.0.dist-info/entry_points.txt": "[console_scripts]\nyamlapp = yamlapp:main\n",
-}
-record = []
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for name, text in files.items():
-        data = text.encode()
-        info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(info, data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-    record.append("yamlapp-1.0.dist-info/RECORD,,")
-    info = zipfile.ZipInfo("yamlapp-1.0.dist-info/RECORD", (2024, 1, 1, 0, 0, 0))
-    info.external_attr = 0o644 << 16
-    z.writestr(info, "\n".join(record) + "\n")
-"#;
+    (
+        "yamlapp-1.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: yamlapp\nVersion: 1.0\n",
+    ),
+    (
+        "yamlapp-1.0.dist-info/WHEEL",
+        "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    ),
+    (
+        "yamlapp-1.0.dist-info/entry_points.txt",
+        "[console_scripts]\nyamlapp = yamlapp:main\n",
+    ),
+];
 
 /// A project directory: wheelhouse, lock, signed list, keyring, config
 /// with `venv` lines added to `[venv]` and `depends` as given.
@@ -60,9 +52,15 @@ fn project(dir: &Path, venv: &str, depends: &str) -> PathBuf {
     let p = dir.join("project");
     let wh = p.join("wheelhouse");
     fs::create_dir_all(&wh).unwrap();
-    ok(Command::new("/usr/bin/python3")
-        .args(["-c", MAKE_WHEEL])
-        .arg(wh.join("yamlapp-1.0-py3-none-any.whl")));
+    let files: Vec<(&str, &[u8], u32)> = APP_FILES
+        .iter()
+        .map(|(n, t)| (*n, t.as_bytes(), 0o644))
+        .collect();
+    write_wheel(
+        &wh.join("yamlapp-1.0-py3-none-any.whl"),
+        "yamlapp-1.0.dist-info",
+        &files,
+    );
     ok(venvdeb()
         .args(["wheels", "sums", "--output"])
         .arg(p.join("sha256sums.txt"))

@@ -65,6 +65,50 @@ pub fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Write the wheel `out`: `files` (archive name, bytes, mode) and then
+/// `<dist_info>/RECORD` listing them, by /usr/bin/python3's zipfile (a
+/// writer independent of venvdeb's reader), deflated, every entry dated
+/// 2024-01-01.
+pub fn write_wheel(out: &Path, dist_info: &str, files: &[(&str, &[u8], u32)]) {
+    let spec: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(name, data, mode)| {
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            serde_json::json!([name, hex, mode])
+        })
+        .collect();
+    let spec_file = out.with_extension("spec.json");
+    std::fs::write(&spec_file, serde_json::to_vec(&spec).unwrap()).unwrap();
+    ok(Command::new("/usr/bin/python3")
+        .args(["-c", WRITE_WHEEL])
+        .arg(out)
+        .arg(dist_info)
+        .arg(&spec_file));
+    std::fs::remove_file(&spec_file).unwrap();
+}
+
+/// argv: the wheel, its .dist-info directory, a JSON list of [name, hex
+/// bytes, mode].
+const WRITE_WHEEL: &str = r#"
+import base64, hashlib, json, sys, zipfile
+out, dist_info, spec = sys.argv[1:4]
+with open(spec) as f:
+    files = [(n, bytes.fromhex(h), m) for n, h, m in json.load(f)]
+record = []
+def add(z, name, data, mode):
+    info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+    info.external_attr = mode << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data, mode in files:
+        add(z, name, data, mode)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
+    record.append(dist_info + "/RECORD,,")
+    add(z, dist_info + "/RECORD", ("\n".join(record) + "\n").encode(), 0o644)
+"#;
+
 /// The sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> String {
     use sha2::{Digest, Sha256};

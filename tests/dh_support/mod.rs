@@ -158,6 +158,41 @@ pub fn assert_lintian_clean(deb: &Path) {
     );
 }
 
+/// `dpkg-buildpackage -us -uc -b -d` in `src` (the example's source
+/// tree), through `sh -c PRELUDE dpkg-buildpackage …` so that the prelude
+/// can set umask, taskset and faketime; `envs` added. It must succeed and
+/// run dh_venvdeb. The .deb and the build log.
+pub fn dpkg_buildpackage(
+    src: &Path,
+    scratch: &Path,
+    prelude: &str,
+    envs: &[(&str, &str)],
+) -> (PathBuf, String) {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("{prelude} dpkg-buildpackage -us -uc -b -d"))
+        .current_dir(src);
+    dh_env(&mut c, scratch);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = crate::common::run(&mut c);
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "dpkg-buildpackage failed in {}:\n{log}",
+        src.display()
+    );
+    assert!(log.contains("dh_venvdeb"), "dh_venvdeb did not run:\n{log}");
+    let deb = src.parent().unwrap().join(crate::common::example_deb());
+    assert!(deb.is_file(), "{} not built:\n{log}", deb.display());
+    (deb, log)
+}
+
 /// Create the directory `p` (and its parents) and return it.
 pub fn mkdir(p: PathBuf) -> PathBuf {
     fs::create_dir_all(&p).unwrap();
