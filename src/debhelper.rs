@@ -518,22 +518,14 @@ pub(crate) fn library_dirs(packages: &[(String, PathBuf)], root: &Path) -> Resul
         };
         let (_, cfg) = staged_config(&text, file, root, &pkg)?;
         let wheelhouse = &cfg.inputs.wheelhouse;
+        // Not there yet (`dh clean` before the wheels are fetched):
+        // nothing to search; dh_venvdeb refuses a missing wheelhouse.
+        if matches!(std::fs::metadata(wheelhouse), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
+            continue;
+        }
         let mut dists = std::collections::BTreeSet::new();
-        let listing = match std::fs::read_dir(wheelhouse) {
-            // Not there yet (`dh clean` before the wheels are fetched):
-            // nothing to search; dh_venvdeb refuses a missing wheelhouse.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            r => r.with_context(|| format!("listing the wheelhouse {}", wheelhouse.display()))?,
-        };
-        for e in listing {
-            let e =
-                e.with_context(|| format!("listing the wheelhouse {}", wheelhouse.display()))?;
-            let Some(n) = e.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if !n.ends_with(".whl") {
-                continue;
-            }
+        for n in crate::verify::wheel_names(wheelhouse)? {
             let w = crate::wheel::name::WheelName::parse(&n)
                 .with_context(|| format!("wheelhouse {}", wheelhouse.display()))?;
             if w.tags.iter().any(|t| t.platform != "any") {

@@ -280,6 +280,22 @@ fn read_small(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// A bad verification input (a FIFO, a device, over its size cap) is a
 /// verification failure (exit 3); a missing or unreadable file stays a
 /// usage error (exit 2).
+/// The `*.whl` names directly in the wheelhouse `wh` that are UTF-8 (the
+/// others cannot be wheels), sorted: what verification picks from, and
+/// where dh_shlibdeps looks for bundled libraries (`debhelper`).
+pub(crate) fn wheel_names(wh: &Path) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for ent in
+        std::fs::read_dir(wh).with_context(|| format!("listing wheelhouse {}", wh.display()))?
+    {
+        let ent = ent.with_context(|| format!("listing wheelhouse {}", wh.display()))?;
+        if let Some(name) = ent.file_name().to_str().filter(|n| n.ends_with(".whl")) {
+            out.insert(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn as_verification(e: anyhow::Error) -> anyhow::Error {
     if crate::input::is_input_error(&e) {
         verification(format!("{e:#}"))
@@ -474,24 +490,11 @@ fn verify_with(inputs: &VerifyInputs, depth: Depth) -> Result<VerifiedWheelhouse
     }
     // 4. The wheelhouse: candidates by name and version.
     let wh = &inputs.wheelhouse;
-    let mut files: Vec<(String, WheelName)> = Vec::new();
-    let mut all_whl: BTreeSet<String> = BTreeSet::new();
-    for ent in
-        std::fs::read_dir(wh).with_context(|| format!("listing wheelhouse {}", wh.display()))?
-    {
-        let ent = ent.with_context(|| format!("listing wheelhouse {}", wh.display()))?;
-        let Some(name) = ent.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        if !name.ends_with(".whl") {
-            continue;
-        }
-        all_whl.insert(name.clone());
-        if let Ok(w) = WheelName::parse(&name) {
-            files.push((name, w));
-        }
-    }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let all_whl = wheel_names(wh)?;
+    let files: Vec<(String, WheelName)> = all_whl
+        .iter()
+        .filter_map(|name| Some((name.clone(), WheelName::parse(name).ok()?)))
+        .collect();
     let mut candidates: Vec<Vec<usize>> = Vec::new();
     let mut to_read: Vec<usize> = Vec::new();
     for r in &applicable {
