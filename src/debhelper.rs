@@ -469,6 +469,13 @@ pub(crate) fn staged_config(
     Ok((out, cfg))
 }
 
+/// A dh configuration file's text (`debian/venvdeb.toml`,
+/// `debian/<package>.venvdeb.toml`), read as `venvdeb.toml` is: a regular
+/// file (a FIFO or device is refused, never waited on), size-capped, UTF-8.
+pub(crate) fn read_dh_config(file: &Path) -> Result<String> {
+    crate::input::read_regular_text(file, "dh configuration", crate::input::MAX_TEXT)
+}
+
 /// The prefixes the sequence addon keeps dh_strip, dh_dwz,
 /// dh_strip_nondeterminism, dh_makeshlibs and dh_fixperms off: `/opt/venvs/`
 /// and every `venv.prefix` the dh configuration files set (however the
@@ -483,8 +490,7 @@ pub(crate) fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<Str
         description: "prefixes".into(),
     };
     for file in files {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text = read_dh_config(file)?;
         let (_, cfg) = staged_config(&text, file, root, &pkg)?;
         if cfg.venv.prefix_explicit {
             out.insert(format!("{}/", cfg.venv.prefix));
@@ -508,8 +514,7 @@ pub(crate) fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<Str
 pub(crate) fn library_dirs(packages: &[(String, PathBuf)], root: &Path) -> Result<Vec<String>> {
     let mut out = std::collections::BTreeSet::new();
     for (name, file) in packages {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text = read_dh_config(file)?;
         let pkg = DhPackage {
             name: name.clone(),
             version: "0".into(),
@@ -710,6 +715,14 @@ mod tests {
         assert!(format!("{err:#}").contains("not-a-wheel.whl"), "{err:#}");
         std::fs::remove_dir_all(&wh).unwrap();
         assert!(library_dirs(&pairs, dir.path()).unwrap().is_empty());
+        // A configuration that is a FIFO is refused at once, not waited on
+        // (nor by `prefixes`, which reads the same way).
+        let fifo = dir.path().join("fifo.venvdeb.toml");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = library_dirs(&[("demo".into(), fifo.clone())], dir.path()).unwrap_err();
+        assert!(format!("{e:#}").contains("fifo.venvdeb.toml"), "{e:#}");
+        assert!(exclude_prefixes(&[fifo], dir.path()).is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::debhelper::{exclude_prefixes, library_dirs, staged_config, DhPackage};
+use crate::debhelper::{exclude_prefixes, library_dirs, read_dh_config, staged_config, DhPackage};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DebhelperCommand {
@@ -80,8 +80,7 @@ pub(crate) fn run(cmd: &DebhelperCommand) -> Result<()> {
             }
         }
         DebhelperCommand::Config(a) => {
-            let text = std::fs::read_to_string(&a.file)
-                .with_context(|| format!("reading {}", a.file.display()))?;
+            let text = read_dh_config(&a.file)?;
             let pkg = DhPackage {
                 name: a.package.clone(),
                 version: a.version.clone(),
