@@ -7,8 +7,8 @@
 //! `${shlibs:Depends}` has what the bundled libraries themselves link
 //! against (zlib1g here, which no other file of the package needs: it
 //! would be lost by excluding `*.libs/` from dh_shlibdeps instead). Built
-//! twice, from two directories under different umask, time zone and
-//! locale: the same bytes.
+//! twice, from two directories under different umask, time zone, locale
+//! and CPU set: the same bytes.
 //!
 //! The libraries are compiled here with gcc; the wheel is written by
 //! /usr/bin/python3's zipfile with its RECORD, added to a copy of the
@@ -161,7 +161,7 @@ fn bundled_libraries_that_need_each_other_are_found_by_dh_shlibdeps() {
     let (deb_b, _) = dh_support::dpkg_buildpackage(
         &b.join("demoapp-1.0.0"),
         tmp.path(),
-        "umask 077; exec",
+        "umask 077; exec taskset -c 0",
         &[("TZ", "Asia/Tokyo"), ("LC_ALL", "C.UTF-8")],
     );
     assert_eq!(
