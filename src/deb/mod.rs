@@ -198,7 +198,7 @@ impl SourceReader for OnDisk {
 /// the control area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`);
 /// the control area is checked and the .deb assembled (`debian-binary`,
 /// `control.tar`, `data.tar`) in a temporary file beside `output` for the
-/// caller to commit. The bytes equal [`write_deb_uncommitted`]'s on the
+/// caller to commit, returned with its sha256 (lowercase hex). The bytes equal [`write_deb_uncommitted`]'s on the
 /// finished tree (with the placeholders' real bytes).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_deb_data_first(
@@ -210,7 +210,7 @@ pub(crate) fn write_deb_data_first(
     source: &dyn DataSource,
     threads: usize,
     control: impl FnOnce(&DataSummary) -> Result<()>,
-) -> Result<crate::atomic::AtomicFile> {
+) -> Result<(crate::atomic::AtomicFile, String)> {
     let opts = &effective(opts)?;
     check_output(root, output)?;
     let ext = opts.compression.extension();
@@ -257,7 +257,7 @@ pub(crate) fn write_deb_data_first(
         eprintln!("venvdeb: warning: {w}");
     }
     let mut tmp = crate::atomic::AtomicFile::create(output)?;
-    (|| -> Result<()> {
+    let sha256 = (|| -> Result<String> {
         let mut data = data;
         let size = data.stream_position()?;
         data.seek(SeekFrom::Start(0))?;
@@ -267,18 +267,80 @@ pub(crate) fn write_deb_data_first(
             opts.source_date_epoch,
             Some(size),
         )?)?;
-        let copied = std::io::copy(&mut data, &mut out)?;
-        if copied != size {
-            bail!("{data_name}: copied {copied} of {size} bytes");
-        }
-        if size % 2 == 1 {
-            out.write_all(b"\n")?;
-        }
-        out.flush()?;
-        Ok(())
+        let head_len = out.stream_position()?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        // The .deb's sha256 is taken from the head just written and from
+        // the compressed data member on a thread of its own, while this
+        // one copies the member into place: the .deb is not read back.
+        let (head, member) = (file.try_clone()?, data.try_clone()?);
+        let (copied, sha256) = std::thread::scope(|s| {
+            let hashing = s.spawn(move || {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                hash_range(&mut h, &head, head_len)?;
+                hash_range(&mut h, &member, size)?;
+                if size % 2 == 1 {
+                    h.update(b"\n");
+                }
+                std::io::Result::Ok(crate::encoding::hex(&h.finalize()))
+            });
+            let copied = (|| -> Result<()> {
+                let copied = std::io::copy(&mut data, &mut *file)?;
+                if copied != size {
+                    bail!("{data_name}: copied {copied} of {size} bytes");
+                }
+                if size % 2 == 1 {
+                    file.write_all(b"\n")?;
+                }
+                // Have the .deb written back to disk while the hash ends:
+                // the fsync before its rename then has little to wait for.
+                start_writeback(file);
+                Ok(())
+            })();
+            let sha256 = hashing
+                .join()
+                .map_err(|_| anyhow::anyhow!("the hashing thread panicked"));
+            (copied, sha256)
+        });
+        copied?;
+        Ok(sha256??)
     })()
     .with_context(|| format!("writing {}", output.display()))?;
-    Ok(tmp)
+    Ok((tmp, sha256))
+}
+
+/// Hash bytes `0..len` of `file` (read with pread: the file's offset,
+/// shared with its clones, does not move).
+fn hash_range(h: &mut sha2::Sha256, file: &File, len: u64) -> std::io::Result<()> {
+    use sha2::Digest;
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let want = (len - at).min(buf.len() as u64) as usize;
+        let n = file.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{} bytes short", len - at),
+            ));
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Have the kernel write `file`'s dirty pages back now
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it waits for the writes to be
+/// submitted, not done). Advisory: a failure changes nothing, the fsync
+/// before the rename is what makes the file durable.
+fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor; the call only schedules writeback.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
 }
 
 /// What the data walk counts as it lists: Installed-Size, and the hard
@@ -785,7 +847,7 @@ mod tests {
             };
             let one = d.path().join("one.deb");
             let mut seen = None;
-            write_deb_data_first(
+            let (file, sha256) = write_deb_data_first(
                 &root,
                 &one,
                 &opts,
@@ -800,9 +862,15 @@ mod tests {
                     Ok(())
                 },
             )
-            .unwrap()
-            .commit()
             .unwrap();
+            file.commit().unwrap();
+            // The sha256 taken on the way is the written file's (with the
+            // data member's padding byte when its length is odd).
+            assert_eq!(
+                sha256,
+                crate::encoding::sha256_file(&one).unwrap().0,
+                "{c:?}"
+            );
             let seen = seen.unwrap();
             assert_eq!(seen.md5sums, want_sums, "{c:?}");
             assert!(seen.md5sums.contains("  opt/z-hard\n"), "{}", seen.md5sums);
@@ -856,6 +924,7 @@ mod tests {
             Ok(())
         })
         .unwrap()
+        .0
         .commit()
         .unwrap();
         let as_read_disk = d.path().join("as-read-disk.deb");
@@ -890,6 +959,7 @@ mod tests {
             Ok(())
         })
         .unwrap()
+        .0
         .commit()
         .unwrap();
         let theirs = d.path().join("theirs.deb");

@@ -157,7 +157,9 @@ pub(crate) fn build(
         crate::normalize::normalize(&debian, sde)?;
         Ok(())
     };
-    let mut deb_file = write_deb_data_first(
+    // The provenance statement names the .deb by its sha256, taken as it
+    // was written.
+    let (deb_file, deb_sha256) = write_deb_data_first(
         &root,
         &deb,
         &DebOptions {
@@ -174,16 +176,6 @@ pub(crate) fn build(
     )?;
     // The per-file plan of the data pass is not needed any more.
     drop(wheel_bytes);
-    // The provenance statement names the .deb by its sha256.
-    let deb_sha256 = {
-        use std::io::{Seek, SeekFrom};
-        let f = deb_file.file();
-        f.seek(SeekFrom::Start(0))
-            .with_context(|| format!("re-reading {}", deb.display()))?;
-        crate::inspect::hashio::sha256_reader(f)
-            .with_context(|| format!("hashing {}", deb.display()))?
-            .0
-    };
     outputs.push(deb_file);
     t.done("deb");
     if let Some(w) = &mut manifest {

@@ -992,7 +992,7 @@ mod tests {
                     ..Default::default()
                 };
                 let one = s.path().join("one.deb");
-                crate::deb::write_deb_data_first(
+                let one_file = crate::deb::write_deb_data_first(
                     tmp.path(),
                     &one,
                     &opts,
@@ -1007,9 +1007,11 @@ mod tests {
                         Ok(())
                     },
                 )
-                .unwrap()
-                .commit()
                 .unwrap();
+                let (one_file, one_sha256) = one_file;
+                one_file.commit().unwrap();
+                // The sha256 returned is the written file's.
+                assert_eq!(one_sha256, crate::encoding::sha256_file(&one).unwrap().0);
                 let w = written_tmp.path();
                 crate::normalize::normalize(w, 1).unwrap();
                 std::fs::create_dir(w.join("DEBIAN")).unwrap();
