@@ -37,6 +37,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. "$root/scripts/bench-common.sh"
 shared=${VENVDEB_SHARED:-$root/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
 bench=$root/target/bench
@@ -135,11 +136,7 @@ if [ -n "$large" ]; then
     echo "$name: $(tail -n 1 "$work/runs.$name.txt")" >> "$work/all-runs.txt"
   }
   # "median_wall median_cpu median_rss" of the runs of $1.
-  medians() {
-    for col in 1 2 3; do
-      cut -d' ' -f$col "$work/runs.$1.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
-    done | tr '\n' ' '
-  }
+  medians() { column_medians "$work/runs.$1.txt"; }
   : > "$work/all-runs.txt"
   all=zstd,pip,xz,dpkg,dpkgz,floor
   only=",${ONLY:-$all},"

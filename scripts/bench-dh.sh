@@ -27,6 +27,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. "$root/scripts/bench-common.sh"
 shared=${VENVDEB_SHARED:-$root/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
 mkdir -p "$root/target/bench"
@@ -182,11 +183,7 @@ while [ "$i" -le "$runs" ]; do
   i=$((i + 1))
 done
 # "median_wall median_rss median_cmd" of a variant's runs.
-medians() {
-  for col in 1 2 3; do
-    cut -d' ' -f$col "$work/$1.runs" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
-  done | tr '\n' ' '
-}
+medians() { column_medians "$work/$1.runs"; }
 
 echo "bench-dh: $(ls "$common"/wheelhouse/*.whl | wc -l) wheels, $(nproc) CPUs, median of $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "every run:"
