@@ -277,9 +277,6 @@ fn read_small(path: &Path, what: &str) -> Result<Vec<u8>> {
     crate::input::read_regular(path, what, MAX_LIST_BYTES).map_err(as_verification)
 }
 
-/// A bad verification input (a FIFO, a device, over its size cap) is a
-/// verification failure (exit 3); a missing or unreadable file stays a
-/// usage error (exit 2).
 /// The `*.whl` names directly in the wheelhouse `wh` that are UTF-8 (the
 /// others cannot be wheels), sorted: what verification picks from, and
 /// where dh_shlibdeps looks for bundled libraries (`debhelper`).
@@ -296,6 +293,9 @@ pub(crate) fn wheel_names(wh: &Path) -> Result<BTreeSet<String>> {
     Ok(out)
 }
 
+/// A bad verification input (a FIFO, a device, over its size cap) is a
+/// verification failure (exit 3); a missing or unreadable file stays a
+/// usage error (exit 2).
 pub(crate) fn as_verification(e: anyhow::Error) -> anyhow::Error {
     if crate::input::is_input_error(&e) {
         verification(format!("{e:#}"))
