@@ -198,8 +198,9 @@ impl SourceReader for OnDisk {
 /// the control area from that summary (`DEBIAN/md5sums`, `DEBIAN/control`);
 /// the control area is checked and the .deb assembled (`debian-binary`,
 /// `control.tar`, `data.tar`) in a temporary file beside `output` for the
-/// caller to commit, returned with its sha256 (lowercase hex). The bytes equal [`write_deb_uncommitted`]'s on the
-/// finished tree (with the placeholders' real bytes).
+/// caller to commit, returned with its sha256 (lowercase hex). The bytes
+/// equal [`write_deb_uncommitted`]'s on the finished tree (with the
+/// placeholders' real bytes).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_deb_data_first(
     root: &Path,
@@ -317,14 +318,8 @@ fn hash_range(h: &mut sha2::Sha256, file: &File, len: u64) -> std::io::Result<()
     let mut buf = vec![0u8; 1 << 20];
     let mut at = 0u64;
     while at < len {
-        let want = (len - at).min(buf.len() as u64) as usize;
-        let n = file.read_at(&mut buf[..want], at)?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("{} bytes short", len - at),
-            ));
-        }
+        let n = (len - at).min(buf.len() as u64) as usize;
+        file.read_exact_at(&mut buf[..n], at)?;
         h.update(&buf[..n]);
         at += n as u64;
     }

@@ -992,7 +992,7 @@ mod tests {
                     ..Default::default()
                 };
                 let one = s.path().join("one.deb");
-                let one_file = crate::deb::write_deb_data_first(
+                let (one_file, one_sha256) = crate::deb::write_deb_data_first(
                     tmp.path(),
                     &one,
                     &opts,
@@ -1008,7 +1008,6 @@ mod tests {
                     },
                 )
                 .unwrap();
-                let (one_file, one_sha256) = one_file;
                 one_file.commit().unwrap();
                 // The sha256 returned is the written file's.
                 assert_eq!(one_sha256, crate::encoding::sha256_file(&one).unwrap().0);
