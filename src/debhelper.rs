@@ -411,6 +411,20 @@ pub(crate) struct DhPackage {
     pub description: String,
 }
 
+impl DhPackage {
+    /// A package for reading a dh configuration outside dh_venvdeb (the
+    /// addon's `prefixes` and `library-dirs`): only `name` matters (it
+    /// names the default prefix); version and maintainer are stand-ins.
+    fn stand_in(name: &str, description: &str) -> DhPackage {
+        DhPackage {
+            name: name.into(),
+            version: "0".into(),
+            maintainer: "venvdeb <venvdeb@localhost>".into(),
+            description: description.into(),
+        }
+    }
+}
+
 /// The input paths of `[inputs]`, which a dh configuration gives relative
 /// to the source root.
 const INPUT_PATHS: [&str; 5] = ["wheelhouse", "lock", "sums", "signature", "keyring"];
@@ -483,12 +497,7 @@ pub(crate) fn read_dh_config(file: &Path) -> Result<String> {
 /// sorted and unique. A file that `venvdeb stage` would reject is an error.
 pub(crate) fn exclude_prefixes(files: &[PathBuf], root: &Path) -> Result<Vec<String>> {
     let mut out = std::collections::BTreeSet::from(["/opt/venvs/".to_string()]);
-    let pkg = DhPackage {
-        name: "venvdeb-prefixes".into(),
-        version: "0".into(),
-        maintainer: "venvdeb <venvdeb@localhost>".into(),
-        description: "prefixes".into(),
-    };
+    let pkg = DhPackage::stand_in("venvdeb-prefixes", "prefixes");
     for file in files {
         let text = read_dh_config(file)?;
         let (_, cfg) = staged_config(&text, file, root, &pkg)?;
@@ -515,12 +524,7 @@ pub(crate) fn library_dirs(packages: &[(String, PathBuf)], root: &Path) -> Resul
     let mut out = std::collections::BTreeSet::new();
     for (name, file) in packages {
         let text = read_dh_config(file)?;
-        let pkg = DhPackage {
-            name: name.clone(),
-            version: "0".into(),
-            maintainer: "venvdeb <venvdeb@localhost>".into(),
-            description: "library directories".into(),
-        };
+        let pkg = DhPackage::stand_in(name, "library directories");
         let (_, cfg) = staged_config(&text, file, root, &pkg)?;
         let wheelhouse = &cfg.inputs.wheelhouse;
         // Not there yet (`dh clean` before the wheels are fetched):
